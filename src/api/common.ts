@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+export const API_GROUP = 'dbwatch.dev';
+export const API_VERSION = 'v1alpha1';
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+/** Go-style durations as used by Kubernetes tooling: 30s, 5m, 1h30m, 500ms. */
+export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
+
+export const duration = (fallback: string) =>
+  z
+    .string()
+    .regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 30s, 5m or 1h30m')
+    .default(fallback);
+
+export const dnsName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase DNS name such as my-secret');
+
+/** A standard Kubernetes condition (metav1.Condition). */
+export const conditionSchema = z.object({
+  type: z.string().min(1).max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  message: z.string().max(32768),
+  lastTransitionTime: z.string(),
+  observedGeneration: z.number().int().min(0).optional(),
+});
+export type Condition = z.infer<typeof conditionSchema>;
+
+export const conditionsList = z
+  .array(conditionSchema)
+  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+
+export const engineSchema = z.enum(['postgres', 'mssql']);
+export type EngineName = z.infer<typeof engineSchema>;
+
+export const secretKeysSchema = z
+  .object({
+    url: z.string().default('url'),
+    host: z.string().default('host'),
+    port: z.string().default('port'),
+    database: z.string().default('database'),
+    username: z.string().default('username'),
+    password: z.string().default('password'),
+    instance: z.string().default('instance'),
+  })
+  .meta({ description: 'Names of the Secret keys to read; each defaults to its own field name.' });
+
+export const tlsSchema = z.object({
+  mode: z
+    .enum(['disable', 'require', 'verify-ca', 'verify-full'])
+    .default('disable')
+    .meta({
+      description:
+        'disable: plain TCP. require: encrypt, trust any certificate. verify-ca: check the chain. verify-full: chain and host name.',
+    }),
+  caSecretRef: z
+    .object({ name: dnsName, key: z.string().default('ca.crt') })
+    .optional()
+    .meta({ description: 'Secret (same namespace) holding the PEM CA bundle for verify-ca / verify-full.' }),
+});
+
+export const connectionSchema = z.object({
+  secretRef: z.object({
+    name: dnsName.meta({ description: 'Secret in the same namespace as this resource.' }),
+    keys: secretKeysSchema.optional(),
+  }),
+  tls: tlsSchema.optional(),
+  connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+});
+export type ConnectionSpec = z.infer<typeof connectionSchema>;

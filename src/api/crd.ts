@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { API_GROUP, API_VERSION } from './common.js';
+import { databaseMonitorSpecSchema, databaseMonitorStatusSchema } from './database-monitor.js';
+import { databasePrerequisiteSpecSchema, databasePrerequisiteStatusSchema } from './database-prerequisite.js';
+
+type JsonSchema = { [key: string]: unknown };
+
+/** Zod's OpenAPI output, made structural: keywords a CRD schema may not carry are dropped. */
+export function toStructuralSchema(schema: z.ZodType): JsonSchema {
+  return clean(z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'throw' }));
+}
+
+function clean(node: unknown): JsonSchema {
+  if (Array.isArray(node)) return node.map(clean) as unknown as JsonSchema;
+  if (node === null || typeof node !== 'object') return node as JsonSchema;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$schema' || (key === 'additionalProperties' && value === false)) continue;
+    // Safe-integer bounds that zod adds to every int() are noise in kubectl explain.
+    if ((key === 'minimum' || key === 'maximum') && Math.abs(value as number) >= Number.MAX_SAFE_INTEGER) continue;
+    out[key] = key === 'default' || key === 'enum' ? value : clean(value);
+  }
+  return out;
+}
+
+interface PrinterColumn {
+  name: string;
+  type: string;
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
+
+interface CrdInput {
+  kind: string;
+  plural: string;
+  shortName: string;
+  spec: z.ZodType;
+  status: z.ZodType;
+  columns: PrinterColumn[];
+}
+
+const readyColumns = (): PrinterColumn[] => [
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', priority: 1 },
+  { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message', priority: 1 },
+];
+
+function customResourceDefinition(input: CrdInput) {
+  const singular = input.kind.toLowerCase();
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${input.plural}.${API_GROUP}` },
+    spec: {
+      group: API_GROUP,
+      scope: 'Namespaced',
+      names: {
+        kind: input.kind,
+        listKind: `${input.kind}List`,
+        plural: input.plural,
+        singular,
+        shortNames: [input.shortName],
+        categories: ['dbwatch'],
+      },
+      versions: [
+        {
+          name: API_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            ...input.columns,
+            ...readyColumns(),
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string' },
+                kind: { type: 'string' },
+                metadata: { type: 'object' },
+                spec: toStructuralSchema(input.spec),
+                status: toStructuralSchema(input.status),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+export const databaseMonitorCrd = () =>
+  customResourceDefinition({
+    kind: 'DatabaseMonitor',
+    plural: 'databasemonitors',
+    shortName: 'dbmon',
+    spec: databaseMonitorSpecSchema,
+    status: databaseMonitorStatusSchema,
+    columns: [
+      { name: 'Engine', type: 'string', jsonPath: '.spec.engine' },
+      { name: 'Status', type: 'string', jsonPath: '.status.status' },
+      { name: 'Response', type: 'number', jsonPath: '.status.health.responseTimeMs', description: 'ms' },
+      { name: 'Pool %', type: 'number', jsonPath: '.status.pool.utilizationPercent' },
+      { name: 'Migration', type: 'string', jsonPath: '.status.health.migrationStatus.currentVersion' },
+      { name: 'Last Check', type: 'date', jsonPath: '.status.lastCheckTime' },
+    ],
+  });
+
+export const databasePrerequisiteCrd = () =>
+  customResourceDefinition({
+    kind: 'DatabasePrerequisite',
+    plural: 'databaseprerequisites',
+    shortName: 'dbprereq',
+    spec: databasePrerequisiteSpecSchema,
+    status: databasePrerequisiteStatusSchema,
+    columns: [
+      { name: 'Status', type: 'string', jsonPath: '.status.overallStatus' },
+      { name: 'Passed', type: 'integer', jsonPath: '.status.summary.passed' },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.summary.failed' },
+      { name: 'Warning', type: 'integer', jsonPath: '.status.summary.warning' },
+    ],
+  });
+
+export const allCrds = () => [
+  { file: 'dbwatch.dev_databasemonitors.yaml', crd: databaseMonitorCrd() },
+  { file: 'dbwatch.dev_databaseprerequisites.yaml', crd: databasePrerequisiteCrd() },
+];

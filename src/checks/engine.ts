@@ -1,0 +1,74 @@
+import type { EngineName, ServerConnections } from '../api/index.js';
+
+export type TlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+
+/** Everything an engine needs to connect: resolved from the spec and its Secret, never logged. */
+export interface ConnectionConfig {
+  engine: EngineName;
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password: string;
+  /** SQL Server named instance. */
+  instance?: string;
+  tls: { mode: TlsMode; ca?: string };
+  connectTimeoutMs: number;
+}
+
+export interface ClientPoolStats {
+  size: number;
+  checkedOut: number;
+  idle: number;
+  waiting: number;
+}
+
+/** Where a failure happened, in the order connectivity diagnostics walk the stages. */
+export type FailureStage = 'dns' | 'tcp' | 'tls' | 'authentication' | 'database' | 'query' | 'timeout';
+
+export interface ClassifiedError {
+  stage: FailureStage;
+  /** Short machine-readable cause, e.g. WrongPassword, NoHbaEntry, DatabaseMissing. */
+  cause: string;
+  message: string;
+}
+
+export interface TableRef {
+  schema?: string;
+  table: string;
+}
+
+/**
+ * One implementation per database engine; all driver I/O lives behind this. Methods throw the
+ * driver's errors — the checks catch them, classify them with `classifyError` and turn them into results.
+ */
+export interface DatabaseEngine {
+  readonly name: EngineName;
+  /** Takes a pooled connection and runs the engine's cheapest query. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Opens and closes one unpooled connection (connect + authenticate). */
+  connectOnce(timeoutMs: number): Promise<void>;
+  /** Runs caller-supplied SQL read-only in a transaction that is always rolled back. */
+  runReadOnly(sql: string, timeoutMs: number): Promise<void>;
+  serverConnections(timeoutMs: number): Promise<ServerConnections>;
+  poolStats(): ClientPoolStats;
+  tableExists(ref: TableRef, timeoutMs: number): Promise<boolean>;
+  selectColumns(ref: TableRef, columns: string[], timeoutMs: number): Promise<Record<string, unknown>[]>;
+  /** Negotiates TLS on an open TCP socket the way the driver would; resolves to a description. */
+  probeTls(timeoutMs: number): Promise<string>;
+  classifyError(error: unknown): ClassifiedError;
+  close(): Promise<void>;
+}
+
+export type EngineFactory = (config: ConnectionConfig, options?: { poolSize?: number }) => DatabaseEngine;
+
+/** Marks whether a ping failed while getting a connection or while running the query. */
+export class PhaseError extends Error {
+  constructor(
+    readonly phase: 'connect' | 'query',
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'PhaseError';
+  }
+}

@@ -1,0 +1,78 @@
+import type { DatabaseMonitorSpec, DiagnosticsResult, HealthResult, PerformanceResult, PoolResult } from '../api/index.js';
+import type { ResolveResult } from './connection-config.js';
+import { diagnoseConnectivity } from './diagnostics.js';
+import type { DatabaseEngine } from './engine.js';
+import { healthResult, probeConnection } from './health.js';
+import { readMigrationStatus } from './migrations/read-migrations.js';
+import { measurePerformance } from './performance.js';
+import { checkPool } from './pool.js';
+import { errorMessage, redact, secretsOf } from './redact.js';
+
+export interface MonitorReport {
+  health: HealthResult;
+  pool?: PoolResult;
+  performance?: PerformanceResult;
+  diagnostics?: DiagnosticsResult;
+  alerts: string[];
+}
+
+export interface MonitorRunOptions {
+  /** Performance has its own, longer interval; the caller decides whether it is due. */
+  includePerformance: boolean;
+  /** Fresh engines for diagnostics and for callers without a long-lived pool. */
+  makeEngine: () => DatabaseEngine;
+  now?: () => Date;
+}
+
+/**
+ * One monitoring pass: connection + test query, migrations, pool, performance when due, and
+ * diagnostics when the database is unhealthy. Never throws; every step is bounded by timeoutSeconds.
+ */
+export async function runMonitorChecks(
+  engine: DatabaseEngine,
+  spec: DatabaseMonitorSpec,
+  resolved: Extract<ResolveResult, { ok: true }>,
+  options: MonitorRunOptions,
+): Promise<MonitorReport> {
+  const now = options.now ?? (() => new Date());
+  const timeoutMs = spec.timeoutSeconds * 1000;
+  const secrets = secretsOf(resolved.config);
+  const describe = (e: unknown) => redact(errorMessage(e), secrets);
+
+  const probe = await probeConnection(engine, timeoutMs);
+  if (probe.failure) probe.failure = { ...probe.failure, message: describe(probe.failure) };
+  const up = probe.connection && probe.queryTest;
+  const migrationStatus =
+    up && spec.checks.migrations
+      ? await readMigrationStatus(engine, spec.checks.migrations, timeoutMs, describe)
+      : undefined;
+  const pool = up && spec.checks.pool.enabled ? await checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe) : undefined;
+  const health = healthResult(
+    { probe, ...(migrationStatus ? { migrationStatus } : {}), ...(pool ? { pool } : {}) },
+    spec.thresholds,
+    now(),
+  );
+  const performance =
+    up && options.includePerformance && spec.checks.performance
+      ? await measurePerformance(engine, spec.checks.performance, timeoutMs, describe, now)
+      : undefined;
+  const diagnostics =
+    health.status === 'unhealthy' && !up
+      ? await diagnoseConnectivity(resolved, options.makeEngine, timeoutMs, describe, now)
+      : undefined;
+  return {
+    health,
+    ...(pool ? { pool } : {}),
+    ...(performance ? { performance } : {}),
+    ...(diagnostics ? { diagnostics } : {}),
+    alerts: alertsFor(health, performance),
+  };
+}
+
+function alertsFor(health: HealthResult, performance?: PerformanceResult): string[] {
+  const alerts = health.reasons.map((r) => `${health.status}: ${r}`);
+  if (performance?.overallAssessment.performanceRating === 'poor') {
+    alerts.push(`performance is poor (Apdex ${performance.overallAssessment.apdex} against ${performance.overallAssessment.targetMs} ms)`);
+  }
+  return alerts;
+}

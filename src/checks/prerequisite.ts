@@ -1,0 +1,53 @@
+import type { DatabaseValidation, PrerequisiteResult, PrerequisiteStatus } from '../api/index.js';
+import type { MonitorReport } from './monitor.js';
+
+export interface ValidationOptions {
+  checkMigrations: boolean;
+  performanceThresholdMs: number;
+}
+
+/**
+ * Failed: unreachable, test query failing, failed or pending migrations. Warning: slower than the
+ * threshold, degraded for another reason, or migrations asked for but not checkable. Passed otherwise.
+ */
+export function validateDatabase(
+  name: string,
+  { health, pool }: Pick<MonitorReport, 'health' | 'pool'>,
+  options: ValidationOptions,
+): DatabaseValidation {
+  const failed: string[] = [];
+  const warnings: string[] = [];
+  const m = health.migrationStatus;
+  if (!health.connection) failed.push(`cannot connect: ${health.error ?? 'unknown error'}`);
+  else if (!health.queryTest) failed.push(`test query failed: ${health.error ?? 'unknown error'}`);
+  if (options.checkMigrations && health.connection) {
+    if (!m) warnings.push('migrations not checked: the monitor has no checks.migrations');
+    else if (m.error) warnings.push(`migration status unknown: ${m.error}`);
+    if (m && m.failedMigrations.length > 0) failed.push(`failed migrations: ${m.failedMigrations.join(', ')}`);
+    if (m && m.pendingMigrations.length > 0) failed.push(`pending migrations: ${m.pendingMigrations.join(', ')}`);
+  }
+  if (health.responseTimeMs !== undefined && health.responseTimeMs > options.performanceThresholdMs) {
+    warnings.push(`response time ${health.responseTimeMs} ms is over the ${options.performanceThresholdMs} ms threshold`);
+  }
+  if (pool?.poolHealth === 'high') warnings.push(`connection utilization is high: ${pool.overflowAnalysis}`);
+  const status: PrerequisiteStatus = failed.length > 0 ? 'failed' : warnings.length > 0 ? 'warning' : 'passed';
+  return {
+    name,
+    status,
+    issues: [...failed, ...warnings],
+    health: health.status,
+    ...(health.responseTimeMs !== undefined ? { responseTimeMs: health.responseTimeMs } : {}),
+  };
+}
+
+/** A database that could not be checked at all (bad reference, missing Secret). */
+export function unavailableDatabase(name: string, issue: string): DatabaseValidation {
+  return { name, status: 'failed', issues: [issue] };
+}
+
+export function summarizeValidation(databases: DatabaseValidation[]): PrerequisiteResult {
+  const count = (s: PrerequisiteStatus) => databases.filter((d) => d.status === s).length;
+  const summary = { passed: count('passed'), warning: count('warning'), failed: count('failed'), total: databases.length };
+  const overallStatus: PrerequisiteStatus = summary.failed > 0 ? 'failed' : summary.warning > 0 ? 'warning' : 'passed';
+  return { overallStatus, databases, summary };
+}

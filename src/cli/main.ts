@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { checkCommand, summaryCommand } from './check-command.js';
+import { EXIT } from './exit-codes.js';
+
+const outputOption = () =>
+  new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('dbwatch')
+    .description(
+      'Monitors PostgreSQL and SQL Server databases: health, connection utilization, query performance, migrations.\n' +
+        'Runs as a Kubernetes operator (DatabaseMonitor / DatabasePrerequisite resources) or one-shot from YAML files.',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('check')
+    .description(
+      'Run DatabaseMonitors and DatabasePrerequisites from manifest files once, without a cluster.\n' +
+        'Secrets referenced by the monitors are read from Secret manifests in the same files, or from\n' +
+        'environment variables DBWATCH_SECRET_<SECRET>_<KEY> (e.g. DBWATCH_SECRET_ORDERS_DB_PASSWORD).\n\n' +
+        'Exit codes: 0 all healthy/passed, 1 degraded/warning, 2 unhealthy/failed, 3 invalid input (nothing run).',
+    )
+    .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
+    .addOption(outputOption())
+    .action(async (opts: { filename: string[]; output: 'table' | 'json' | 'yaml' }) => {
+      process.exitCode = await checkCommand({ files: opts.filename, output: opts.output });
+    });
+
+  program
+    .command('summary')
+    .description('Multi-database health summary (worst case, breakdown, alerts) over the monitors in the files.')
+    .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
+    .addOption(outputOption())
+    .action(async (opts: { filename: string[]; output: 'table' | 'json' | 'yaml' }) => {
+      process.exitCode = await summaryCommand({ files: opts.filename, output: opts.output });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    const code = (error as { code?: string; exitCode?: number }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') {
+      process.exitCode = 0;
+    } else if (typeof code === 'string' && code.startsWith('commander.')) {
+      process.exitCode = EXIT.invalidInput;
+    } else {
+      throw error;
+    }
+  }
+}
+
+await main(process.argv);

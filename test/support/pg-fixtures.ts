@@ -1,0 +1,80 @@
+import pg from 'pg';
+import { type DatabaseMonitorSpec, databaseMonitorSpecSchema } from '../../src/api/index.js';
+import type { ConnectionConfig } from '../../src/checks/index.js';
+
+/** The test run's PostgreSQL superuser connection, from global-setup. */
+export function adminUrl(): URL {
+  const url = process.env.DBWATCH_TEST_PG_URL;
+  if (!url) throw new Error('DBWATCH_TEST_PG_URL is not set: run the tests through `npm test`');
+  return new URL(url);
+}
+
+export async function withAdmin<T>(work: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
+  const u = adminUrl();
+  const client = new pg.Client({
+    host: u.hostname,
+    port: Number(u.port),
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database,
+  });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+let counter = 0;
+export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+
+/** A fresh database owned by a fresh login role; the role has no pg_monitor unless asked. */
+export async function createDatabase(options: { monitor?: boolean } = {}) {
+  const database = uniqueName('db');
+  const username = uniqueName('user');
+  const password = `S3cret-${Math.random().toString(36).slice(2)}!`;
+  await withAdmin(async (c) => {
+    await c.query(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
+    await c.query(`CREATE DATABASE ${database} OWNER ${username}`);
+    if (options.monitor) await c.query(`GRANT pg_monitor TO ${username}`);
+  });
+  return { database, username, password };
+}
+
+export function connectionConfig(db: { database: string; username: string; password: string }, overrides: Partial<ConnectionConfig> = {}): ConnectionConfig {
+  const u = adminUrl();
+  return {
+    engine: 'postgres',
+    host: u.hostname,
+    port: Number(u.port),
+    database: db.database,
+    username: db.username,
+    password: db.password,
+    tls: { mode: 'disable' },
+    connectTimeoutMs: 5000,
+    ...overrides,
+  };
+}
+
+/** Secret data (as a SecretLookup returns it) for a database. */
+export function secretData(db: { database: string; username: string; password: string }): Record<string, string> {
+  const u = adminUrl();
+  return { host: u.hostname, port: u.port, database: db.database, username: db.username, password: db.password };
+}
+
+export function monitorSpec(input: Record<string, unknown> = {}): DatabaseMonitorSpec {
+  return databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } }, ...input });
+}
+
+/** Runs SQL as the database's owner (to create migration tables and the like). */
+export async function asOwner(db: { database: string; username: string; password: string }, sql: string): Promise<void> {
+  const config = connectionConfig(db);
+  const client = new pg.Client({ host: config.host, port: config.port, user: db.username, password: db.password, database: db.database });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}

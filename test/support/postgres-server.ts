@@ -1,0 +1,94 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort } from './free-port.js';
+
+/**
+ * A throwaway PostgreSQL on a free loopback port, in a temporary directory, run as an unprivileged
+ * user (PostgreSQL refuses to run as root). Used by the tests and by `npm run demo`.
+ */
+export interface PostgresServer {
+  host: string;
+  port: number;
+  superuser: string;
+  superuserPassword: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  try {
+    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  } catch {
+    const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
+    if (versions[0]) return `/usr/lib/postgresql/${versions[0]}/bin`;
+    throw new Error('PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql)');
+  }
+}
+
+const asUser = (user: string | undefined, cmd: string, args: string[]): [string, string[]] =>
+  user ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
+
+export async function startPostgres(options: { maxConnections?: number } = {}): Promise<PostgresServer> {
+  const bin = binDir();
+  const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'dbwatch-pg-'));
+  chmodSync(dir, 0o777);
+  const dataDir = join(dir, 'data');
+  const superuser = 'postgres';
+  const superuserPassword = `pw-${Math.random().toString(36).slice(2)}`;
+  const pwfile = join(dir, 'pwfile');
+  writeFileSync(pwfile, superuserPassword, { mode: 0o644 });
+  const [initCmd, initArgs] = asUser(runAs, join(bin, 'initdb'), [
+    '-D', dataDir, '-U', superuser, '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync',
+  ]);
+  execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  rmSync(pwfile);
+  const port = await freePort();
+  const [cmd, args] = asUser(runAs, join(bin, 'postgres'), [
+    '-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+    '-c', `max_connections=${options.maxConnections ?? 40}`, '-c', 'superuser_reserved_connections=3',
+  ]);
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => {
+    stderr = (stderr + b.toString()).slice(-4000);
+  });
+  const server: PostgresServer = {
+    host: '127.0.0.1',
+    port,
+    superuser,
+    superuserPassword,
+    dataDir,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((ok) => child.once('exit', ok));
+        // SIGINT is PostgreSQL's fast shutdown; send it to the postmaster itself, not to runuser.
+        const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+        process.kill(Number.isInteger(pid) && pid > 0 ? pid : child.pid!, 'SIGINT');
+        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const client = new pg.Client({ host: server.host, port, user: superuser, password: superuserPassword, database: 'postgres' });
+    try {
+      await client.connect();
+      await client.end();
+      return server;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await server.stop();
+        throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${stderr}`);
+      }
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  }
+}
