@@ -8,10 +8,7 @@ export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
 export const duration = (fallback: string) =>
-  z
-    .string()
-    .regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 30s, 5m or 1h30m')
-    .default(fallback);
+  z.string().regex(new RegExp(DURATION_PATTERN), 'must be a duration such as 30s, 5m or 1h30m').default(fallback);
 
 export const dnsName = z
   .string()
@@ -54,13 +51,10 @@ export const secretKeysSchema = z
   .meta({ description: 'Names of the Secret keys to read; each defaults to its own field name.' });
 
 export const tlsSchema = z.object({
-  mode: z
-    .enum(['disable', 'require', 'verify-ca', 'verify-full'])
-    .default('disable')
-    .meta({
-      description:
-        'disable: plain TCP. require: encrypt, trust any certificate. verify-ca: check the chain. verify-full: chain and host name.',
-    }),
+  mode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('disable').meta({
+    description:
+      'disable: plain TCP. require: encrypt, trust any certificate. verify-ca: check the chain. verify-full: chain and host name.',
+  }),
   caSecretRef: z
     .object({ name: dnsName, key: z.string().default('ca.crt') })
     .optional()

@@ -27,7 +27,10 @@ export type MigrationTool = z.infer<typeof migrationToolSchema>;
 export const migrationsCheckSchema = withRules(
   z.object({
     tool: migrationToolSchema,
-    schema: z.string().optional().meta({ description: 'Schema holding the table; the default search path when empty.' }),
+    schema: z
+      .string()
+      .optional()
+      .meta({ description: 'Schema holding the table; the default search path when empty.' }),
     table: z.string().optional().meta({ description: "Overrides the tool's default table name." }),
     versionColumn: z.string().optional().meta({ description: 'Required for tool: custom.' }),
     expectedVersion: z

@@ -7,10 +7,9 @@ import { withRules } from './validation-rule.js';
 export const prerequisiteDatabaseSchema = withRules(
   z.object({
     name: z.string().min(1).max(63).meta({ description: 'Label for this database in the results.' }),
-    monitorRef: z
-      .object({ name: dnsName })
-      .optional()
-      .meta({ description: "A DatabaseMonitor in the same namespace whose connection and migration settings are reused." }),
+    monitorRef: z.object({ name: dnsName }).optional().meta({
+      description: 'A DatabaseMonitor in the same namespace whose connection and migration settings are reused.',
+    }),
     engine: engineSchema.optional(),
     connection: connectionSchema.optional(),
   }),

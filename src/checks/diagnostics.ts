@@ -4,7 +4,7 @@ import type { DiagnosticStage, DiagnosticsResult } from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
 import type { ClassifiedError, DatabaseEngine } from './engine.js';
 import { adviceFor } from './recommendations.js';
-import { TimeoutError, round2, timed, withTimeout } from './timeout.js';
+import { round2, TimeoutError, timed, withTimeout } from './timeout.js';
 
 type StageName = DiagnosticStage['name'];
 const ORDER: StageName[] = ['configuration', 'dns', 'tcp', 'tls', 'authentication', 'database', 'query'];
@@ -70,7 +70,11 @@ export async function diagnoseConnectivity(
     );
   }
   const config = resolved.config;
-  stages.push({ name: 'configuration', outcome: 'ok', detail: `${config.engine} at ${config.host}:${config.port}/${config.database}` });
+  stages.push({
+    name: 'configuration',
+    outcome: 'ok',
+    detail: `${config.engine} at ${config.host}:${config.port}/${config.database}`,
+  });
 
   const engine = makeEngine();
   const fromError = (error: unknown, fallbackCause: string): StageFailure => {
@@ -88,11 +92,32 @@ export async function diagnoseConnectivity(
       },
       'Timeout',
     ],
-    ['tcp', async () => (await openTcp(config.host, config.port, timeoutMs), `${config.host}:${config.port} accepts TCP`), 'TcpTimeout'],
+    [
+      'tcp',
+      async () => {
+        await openTcp(config.host, config.port, timeoutMs);
+        return `${config.host}:${config.port} accepts TCP`;
+      },
+      'TcpTimeout',
+    ],
     ['tls', () => engine.probeTls(timeoutMs), 'HandshakeTimeout'],
-    ['authentication', async () => (await engine.connectOnce(timeoutMs), `logged in as ${config.username}`), 'HandshakeTimeout'],
+    [
+      'authentication',
+      async () => {
+        await engine.connectOnce(timeoutMs);
+        return `logged in as ${config.username}`;
+      },
+      'HandshakeTimeout',
+    ],
     ['database', async () => `database ${config.database} is open`, 'Timeout'],
-    ['query', async () => (await engine.ping(timeoutMs), 'test query answered'), 'StatementTimeout'],
+    [
+      'query',
+      async () => {
+        await engine.ping(timeoutMs);
+        return 'test query answered';
+      },
+      'StatementTimeout',
+    ],
   ];
   try {
     for (const [name, run, timeoutCause] of steps) {

@@ -8,5 +8,5 @@ export * from './performance.js';
 export * from './pool.js';
 export * from './prerequisite.js';
 export * from './redact.js';
-export * from './summary.js';
 export * from './run-once.js';
+export * from './summary.js';

@@ -1,4 +1,10 @@
-import type { DatabaseMonitorSpec, DiagnosticsResult, HealthResult, PerformanceResult, PoolResult } from '../api/index.js';
+import type {
+  DatabaseMonitorSpec,
+  DiagnosticsResult,
+  HealthResult,
+  PerformanceResult,
+  PoolResult,
+} from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
 import { diagnoseConnectivity } from './diagnostics.js';
 import type { DatabaseEngine } from './engine.js';
@@ -40,13 +46,16 @@ export async function runMonitorChecks(
   const describe = (e: unknown) => redact(errorMessage(e), secrets);
 
   const probe = await probeConnection(engine, timeoutMs);
-  if (probe.failure) probe.failure = { ...probe.failure, message: describe(probe.failure) };
+  if (probe.failure) probe.failure = { ...probe.failure, message: redact(probe.failure.message, secrets) };
   const up = probe.connection && probe.queryTest;
   const migrationStatus =
     up && spec.checks.migrations
       ? await readMigrationStatus(engine, spec.checks.migrations, timeoutMs, describe)
       : undefined;
-  const pool = up && spec.checks.pool.enabled ? await checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe) : undefined;
+  const pool =
+    up && spec.checks.pool.enabled
+      ? await checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe)
+      : undefined;
   const health = healthResult(
     { probe, ...(migrationStatus ? { migrationStatus } : {}), ...(pool ? { pool } : {}) },
     spec.thresholds,
@@ -72,7 +81,9 @@ export async function runMonitorChecks(
 function alertsFor(health: HealthResult, performance?: PerformanceResult): string[] {
   const alerts = health.reasons.map((r) => `${health.status}: ${r}`);
   if (performance?.overallAssessment.performanceRating === 'poor') {
-    alerts.push(`performance is poor (Apdex ${performance.overallAssessment.apdex} against ${performance.overallAssessment.targetMs} ms)`);
+    alerts.push(
+      `performance is poor (Apdex ${performance.overallAssessment.apdex} against ${performance.overallAssessment.targetMs} ms)`,
+    );
   }
   return alerts;
 }

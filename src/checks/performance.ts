@@ -9,7 +9,11 @@ interface Samples {
   errors: string[];
 }
 
-async function sample(iterations: number, run: () => Promise<void>, describe: (e: unknown) => string): Promise<Samples> {
+async function sample(
+  iterations: number,
+  run: () => Promise<void>,
+  describe: (e: unknown) => string,
+): Promise<Samples> {
   const samples: Samples = { ok: [], errors: [] };
   for (let i = 0; i < iterations; i++) {
     try {
@@ -85,12 +89,19 @@ function recommend(rating: string, queries: QueryPerformance[], connections: Sam
   for (const q of queries) {
     if (q.error) out.push(`Query ${q.name} failed (${q.successRate}% success): ${q.error}`);
     else if (q.timing && q.timing.p95Ms > 4 * targetMs) {
-      out.push(`Query ${q.name} p95 ${q.timing.p95Ms} ms exceeds 4× the ${targetMs} ms target: check its plan (EXPLAIN) and indexes`);
+      out.push(
+        `Query ${q.name} p95 ${q.timing.p95Ms} ms exceeds 4× the ${targetMs} ms target: check its plan (EXPLAIN) and indexes`,
+      );
     }
   }
-  if (connections.errors.length > 0) out.push(`${connections.errors.length} fresh connection(s) failed: ${connections.errors[0]}`);
+  if (connections.errors.length > 0)
+    out.push(`${connections.errors.length} fresh connection(s) failed: ${connections.errors[0]}`);
   if (out.length === 0) {
-    out.push(rating === 'excellent' || rating === 'good' ? 'Performance is within acceptable ranges' : `Queries are often slower than the ${targetMs} ms target`);
+    out.push(
+      rating === 'excellent' || rating === 'good'
+        ? 'Performance is within acceptable ranges'
+        : `Queries are often slower than the ${targetMs} ms target`,
+    );
   }
   return out;
 }

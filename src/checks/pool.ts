@@ -41,11 +41,13 @@ export function assessPool(
     recommendations.push('Pool utilization is healthy');
   }
   if (server.idleInTransaction > 0) {
-    recommendations.push(`${server.idleInTransaction} session(s) idle in transaction hold connections and locks: find and fix the client`);
+    recommendations.push(
+      `${server.idleInTransaction} session(s) idle in transaction hold connections and locks: find and fix the client`,
+    );
   }
   if (server.visibility === 'partial') {
     recommendations.push(
-      'The monitoring login cannot see other sessions\' state: grant it pg_monitor (PostgreSQL) or VIEW SERVER STATE (SQL Server) for a full breakdown',
+      "The monitoring login cannot see other sessions' state: grant it pg_monitor (PostgreSQL) or VIEW SERVER STATE (SQL Server) for a full breakdown",
     );
   }
   return {

@@ -27,7 +27,9 @@ export function validateDatabase(
     if (m && m.pendingMigrations.length > 0) failed.push(`pending migrations: ${m.pendingMigrations.join(', ')}`);
   }
   if (health.responseTimeMs !== undefined && health.responseTimeMs > options.performanceThresholdMs) {
-    warnings.push(`response time ${health.responseTimeMs} ms is over the ${options.performanceThresholdMs} ms threshold`);
+    warnings.push(
+      `response time ${health.responseTimeMs} ms is over the ${options.performanceThresholdMs} ms threshold`,
+    );
   }
   if (pool?.poolHealth === 'high') warnings.push(`connection utilization is high: ${pool.overflowAnalysis}`);
   const status: PrerequisiteStatus = failed.length > 0 ? 'failed' : warnings.length > 0 ? 'warning' : 'passed';
@@ -47,7 +49,12 @@ export function unavailableDatabase(name: string, issue: string): DatabaseValida
 
 export function summarizeValidation(databases: DatabaseValidation[]): PrerequisiteResult {
   const count = (s: PrerequisiteStatus) => databases.filter((d) => d.status === s).length;
-  const summary = { passed: count('passed'), warning: count('warning'), failed: count('failed'), total: databases.length };
+  const summary = {
+    passed: count('passed'),
+    warning: count('warning'),
+    failed: count('failed'),
+    total: databases.length,
+  };
   const overallStatus: PrerequisiteStatus = summary.failed > 0 ? 'failed' : summary.warning > 0 ? 'warning' : 'passed';
   return { overallStatus, databases, summary };
 }

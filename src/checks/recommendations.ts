@@ -1,6 +1,9 @@
 import type { ConnectionConfig } from './engine.js';
 
-type Advice = (c: Pick<ConnectionConfig, 'host' | 'port' | 'database' | 'username' | 'engine'>, timeoutMs: number) => string;
+type Advice = (
+  c: Pick<ConnectionConfig, 'host' | 'port' | 'database' | 'username' | 'engine'>,
+  timeoutMs: number,
+) => string;
 
 const isPg = (c: { engine: string }) => c.engine === 'postgres';
 
@@ -11,32 +14,36 @@ export const ADVICE: Record<string, Advice> = {
   ConnectionRefused: (c) =>
     `Nothing accepts connections on ${c.host}:${c.port}: check the port, that the server is running, and its listen address${isPg(c) ? ' (listen_addresses)' : ''}`,
   HostUnreachable: (c) => `No route to ${c.host}: check the network, NetworkPolicies and security groups`,
-  ConnectionReset: (c) => `${c.host}:${c.port} closed the connection: check that this port belongs to ${c.engine}, and the server log`,
+  ConnectionReset: (c) =>
+    `${c.host}:${c.port} closed the connection: check that this port belongs to ${c.engine}, and the server log`,
   TcpTimeout: (c, t) =>
     `No TCP answer from ${c.host}:${c.port} within ${t} ms: a firewall or NetworkPolicy probably drops the packets`,
   HandshakeTimeout: (c, t) =>
     `${c.host}:${c.port} accepted TCP but did not complete the ${c.engine} handshake within ${t} ms: check the port is the database's and the server's load`,
-  TlsRequired: () =>
-    'The server requires TLS: set spec.connection.tls.mode to require (or verify-full with a CA)',
+  TlsRequired: () => 'The server requires TLS: set spec.connection.tls.mode to require (or verify-full with a CA)',
   TlsUnsupported: (c) =>
     `${c.host}:${c.port} does not offer TLS: enable TLS on the server, or set spec.connection.tls.mode to disable on a trusted network`,
   TlsFailed: () =>
     'TLS failed: with verify-ca/verify-full provide the CA in tls.caSecretRef; use require only to encrypt without verifying',
-  WrongPassword: (c) => `The server rejected the password for user ${c.username}: update the password key in the Secret`,
+  WrongPassword: (c) =>
+    `The server rejected the password for user ${c.username}: update the password key in the Secret`,
   LoginFailed: (c) =>
     `Login failed for ${c.username} (SQL Server error 18456): check the password, that SQL authentication is enabled and that the login exists`,
   NoHbaEntry: (c) =>
     `The server has no pg_hba.conf entry for this client, user ${c.username} and database ${c.database}: add a host (or hostssl, then enable TLS) line for the operator's address`,
-  NotAuthorized: (c) => `User ${c.username} may not connect to ${c.database}: grant CONNECT or check the role's LOGIN attribute`,
-  TooManyConnections: () => 'The server has no free connection slots: see the pool check; lower client pool sizes or add a pooler',
-  DatabaseMissing: (c) => `Database ${c.database} does not exist on ${c.host}: check the database key in the Secret, or create it`,
+  NotAuthorized: (c) =>
+    `User ${c.username} may not connect to ${c.database}: grant CONNECT or check the role's LOGIN attribute`,
+  TooManyConnections: () =>
+    'The server has no free connection slots: see the pool check; lower client pool sizes or add a pooler',
+  DatabaseMissing: (c) =>
+    `Database ${c.database} does not exist on ${c.host}: check the database key in the Secret, or create it`,
   DatabaseUnavailable: (c) =>
     `Database ${c.database} is not available (offline, restoring or the login's default database is inaccessible; SQL Server error 4060)`,
   DatabaseStarting: () => 'The server is starting up or in recovery: wait, then check again',
   StatementTimeout: (_c, t) => `The test query did not finish within ${t} ms: check server load and locks`,
   WriteRefused: () => 'A test query tried to write: monitoring queries must only read',
   Timeout: (_c, t) => `No answer within ${t} ms: check server load and the network path`,
-  QueryFailed: () => 'The test query failed: see the error; check the monitoring login\'s permissions',
+  QueryFailed: () => "The test query failed: see the error; check the monitoring login's permissions",
 };
 
 export function adviceFor(cause: string, config: Parameters<Advice>[0], timeoutMs: number): string {

@@ -2,15 +2,18 @@ import {
   type DatabaseMonitorSpec,
   type DatabasePrerequisiteSpec,
   type DatabaseValidation,
-  type PrerequisiteResult,
   databaseMonitorSpecSchema,
+  type PrerequisiteResult,
 } from '../api/index.js';
-import { type ResolveResult, type SecretLookup, resolveConnection, withCa } from './connection-config.js';
+import { type ResolveResult, resolveConnection, type SecretLookup, withCa } from './connection-config.js';
 import { createEngine } from './engines/index.js';
 import { type MonitorReport, runMonitorChecks } from './monitor.js';
 import { summarizeValidation, unavailableDatabase, validateDatabase } from './prerequisite.js';
 
-export function resolveMonitorConnection(spec: Pick<DatabaseMonitorSpec, 'engine' | 'connection'>, lookup: SecretLookup): ResolveResult {
+export function resolveMonitorConnection(
+  spec: Pick<DatabaseMonitorSpec, 'engine' | 'connection'>,
+  lookup: SecretLookup,
+): ResolveResult {
   return withCa(resolveConnection(spec.engine, spec.connection, lookup), spec.connection, lookup);
 }
 

@@ -1,7 +1,7 @@
 import type { DatabaseMonitorSpec } from '../api/index.js';
 import { checkMonitorOnce, checkPrerequisiteOnce, resolveMonitorConnection, summarizeHealth } from '../checks/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { type Manifests, loadManifests, namespaceOf, secretLookup } from './manifests.js';
+import { loadManifests, type Manifests, namespaceOf, secretLookup } from './manifests.js';
 import {
   type MonitorOutcome,
   type OutputFormat,
@@ -31,7 +31,10 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
     manifests = loadManifests(options.files);
   } catch (error) {
     writeError(`error: ${(error as Error).message}`);
-    return { manifests: { monitors: [], prerequisites: [], secrets: new Map(), problems: [], skipped: [] }, outcome: EXIT.invalidInput };
+    return {
+      manifests: { monitors: [], prerequisites: [], secrets: new Map(), problems: [], skipped: [] },
+      outcome: EXIT.invalidInput,
+    };
   }
   const unresolved = manifests.monitors.flatMap((m) => {
     const resolved = resolveMonitorConnection(m.spec, secretLookup(manifests, namespaceOf(m), options.env));
@@ -55,7 +58,12 @@ async function runMonitors(manifests: Manifests, env?: NodeJS.ProcessEnv): Promi
       const namespace = namespaceOf(m);
       const resolved = resolveMonitorConnection(m.spec, secretLookup(manifests, namespace, env));
       if (!resolved.ok) throw new Error('unreachable: connections were resolved before running');
-      return { name: m.metadata.name, namespace, engine: m.spec.engine, report: await checkMonitorOnce(m.spec, resolved) };
+      return {
+        name: m.metadata.name,
+        namespace,
+        engine: m.spec.engine,
+        report: await checkMonitorOnce(m.spec, resolved),
+      };
     }),
   );
 }
@@ -81,7 +89,10 @@ export async function checkCommand(options: CheckOptions): Promise<number> {
   } else {
     write(renderData({ monitors, prerequisites }, options.output));
   }
-  return exitCodeFor([...monitors.map((m) => m.report.health.status), ...prerequisites.map((p) => p.result.overallStatus)]);
+  return exitCodeFor([
+    ...monitors.map((m) => m.report.health.status),
+    ...prerequisites.map((p) => p.result.overallStatus),
+  ]);
 }
 
 /** `dbwatch summary`: the multi-database health summary over the monitors in the files. */

@@ -6,6 +6,13 @@ import { EXIT } from './exit-codes.js';
 const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
 
+const FILES_HELP = `
+Secrets referenced by the resources are read from Secret manifests in the same files, or from
+environment variables DBWATCH_SECRET_<SECRET>_<KEY> (for Secret orders-db, key password:
+DBWATCH_SECRET_ORDERS_DB_PASSWORD).
+
+Exit codes: 0 all healthy/passed, 1 degraded/warning, 2 unhealthy/failed, 3 invalid input (nothing run).`;
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function buildProgram(): Command {
@@ -19,12 +26,9 @@ export function buildProgram(): Command {
 
   program
     .command('check')
-    .description(
-      'Run DatabaseMonitors and DatabasePrerequisites from manifest files once, without a cluster.\n' +
-        'Secrets referenced by the monitors are read from Secret manifests in the same files, or from\n' +
-        'environment variables DBWATCH_SECRET_<SECRET>_<KEY> (e.g. DBWATCH_SECRET_ORDERS_DB_PASSWORD).\n\n' +
-        'Exit codes: 0 all healthy/passed, 1 degraded/warning, 2 unhealthy/failed, 3 invalid input (nothing run).',
-    )
+    .summary('run monitors and prerequisites from manifest files once, without a cluster')
+    .description('Run DatabaseMonitors and DatabasePrerequisites from manifest files once, without a cluster.')
+    .addHelpText('after', FILES_HELP)
     .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
     .addOption(outputOption())
     .action(async (opts: { filename: string[]; output: 'table' | 'json' | 'yaml' }) => {
@@ -33,7 +37,9 @@ export function buildProgram(): Command {
 
   program
     .command('summary')
+    .summary('multi-database health summary over the monitors in manifest files')
     .description('Multi-database health summary (worst case, breakdown, alerts) over the monitors in the files.')
+    .addHelpText('after', FILES_HELP)
     .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
     .addOption(outputOption())
     .action(async (opts: { filename: string[]; output: 'table' | 'json' | 'yaml' }) => {

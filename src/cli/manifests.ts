@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import type { z } from 'zod';
@@ -40,7 +40,9 @@ function formatIssues(where: string, error: z.ZodError): string[] {
 function decodeSecret(doc: Record<string, unknown>): Record<string, string> {
   const data = (doc.data ?? {}) as Record<string, string>;
   const stringData = (doc.stringData ?? {}) as Record<string, string>;
-  const decoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
+  const decoded = Object.fromEntries(
+    Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]),
+  );
   return { ...decoded, ...Object.fromEntries(Object.entries(stringData).map(([k, v]) => [k, String(v)])) };
 }
 
@@ -81,7 +83,11 @@ export function loadManifests(paths: string[]): Manifests {
  * Secrets from the files first, then from the environment: DBWATCH_SECRET_<NAME>_<KEY>, upper-cased,
  * other characters as _ (for example DBWATCH_SECRET_ORDERS_DB_PASSWORD).
  */
-export function secretLookup(manifests: Manifests, namespace: string, env: NodeJS.ProcessEnv = process.env): SecretLookup {
+export function secretLookup(
+  manifests: Manifests,
+  namespace: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SecretLookup {
   return (name) => {
     const fromFile = manifests.secrets.get(`${namespace}/${name}`);
     if (fromFile) return fromFile;

@@ -38,13 +38,17 @@ function monitorDetails({ name, report }: MonitorOutcome): string[] {
     for (const s of diagnostics.connectivity.stages) {
       if (s.outcome === 'skipped') continue;
       const mark = s.outcome === 'ok' ? 'ok  ' : 'FAIL';
-      lines.push(`    ${mark} ${s.name.padEnd(14)} ${s.durationMs !== undefined ? `${s.durationMs}ms `.padStart(10) : ''.padStart(10)}${s.detail}`);
+      lines.push(
+        `    ${mark} ${s.name.padEnd(14)} ${s.durationMs !== undefined ? `${s.durationMs}ms `.padStart(10) : ''.padStart(10)}${s.detail}`,
+      );
     }
     lines.push(...diagnostics.recommendations.map((r) => `  → ${r}`));
   }
   if (performance) {
     const a = performance.overallAssessment;
-    lines.push(`${name}: performance ${a.performanceRating} (Apdex ${a.apdex} at T=${a.targetMs}ms, avg query ${ms(a.avgQueryTimeMs)})`);
+    lines.push(
+      `${name}: performance ${a.performanceRating} (Apdex ${a.apdex} at T=${a.targetMs}ms, avg query ${ms(a.avgQueryTimeMs)})`,
+    );
     for (const q of performance.queryPerformance) {
       const t = q.timing;
       lines.push(
@@ -52,7 +56,8 @@ function monitorDetails({ name, report }: MonitorOutcome): string[] {
       );
     }
   }
-  if (report.pool?.poolHealth && report.pool.poolHealth !== 'optimal') lines.push(`  pool: ${report.pool.recommendation}`);
+  if (report.pool?.poolHealth && report.pool.poolHealth !== 'optimal')
+    lines.push(`  pool: ${report.pool.recommendation}`);
   return lines;
 }
 
@@ -77,7 +82,11 @@ export function renderPrerequisites(outcomes: PrerequisiteOutcome[]): string {
   if (outcomes.length === 0) return '';
   const table = renderTable(
     ['PREREQUISITE', 'STATUS', 'PASSED', 'FAILED', 'WARNING'],
-    outcomes.map(({ name, result: r }) => [name, r.overallStatus, ...[r.summary.passed, r.summary.failed, r.summary.warning].map(String)]),
+    outcomes.map(({ name, result: r }) => [
+      name,
+      r.overallStatus,
+      ...[r.summary.passed, r.summary.failed, r.summary.warning].map(String),
+    ]),
   );
   const details = outcomes.flatMap(({ name, result }) =>
     result.databases.flatMap((d) => [`${name}/${d.name}: ${d.status}`, ...d.issues.map((i) => `  - ${i}`)]),

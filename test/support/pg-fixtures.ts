@@ -42,7 +42,10 @@ export async function createDatabase(options: { monitor?: boolean } = {}) {
   return { database, username, password };
 }
 
-export function connectionConfig(db: { database: string; username: string; password: string }, overrides: Partial<ConnectionConfig> = {}): ConnectionConfig {
+export function connectionConfig(
+  db: { database: string; username: string; password: string },
+  overrides: Partial<ConnectionConfig> = {},
+): ConnectionConfig {
   const u = adminUrl();
   return {
     engine: 'postgres',
@@ -68,9 +71,18 @@ export function monitorSpec(input: Record<string, unknown> = {}): DatabaseMonito
 }
 
 /** Runs SQL as the database's owner (to create migration tables and the like). */
-export async function asOwner(db: { database: string; username: string; password: string }, sql: string): Promise<void> {
+export async function asOwner(
+  db: { database: string; username: string; password: string },
+  sql: string,
+): Promise<void> {
   const config = connectionConfig(db);
-  const client = new pg.Client({ host: config.host, port: config.port, user: db.username, password: db.password, database: db.database });
+  const client = new pg.Client({
+    host: config.host,
+    port: config.port,
+    user: db.username,
+    password: db.password,
+    database: db.database,
+  });
   await client.connect();
   try {
     await client.query(sql);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -22,7 +22,9 @@ function binDir(): string {
   try {
     return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
   } catch {
-    const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a)) : [];
+    const versions = existsSync('/usr/lib/postgresql')
+      ? readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))
+      : [];
     if (versions[0]) return `/usr/lib/postgresql/${versions[0]}/bin`;
     throw new Error('PostgreSQL server binaries not found: install them (Debian: apt-get install postgresql)');
   }
@@ -42,15 +44,40 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
   const pwfile = join(dir, 'pwfile');
   writeFileSync(pwfile, superuserPassword, { mode: 0o644 });
   const [initCmd, initArgs] = asUser(runAs, join(bin, 'initdb'), [
-    '-D', dataDir, '-U', superuser, '--pwfile', pwfile, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-sync',
+    '-D',
+    dataDir,
+    '-U',
+    superuser,
+    '--pwfile',
+    pwfile,
+    '--auth-local=trust',
+    '--auth-host=scram-sha-256',
+    '-E',
+    'UTF8',
+    '--no-sync',
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   rmSync(pwfile);
   const port = await freePort();
   const [cmd, args] = asUser(runAs, join(bin, 'postgres'), [
-    '-D', dataDir, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-    '-c', `max_connections=${options.maxConnections ?? 40}`, '-c', 'superuser_reserved_connections=3',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    `max_connections=${options.maxConnections ?? 40}`,
+    '-c',
+    'superuser_reserved_connections=3',
   ]);
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
@@ -69,7 +96,7 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
         // SIGINT is PostgreSQL's fast shutdown; send it to the postmaster itself, not to runuser.
         const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
         process.kill(Number.isInteger(pid) && pid > 0 ? pid : child.pid!, 'SIGINT');
-        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
+        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000).unref())]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
@@ -77,7 +104,13 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
   };
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const client = new pg.Client({ host: server.host, port, user: superuser, password: superuserPassword, database: 'postgres' });
+    const client = new pg.Client({
+      host: server.host,
+      port,
+      user: superuser,
+      password: superuserPassword,
+      database: 'postgres',
+    });
     try {
       await client.connect();
       await client.end();

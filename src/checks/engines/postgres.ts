@@ -2,7 +2,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
 import type { ServerConnections } from '../../api/index.js';
-import { type ClassifiedError, type ConnectionConfig, type DatabaseEngine, PhaseError, type TableRef } from '../engine.js';
+import {
+  type ClassifiedError,
+  type ConnectionConfig,
+  type DatabaseEngine,
+  PhaseError,
+  type TableRef,
+} from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
 
 const DEFAULT_POOL_SIZE = 2;
@@ -76,7 +82,10 @@ export class PostgresEngine implements DatabaseEngine {
       return await withTimeout(pending, timeoutMs, `${what}: connecting`);
     } catch (error) {
       // A connection that arrives after we gave up goes straight back to the pool.
-      pending.then((late) => late.release(), () => undefined);
+      pending.then(
+        (late) => late.release(),
+        () => undefined,
+      );
       throw error;
     }
   }
@@ -95,7 +104,12 @@ export class PostgresEngine implements DatabaseEngine {
     }
   }
 
-  private query<R extends pg.QueryResultRow>(client: pg.PoolClient, text: string, values: unknown[], timeoutMs: number) {
+  private query<R extends pg.QueryResultRow>(
+    client: pg.PoolClient,
+    text: string,
+    values: unknown[],
+    timeoutMs: number,
+  ) {
     return client.query<R>({ text, values, query_timeout: timeoutMs } as pg.QueryConfig);
   }
 
@@ -208,7 +222,11 @@ export class PostgresEngine implements DatabaseEngine {
         throw Object.assign(new Error('The server does not support SSL connections'), { code: 'NO_SSL' });
       }
       const ssl = sslOptions(this.config) as tls.ConnectionOptions;
-      const secure = tls.connect({ ...ssl, socket, servername: net.isIP(this.config.host) ? undefined : this.config.host });
+      const secure = tls.connect({
+        ...ssl,
+        socket,
+        servername: net.isIP(this.config.host) ? undefined : this.config.host,
+      });
       try {
         await withTimeout(
           new Promise((ok, fail) => secure.once('secureConnect', ok).once('error', fail)),

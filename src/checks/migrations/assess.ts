@@ -15,12 +15,20 @@ export function pendingMigrations(found: AppliedMigrations, expected: Expectatio
   const applied = new Set(found.applied);
   const reached = (v: string) =>
     applied.has(v) ||
-    (found.ordered && found.currentVersion !== undefined && found.failed.length === 0 && compareVersions(found.currentVersion, v) >= 0);
+    (found.ordered &&
+      found.currentVersion !== undefined &&
+      found.failed.length === 0 &&
+      compareVersions(found.currentVersion, v) >= 0);
   const wanted = expected.expectedMigrations ?? (expected.expectedVersion ? [expected.expectedVersion] : []);
   return wanted.filter((v) => !reached(v));
 }
 
-export function assessMigrations(tool: string, table: string, found: AppliedMigrations, expected: Expectation): MigrationStatus {
+export function assessMigrations(
+  tool: string,
+  table: string,
+  found: AppliedMigrations,
+  expected: Expectation,
+): MigrationStatus {
   return {
     tool,
     table,

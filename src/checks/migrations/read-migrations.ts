@@ -11,10 +11,18 @@ export async function readMigrationStatus(
   describeError: (e: unknown) => string,
 ): Promise<MigrationStatus> {
   const reader =
-    spec.tool === 'custom' ? customReader(spec.table ?? 'schema_version', spec.versionColumn ?? 'version') : migrationReaders[spec.tool];
+    spec.tool === 'custom'
+      ? customReader(spec.table ?? 'schema_version', spec.versionColumn ?? 'version')
+      : migrationReaders[spec.tool];
   const ref = { table: spec.table ?? reader.table, ...(spec.schema ? { schema: spec.schema } : {}) };
   const where = ref.schema ? `${ref.schema}.${ref.table}` : ref.table;
-  const empty: MigrationStatus = { tool: spec.tool, table: where, appliedCount: 0, pendingMigrations: [], failedMigrations: [] };
+  const empty: MigrationStatus = {
+    tool: spec.tool,
+    table: where,
+    appliedCount: 0,
+    pendingMigrations: [],
+    failedMigrations: [],
+  };
   try {
     if (!(await engine.tableExists(ref, timeoutMs))) {
       return { ...empty, error: `migration table ${where} not found: has ${spec.tool} run against this database?` };

@@ -10,11 +10,16 @@ export function compareVersions(a: string, b: string): number {
     const x = left[i] ?? '0';
     const y = right[i] ?? '0';
     const bothNumeric = /^\d+$/.test(x) && /^\d+$/.test(y);
-    const order = bothNumeric ? Number(BigInt(x) - BigInt(y) > 0n) - Number(BigInt(x) - BigInt(y) < 0n) : x.localeCompare(y);
+    const order = bothNumeric
+      ? Number(BigInt(x) - BigInt(y) > 0n) - Number(BigInt(x) - BigInt(y) < 0n)
+      : x.localeCompare(y);
     if (order !== 0) return order;
   }
   return 0;
 }
 
 export const highestVersion = (versions: string[]) =>
-  versions.reduce<string | undefined>((max, v) => (max === undefined || compareVersions(v, max) > 0 ? v : max), undefined);
+  versions.reduce<string | undefined>(
+    (max, v) => (max === undefined || compareVersions(v, max) > 0 ? v : max),
+    undefined,
+  );

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { startBlackHole } from '../../support/black-hole.js';
+import { freePort } from '../../support/free-port.js';
+import { createDatabase, secretData } from '../../support/pg-fixtures.js';
+import { runMonitor } from '../../support/run-monitor.js';
+
+type Db = Awaited<ReturnType<typeof createDatabase>>;
+let db: Db;
+beforeAll(async () => {
+  db = await createDatabase();
+});
+
+const stage = (report: Awaited<ReturnType<typeof runMonitor>>, name: string) =>
+  report.diagnostics?.connectivity.stages.find((s) => s.name === name);
+
+describe('connectivity failures are results with diagnostics', () => {
+  test('a wrong password fails at authentication and says to update the Secret', async () => {
+    const report = await runMonitor({ ...secretData(db), password: 'not-the-password' });
+    expect(report.health).toMatchObject({ status: 'unhealthy', connection: false, queryTest: false });
+    expect(report.health.error).toMatch(/password authentication failed/);
+    expect(report.diagnostics?.connectivity.failedStage).toBe('authentication');
+    expect(stage(report, 'tcp')?.outcome).toBe('ok');
+    expect(stage(report, 'database')?.outcome).toBe('skipped');
+    expect(report.diagnostics?.recommendations[0]).toMatch(/rejected the password for user .*update the password key/);
+  });
+
+  test('a missing database passes authentication and fails at the database stage', async () => {
+    const report = await runMonitor({ ...secretData(db), database: 'no_such_database' });
+    expect(report.health.status).toBe('unhealthy');
+    expect(stage(report, 'authentication')?.outcome).toBe('ok');
+    expect(report.diagnostics?.connectivity.failedStage).toBe('database');
+    expect(report.diagnostics?.recommendations[0]).toMatch(/Database no_such_database does not exist/);
+  });
+
+  test('an unresolvable host fails at DNS', async () => {
+    const report = await runMonitor({ ...secretData(db), host: 'no-such-host.invalid' });
+    expect(report.health.status).toBe('unhealthy');
+    expect(report.diagnostics?.connectivity.failedStage).toBe('dns');
+    expect(stage(report, 'tcp')?.outcome).toBe('skipped');
+    expect(report.diagnostics?.recommendations[0]).toMatch(/does not resolve/);
+  });
+
+  test('a closed port fails at TCP with connection refused', async () => {
+    const port = await freePort();
+    const report = await runMonitor({ ...secretData(db), port: String(port) });
+    expect(report.health.status).toBe('unhealthy');
+    expect(report.diagnostics?.connectivity.failedStage).toBe('tcp');
+    expect(report.diagnostics?.recommendations[0]).toMatch(
+      new RegExp(`Nothing accepts connections on 127.0.0.1:${port}`),
+    );
+  });
+
+  describe('a port that accepts and never answers', () => {
+    let hole: Awaited<ReturnType<typeof startBlackHole>>;
+    beforeAll(async () => {
+      hole = await startBlackHole();
+    });
+    afterAll(async () => hole.stop());
+
+    test('the timeout holds and diagnostics name the handshake', async () => {
+      const started = Date.now();
+      const report = await runMonitor(
+        { ...secretData(db), port: String(hole.port) },
+        { connection: { secretRef: { name: 'db' }, connectTimeoutSeconds: 1 }, timeoutSeconds: 2 },
+      );
+      const elapsed = Date.now() - started;
+      expect(report.health.status).toBe('unhealthy');
+      expect(report.health.connection).toBe(false);
+      expect(report.diagnostics?.connectivity.failedStage).toBe('authentication');
+      expect(report.diagnostics?.recommendations[0]).toMatch(
+        /accepted TCP but did not complete the postgres handshake/,
+      );
+      // One connect attempt (1 s) plus diagnostics' own attempt (bounded by 2 s), with slack.
+      expect(elapsed).toBeLessThan(6000);
+    });
+  });
+});

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from '@jest/globals';
+import { load } from 'js-yaml';
+import { renderCrdFiles } from '../../src/api/render-crds.js';
+
+describe('crds/', () => {
+  test.each(renderCrdFiles())('$file matches what the schemas generate (run `npm run generate`)', ({ file, yaml }) => {
+    expect(readFileSync(`crds/${file}`, 'utf8')).toBe(yaml);
+  });
+
+  test('schemas are structural: no additionalProperties false, refs or unions', () => {
+    for (const { yaml } of renderCrdFiles()) {
+      expect(yaml).not.toMatch(/additionalProperties: false|\$ref|anyOf|oneOf|\$schema/);
+    }
+  });
+
+  test('the monitor CRD carries the columns, short name, category and list-map conditions', () => {
+    const crd = load(renderCrdFiles()[0]!.yaml) as any;
+    expect(crd.spec.names).toMatchObject({ shortNames: ['dbmon'], categories: ['dbwatch'] });
+    const version = crd.spec.versions[0];
+    expect(version.subresources).toEqual({ status: {} });
+    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(['Engine', 'Status', 'Response', 'Pool %', 'Migration', 'Last Check', 'Age']),
+    );
+    const conditions = version.schema.openAPIV3Schema.properties.status.properties.conditions;
+    expect(conditions['x-kubernetes-list-type']).toBe('map');
+    expect(conditions['x-kubernetes-list-map-keys']).toEqual(['type']);
+    const spec = version.schema.openAPIV3Schema.properties.spec;
+    expect(spec.properties.interval).toMatchObject({ default: '5m', pattern: expect.any(String) });
+    expect(spec.properties.engine.enum).toEqual(['postgres', 'mssql']);
+  });
+});

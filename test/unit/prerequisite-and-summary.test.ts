@@ -1,0 +1,86 @@
+import { describe, expect, test } from '@jest/globals';
+import type { HealthResult } from '../../src/api/index.js';
+import type { MonitorReport } from '../../src/checks/monitor.js';
+import { summarizeValidation, unavailableDatabase, validateDatabase } from '../../src/checks/prerequisite.js';
+import { summarizeHealth } from '../../src/checks/summary.js';
+
+const health = (over: Partial<HealthResult> = {}): HealthResult => ({
+  status: 'healthy',
+  connection: true,
+  queryTest: true,
+  responseTimeMs: 4,
+  reasons: [],
+  timestamp: '2026-01-01T00:00:00Z',
+  migrationStatus: {
+    tool: 'flyway',
+    table: 't',
+    currentVersion: '3',
+    appliedCount: 3,
+    pendingMigrations: [],
+    failedMigrations: [],
+  },
+  ...over,
+});
+const options = { checkMigrations: true, performanceThresholdMs: 1000 };
+
+describe('prerequisite validation', () => {
+  test('passed when reachable, fast and migrated', () => {
+    expect(validateDatabase('orders', { health: health() }, options)).toEqual({
+      name: 'orders',
+      status: 'passed',
+      issues: [],
+      health: 'healthy',
+      responseTimeMs: 4,
+    });
+  });
+
+  test('failed on pending migrations, warning on slowness', () => {
+    const pending = health({
+      migrationStatus: { tool: 'flyway', table: 't', appliedCount: 1, pendingMigrations: ['4'], failedMigrations: [] },
+    });
+    expect(validateDatabase('a', { health: pending }, options)).toMatchObject({
+      status: 'failed',
+      issues: ['pending migrations: 4'],
+    });
+    expect(validateDatabase('b', { health: health({ responseTimeMs: 1500 }) }, options)).toMatchObject({
+      status: 'warning',
+      issues: ['response time 1500 ms is over the 1000 ms threshold'],
+    });
+  });
+
+  test('a warning when migrations are asked for but the monitor does not check them', () => {
+    const { migrationStatus: _none, ...noMigrations } = health();
+    expect(validateDatabase('c', { health: noMigrations }, options).status).toBe('warning');
+    expect(validateDatabase('c', { health: noMigrations }, { ...options, checkMigrations: false }).status).toBe(
+      'passed',
+    );
+  });
+
+  test('the summary counts each status and the worst wins', () => {
+    const result = summarizeValidation([
+      validateDatabase('a', { health: health() }, options),
+      validateDatabase('b', { health: health({ responseTimeMs: 1500 }) }, options),
+      unavailableDatabase('c', 'Secret c not found in this namespace'),
+    ]);
+    expect(result.overallStatus).toBe('failed');
+    expect(result.summary).toEqual({ passed: 1, warning: 1, failed: 1, total: 3 });
+  });
+});
+
+describe('multi-database summary', () => {
+  const report = (h: HealthResult): MonitorReport => ({ health: h, alerts: h.reasons.map((r) => `${h.status}: ${r}`) });
+  test('worst case, breakdown and alerts per database', () => {
+    const summary = summarizeHealth([
+      { name: 'orders', report: report(health()) },
+      {
+        name: 'reports',
+        report: report(
+          health({ status: 'degraded', reasons: ['response time 2500 ms is over the 2000 ms threshold'] }),
+        ),
+      },
+    ]);
+    expect(summary.overallStatus).toBe('degraded');
+    expect(summary.statusBreakdown).toEqual({ healthy: 1, degraded: 1, unhealthy: 0 });
+    expect(summary.alerts).toEqual(['reports: degraded: response time 2500 ms is over the 2000 ms threshold']);
+  });
+});
