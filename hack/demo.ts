@@ -15,7 +15,13 @@ const dir = mkdtempSync(join(tmpdir(), 'dbwatch-demo-'));
 let exitCode = 0;
 try {
   const password = `demo-${Math.random().toString(36).slice(2)}`;
-  const admin = new pg.Client({ host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres' });
+  const admin = new pg.Client({
+    host: server.host,
+    port: server.port,
+    user: server.superuser,
+    password: server.superuserPassword,
+    database: 'postgres',
+  });
   admin.on('error', () => undefined);
   await admin.connect();
   await admin.query(`CREATE ROLE dbwatch LOGIN PASSWORD '${password}'`);
@@ -42,8 +48,13 @@ try {
     stringData: { host: server.host, port: String(server.port), database: 'orders', username: 'dbwatch', password },
   };
   writeFileSync(join(dir, 'secret.yaml'), dump(secret));
-  console.log(`PostgreSQL ${server.host}:${server.port} is up; running: dbwatch check -f examples/monitor.yaml -f examples/prerequisite.yaml -f <demo secret>\n`);
-  exitCode = await checkCommand({ files: ['examples/monitor.yaml', 'examples/prerequisite.yaml', join(dir, 'secret.yaml')], output: 'table' });
+  console.log(
+    `PostgreSQL ${server.host}:${server.port} is up; running: dbwatch check -f examples/monitor.yaml -f examples/prerequisite.yaml -f <demo secret>\n`,
+  );
+  exitCode = await checkCommand({
+    files: ['examples/monitor.yaml', 'examples/prerequisite.yaml', join(dir, 'secret.yaml')],
+    output: 'table',
+  });
   console.log(`\nexit code ${exitCode}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

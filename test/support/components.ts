@@ -1,20 +1,39 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { removeControlPlane, startControlPlane } from './control-plane.js';
 import { startPostgres } from './postgres-server.js';
 
 export interface TestComponents {
   stop(): Promise<void>;
 }
 
-/** Everything the integration tests talk to, started once per run. */
+/**
+ * Everything the integration tests talk to, started once per run: a PostgreSQL and a kube-apiserver +
+ * etcd. Their addresses reach the tests through the environment. DBWATCH_TEST_PG_URL and
+ * DBWATCH_TEST_KUBECONFIG (with DBWATCH_TEST_CP_DIR holding its ca.key) reuse running ones.
+ */
 export async function startTestComponents(): Promise<TestComponents> {
   const stops: (() => Promise<void>)[] = [];
-  if (!process.env.DBWATCH_TEST_PG_URL) {
-    const pg = await startPostgres();
-    stops.push(() => pg.stop());
-    process.env.DBWATCH_TEST_PG_URL = `postgres://${pg.superuser}:${encodeURIComponent(pg.superuserPassword)}@${pg.host}:${pg.port}/postgres`;
-  }
-  return {
-    async stop() {
-      for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error(e));
-    },
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e: unknown) => console.error(e));
   };
+  try {
+    if (!process.env.DBWATCH_TEST_PG_URL) {
+      const pg = await startPostgres();
+      stops.push(() => pg.stop());
+      process.env.DBWATCH_TEST_PG_URL = `postgres://${pg.superuser}:${encodeURIComponent(pg.superuserPassword)}@${pg.host}:${pg.port}/postgres`;
+    }
+    if (!process.env.DBWATCH_TEST_KUBECONFIG) {
+      const cp = await startControlPlane({ dir: mkdtempSync(join(tmpdir(), 'dbwatch-cp-')) });
+      stops.push(() => removeControlPlane(cp));
+      process.env.DBWATCH_TEST_KUBECONFIG = cp.kubeconfig;
+      process.env.DBWATCH_TEST_CP_DIR = cp.dir;
+      process.env.DBWATCH_TEST_BIN_DIR = cp.binDir;
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
 }

@@ -1,0 +1,205 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { join, resolve } from 'node:path';
+import { freePort } from './free-port.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { createPki, issueClientCert } from './pki.js';
+
+/**
+ * A real kube-apiserver backed by a real etcd, built from Go modules (hack/build-control-plane.sh), on
+ * free loopback ports, with certificates generated for the run. No controllers run: namespaces never
+ * finish terminating and nothing is garbage-collected, so tests use fresh namespaces.
+ */
+export interface ControlPlane {
+  dir: string;
+  server: string;
+  binDir: string;
+  kubeconfig: string;
+  stop(): Promise<void>;
+}
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+/** Builds the binaries on first use (minutes), then reuses them from the cache. */
+export function controlPlaneBinaries(): string {
+  return execFileSync(join(REPO, 'hack/build-control-plane.sh'), ['etcd', 'kube-apiserver', 'kubectl'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+}
+
+function launch(dir: string, name: string, cmd: string, args: string[], detached: boolean): number {
+  const log = openSync(join(dir, `${name}.log`), 'a');
+  const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached });
+  closeSync(log);
+  if (detached) child.unref();
+  writeFileSync(join(dir, `${name}.pid`), String(child.pid));
+  return child.pid!;
+}
+
+async function waitFor(
+  what: string,
+  dir: string,
+  logName: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  const log = readFileSync(join(dir, `${logName}.log`), 'utf8')
+    .split('\n')
+    .slice(-30)
+    .join('\n');
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms; last log lines:\n${log}`);
+}
+
+function httpsGet(url: string, dir: string): Promise<number> {
+  return new Promise((ok, fail) => {
+    const req = https.get(
+      url,
+      {
+        ca: readFileSync(join(dir, 'ca.crt')),
+        cert: readFileSync(join(dir, 'admin.crt')),
+        key: readFileSync(join(dir, 'admin.key')),
+        timeout: 2000,
+      },
+      (res) => {
+        res.resume();
+        ok(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', fail);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+/** Stops processes recorded in pid files (SIGTERM, then SIGKILL after 5 s). */
+export async function stopProcesses(dir: string, names: string[]): Promise<void> {
+  for (const name of names) {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, `${name}.pid`), 'utf8'));
+    } catch {
+      continue;
+    }
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (!alive()) continue;
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((ok) => setTimeout(ok, 100));
+    if (alive()) process.kill(pid, 'SIGKILL');
+  }
+}
+
+export async function startControlPlane(options: { dir: string; detached?: boolean }): Promise<ControlPlane> {
+  const { dir } = options;
+  const detached = options.detached ?? false;
+  const binDir = controlPlaneBinaries();
+  mkdirSync(dir, { recursive: true });
+  createPki(dir);
+  const admin = issueClientCert(dir, 'dbwatch-admin', ['system:masters']);
+  writeFileSync(join(dir, 'admin.crt'), readFileSync(admin.cert));
+  writeFileSync(join(dir, 'admin.key'), readFileSync(admin.key));
+
+  const etcdPort = await freePort();
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  launch(
+    dir,
+    'etcd',
+    join(binDir, 'etcd'),
+    [
+      '--data-dir',
+      join(dir, 'etcd-data'),
+      '--listen-client-urls',
+      etcdUrl,
+      '--advertise-client-urls',
+      etcdUrl,
+      '--listen-peer-urls',
+      'http://127.0.0.1:0',
+      '--unsafe-no-fsync',
+      '--log-level',
+      'warn',
+    ],
+    detached,
+  );
+  await waitFor('etcd', dir, 'etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
+
+  const port = await freePort();
+  const server = `https://127.0.0.1:${port}`;
+  launch(
+    dir,
+    'kube-apiserver',
+    join(binDir, 'kube-apiserver'),
+    [
+      '--etcd-servers',
+      etcdUrl,
+      '--cert-dir',
+      dir,
+      '--tls-cert-file',
+      join(dir, 'serving.crt'),
+      '--tls-private-key-file',
+      join(dir, 'serving.key'),
+      '--client-ca-file',
+      join(dir, 'ca.crt'),
+      '--secure-port',
+      String(port),
+      '--bind-address',
+      '127.0.0.1',
+      '--advertise-address',
+      '127.0.0.1',
+      '--service-cluster-ip-range',
+      '10.0.0.0/24',
+      '--authorization-mode',
+      'RBAC',
+      '--allow-privileged',
+      '--disable-admission-plugins',
+      'ServiceAccount',
+      '--service-account-issuer',
+      'https://kubernetes.default.svc.cluster.local',
+      '--service-account-key-file',
+      join(dir, 'sa.pub'),
+      '--service-account-signing-key-file',
+      join(dir, 'sa.key'),
+      '--enable-priority-and-fairness=false',
+    ],
+    detached,
+  );
+  const cp: ControlPlane = {
+    dir,
+    server,
+    binDir,
+    kubeconfig: join(dir, 'kubeconfig'),
+    stop: async () => {
+      await stopProcesses(dir, ['kube-apiserver', 'etcd']);
+    },
+  };
+  try {
+    await waitFor(
+      'kube-apiserver',
+      dir,
+      'kube-apiserver',
+      async () => (await httpsGet(`${server}/readyz`, dir)) === 200,
+      120_000,
+    );
+  } catch (error) {
+    await cp.stop();
+    throw error;
+  }
+  writeKubeconfig(cp.kubeconfig, server, join(dir, 'ca.crt'), 'dbwatch-admin', admin);
+  return cp;
+}
+
+export async function removeControlPlane(cp: ControlPlane): Promise<void> {
+  await cp.stop();
+  rmSync(cp.dir, { recursive: true, force: true });
+}
