@@ -25,6 +25,10 @@ export const healthResultSchema = z.object({
   reasons: z.array(z.string()).meta({ description: 'Why the status is not healthy, one line each.' }),
   timestamp: z.string(),
   error: z.string().optional(),
+  errorReason: z
+    .string()
+    .optional()
+    .meta({ description: 'CamelCase cause of the error, e.g. WrongPassword, DatabaseMissing.' }),
 });
 export type HealthResult = z.infer<typeof healthResultSchema>;
 

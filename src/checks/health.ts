@@ -63,6 +63,6 @@ export function healthResult(inputs: HealthInputs, thresholds: Thresholds, now: 
     ...(migrationStatus ? { migrationStatus } : {}),
     reasons,
     timestamp: now.toISOString(),
-    ...(probe.failure ? { error: probe.failure.message } : {}),
+    ...(probe.failure ? { error: probe.failure.message, errorReason: probe.failure.cause } : {}),
   };
 }

@@ -46,6 +46,42 @@ export function buildProgram(): Command {
       process.exitCode = await summaryCommand({ files: opts.filename, output: opts.output });
     });
 
+  program
+    .command('operator')
+    .summary('run the Kubernetes operator')
+    .description(
+      'Run the operator: watch DatabaseMonitors, DatabasePrerequisites and their Secrets, run the checks, and\n' +
+        'write status, Events and Prometheus metrics. Configuration comes from the environment:\n' +
+        '  WATCH_NAMESPACES           comma-separated namespaces to watch (default: all)\n' +
+        '  MAX_CONCURRENT_CHECKS      checks running at once (default 4)\n' +
+        '  METRICS_PORT               port for /metrics, /healthz, /readyz (default 8080)\n' +
+        '  LEADER_ELECT               true|false (default true)\n' +
+        '  LEADER_ELECTION_NAMESPACE  namespace of the Lease (default: POD_NAMESPACE, else default)\n' +
+        '  SHUTDOWN_GRACE_SECONDS     how long SIGTERM waits for in-flight checks (default 20)\n' +
+        '  KUBECONFIG                 outside a cluster; in a Pod the ServiceAccount is used\n' +
+        '  LOG_LEVEL                  pino level (default info)',
+    )
+    .action(async () => {
+      const { runOperatorFromEnv } = await import('./operator-command.js');
+      await runOperatorFromEnv(process.env);
+    });
+
+  program
+    .command('wait')
+    .summary('wait until a DatabasePrerequisite is Ready (for init containers)')
+    .description(
+      'Wait until the DatabasePrerequisite is Ready for its current generation. Waits through "not found" and API\n' +
+        'errors. Exit 0 when ready, 1 on timeout (the last reason is printed).',
+    )
+    .argument('<name>', 'DatabasePrerequisite name')
+    .option('-n, --namespace <namespace>', 'namespace (default: POD_NAMESPACE, else default)')
+    .option('--timeout <duration>', 'give up after this long', '10m')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster or KUBECONFIG)')
+    .action(async (name: string, opts: { namespace?: string; timeout: string; kubeconfig?: string }) => {
+      const { waitCommand } = await import('./wait-command.js');
+      process.exitCode = await waitCommand(name, opts);
+    });
+
   return program;
 }
 

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import type { ConnectionConfig, DatabaseEngine, EngineFactory } from '../checks/index.js';
+
+/**
+ * One small connection pool per monitor, re-created when the resolved connection (spec or Secret)
+ * changes and closed when the monitor goes away. Only a hash of the config is kept for comparison.
+ */
+export class EnginePool {
+  private readonly engines = new Map<string, { fingerprint: string; engine: DatabaseEngine }>();
+
+  constructor(
+    private readonly factory: EngineFactory,
+    private readonly poolSize = 2,
+  ) {}
+
+  get(key: string, config: ConnectionConfig): DatabaseEngine {
+    const fingerprint = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+    const existing = this.engines.get(key);
+    if (existing?.fingerprint === fingerprint) return existing.engine;
+    if (existing) void existing.engine.close();
+    const engine = this.factory(config, { poolSize: this.poolSize });
+    this.engines.set(key, { fingerprint, engine });
+    return engine;
+  }
+
+  /** A throwaway engine for diagnostics and other fresh-connection work. */
+  fresh(config: ConnectionConfig): DatabaseEngine {
+    return this.factory(config, { poolSize: 1 });
+  }
+
+  async close(key: string): Promise<void> {
+    const existing = this.engines.get(key);
+    this.engines.delete(key);
+    await existing?.engine.close();
+  }
+
+  async closeMatching(prefix: string): Promise<void> {
+    await Promise.all([...this.engines.keys()].filter((k) => k.startsWith(prefix)).map((k) => this.close(k)));
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.engines.keys()].map((k) => this.close(k)));
+  }
+
+  get size(): number {
+    return this.engines.size;
+  }
+}

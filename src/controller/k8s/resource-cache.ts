@@ -1,0 +1,112 @@
+import { k8s } from './client.js';
+
+export interface CachedObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
+}
+
+export interface CacheHandlers<T> {
+  add?: (obj: T) => void;
+  update?: (obj: T) => void;
+  delete?: (obj: T) => void;
+}
+
+export interface CacheEvents {
+  /** A watch failed with something other than a timeout or 410; it restarts after `retryInMs`. */
+  onWatchError?: (resource: string, error: unknown, retryInMs: number) => void;
+}
+
+type ListFn = () => Promise<{ items: CachedObject[]; metadata?: { resourceVersion?: string } }>;
+
+interface Source {
+  path: string;
+  list: ListFn;
+}
+
+/**
+ * A list+watch cache of one resource over all namespaces or a chosen set. client-node's ListWatch
+ * re-watches by itself after its 30 s inactivity timeout and re-lists on 410; on any other error it
+ * stops, so this restarts it with exponential backoff (1 s doubling to 30 s).
+ */
+export class ResourceCache<T extends CachedObject> {
+  private readonly informers: k8s.Informer<k8s.KubernetesObject>[] = [];
+  private readonly stores: k8s.ObjectCache<k8s.KubernetesObject>[] = [];
+  private stopped = false;
+
+  constructor(
+    private readonly kc: k8s.KubeConfig,
+    private readonly resource: string,
+    private readonly sources: Source[],
+    private readonly handlers: CacheHandlers<T>,
+    private readonly events: CacheEvents = {},
+  ) {}
+
+  /** Resolves once every source has listed (the cache is synced). */
+  async start(): Promise<void> {
+    await Promise.all(this.sources.map((source) => this.startSource(source)));
+  }
+
+  private async startSource(source: Source): Promise<void> {
+    let listed = false;
+    const list: ListFn = async () => {
+      const result = await source.list();
+      listed = true;
+      return result;
+    };
+    const informer = k8s.makeInformer(this.kc, source.path, list as never);
+    this.informers.push(informer);
+    this.stores.push(informer);
+    if (this.handlers.add) informer.on('add', this.handlers.add as never);
+    if (this.handlers.update) informer.on('update', this.handlers.update as never);
+    if (this.handlers.delete) informer.on('delete', this.handlers.delete as never);
+    let failures = 0;
+    informer.on('connect', () => {
+      failures = 0;
+    });
+    const restart = (error: unknown) => {
+      if (this.stopped) return;
+      const retryInMs = Math.min(30_000, 1000 * 2 ** failures++);
+      this.events.onWatchError?.(this.resource, error, retryInMs);
+      setTimeout(() => {
+        if (!this.stopped) void informer.start();
+      }, retryInMs).unref();
+    };
+    informer.on('error', restart);
+    // start() resolves after the list and the watch request, but a failed list only reports through
+    // 'error' (and is retried by restart): wait until one list has succeeded.
+    const firstList = new Promise<void>((ok) => {
+      const check = () => {
+        if (listed || this.stopped) return ok();
+        setTimeout(check, 50).unref();
+      };
+      check();
+    });
+    await informer.start();
+    await firstList;
+  }
+
+  get(namespace: string, name: string): T | undefined {
+    for (const store of this.stores) {
+      const found = store.get(name, namespace);
+      if (found) return found as T;
+    }
+    return undefined;
+  }
+
+  list(namespace?: string): T[] {
+    return this.stores.flatMap((s) => s.list(namespace)) as T[];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}

@@ -1,0 +1,25 @@
+import { API_GROUP, API_VERSION } from '../../api/index.js';
+import type { KubeClients } from './client.js';
+
+export type Plural = 'databasemonitors' | 'databaseprerequisites';
+
+/**
+ * Replaces `.status` whole through the status subresource with a JSON Patch `add` (which replaces an
+ * existing member): a merge patch would keep fields we dropped, such as diagnostics after a recovery.
+ */
+export async function writeStatus(
+  clients: KubeClients,
+  plural: Plural,
+  namespace: string,
+  name: string,
+  status: object,
+): Promise<void> {
+  await clients.objects.patchNamespacedCustomObjectStatus({
+    group: API_GROUP,
+    version: API_VERSION,
+    plural,
+    namespace,
+    name,
+    body: [{ op: 'add', path: '/status', value: status }],
+  });
+}

@@ -1,0 +1,145 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../api/index.js';
+
+const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;
+
+/**
+ * Prometheus metrics named dbwatch_<thing>_<unit>. Labels identify objects only: error text and
+ * secrets never become label values (they would also explode series counts).
+ */
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  private readonly up = this.gauge(
+    'dbwatch_database_up',
+    '1 when the last check connected and ran the test query',
+    MONITOR_LABELS,
+  );
+  private readonly health = this.gauge('dbwatch_database_health', '1 for the current (debounced) health status', [
+    ...MONITOR_LABELS,
+    'status',
+  ]);
+  private readonly response = this.gauge(
+    'dbwatch_database_response_time_seconds',
+    'Connect + test query time of the last check',
+    MONITOR_LABELS,
+  );
+  private readonly utilization = this.gauge(
+    'dbwatch_database_connection_utilization_ratio',
+    'Server connections in use / usable maximum',
+    MONITOR_LABELS,
+  );
+  private readonly pending = this.gauge(
+    'dbwatch_database_pending_migrations',
+    'Pending migrations against the expectation',
+    MONITOR_LABELS,
+  );
+  private readonly failedMigrations = this.gauge(
+    'dbwatch_database_failed_migrations',
+    'Failed migrations recorded by the tool',
+    MONITOR_LABELS,
+  );
+  private readonly failures = this.gauge(
+    'dbwatch_database_consecutive_failures',
+    'Unhealthy checks in a row',
+    MONITOR_LABELS,
+  );
+  private readonly lastSuccess = this.gauge(
+    'dbwatch_database_last_success_timestamp_seconds',
+    'Unix time of the last healthy check',
+    MONITOR_LABELS,
+  );
+  readonly checkDuration = new Histogram({
+    name: 'dbwatch_check_duration_seconds',
+    help: 'Duration of each check',
+    labelNames: ['namespace', 'name', 'check'],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  private readonly prerequisite = this.gauge('dbwatch_prerequisite_status', '1 for the current prerequisite status', [
+    'namespace',
+    'name',
+    'status',
+  ]);
+  readonly reconciles = new Counter({
+    name: 'dbwatch_reconcile_total',
+    help: 'Reconciles by kind and result',
+    labelNames: ['kind', 'result'],
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: 'dbwatch_reconcile_errors_total',
+    help: 'Reconciles that failed and were retried with backoff',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly statusWrites = new Counter({
+    name: 'dbwatch_status_writes_total',
+    help: 'Status subresource writes by kind and why',
+    labelNames: ['kind', 'why'],
+    registers: [this.registry],
+  });
+  readonly queueDepth = this.gauge('dbwatch_workqueue_depth', 'Keys waiting in the work queue', []);
+  readonly leader = this.gauge('dbwatch_leader', '1 while this instance holds the leader Lease', []);
+  readonly watchErrors = new Counter({
+    name: 'dbwatch_watch_errors_total',
+    help: 'Watch failures that were restarted',
+    labelNames: ['resource'],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'dbwatch_process_' });
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+    return new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+  }
+
+  recordMonitor(namespace: string, name: string, engine: string, status: DatabaseMonitorStatus): void {
+    const labels = { namespace, name, engine };
+    const h = status.health;
+    this.up.set(labels, h?.connection && h.queryTest ? 1 : 0);
+    for (const s of ['healthy', 'degraded', 'unhealthy'] satisfies HealthStatus[]) {
+      this.health.set({ ...labels, status: s }, status.status === s ? 1 : 0);
+    }
+    if (h?.responseTimeMs !== undefined) this.response.set(labels, h.responseTimeMs / 1000);
+    if (status.pool?.utilizationPercent !== undefined)
+      this.utilization.set(labels, status.pool.utilizationPercent / 100);
+    if (h?.migrationStatus) {
+      this.pending.set(labels, h.migrationStatus.pendingMigrations.length);
+      this.failedMigrations.set(labels, h.migrationStatus.failedMigrations.length);
+    }
+    this.failures.set(labels, status.consecutiveFailures ?? 0);
+    if (status.lastSuccessTime) this.lastSuccess.set(labels, Date.parse(status.lastSuccessTime) / 1000);
+  }
+
+  recordPrerequisite(namespace: string, name: string, status: PrerequisiteStatus): void {
+    for (const s of ['passed', 'warning', 'failed'] satisfies PrerequisiteStatus[]) {
+      this.prerequisite.set({ namespace, name, status: s }, status === s ? 1 : 0);
+    }
+  }
+
+  /** Drops every series of a deleted monitor (prom-client removes by exact label set). */
+  forgetMonitor(namespace: string, name: string, engine: string): void {
+    const labels = { namespace, name, engine };
+    for (const metric of [
+      this.up,
+      this.response,
+      this.utilization,
+      this.pending,
+      this.failedMigrations,
+      this.failures,
+      this.lastSuccess,
+    ]) {
+      metric.remove(labels);
+    }
+    for (const status of ['healthy', 'degraded', 'unhealthy']) this.health.remove({ ...labels, status });
+    for (const check of CHECKS) this.checkDuration.remove({ namespace, name, check });
+  }
+
+  forgetPrerequisite(namespace: string, name: string): void {
+    for (const status of ['passed', 'warning', 'failed']) this.prerequisite.remove({ namespace, name, status });
+  }
+}
+
+export const CHECKS = ['health', 'performance', 'diagnostics', 'prerequisite'] as const;

@@ -1,0 +1,271 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { API_GROUP, API_VERSION } from '../api/index.js';
+import type { EngineFactory } from '../checks/index.js';
+import { EnginePool } from './engine-pool.js';
+import { startHttpServer } from './http-server.js';
+import { type KubeClients, loadKubeConfig, makeClients } from './k8s/client.js';
+import { EventRecorder } from './k8s/event-recorder.js';
+import { LeaderElector } from './k8s/leader-election.js';
+import { ResourceCache } from './k8s/resource-cache.js';
+import { writeStatus } from './k8s/status-writer.js';
+import { OperatorMetrics } from './metrics.js';
+import { MonitorReconciler } from './monitor-reconciler.js';
+import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
+import { type Kind, type MonitorObject, type PrerequisiteObject, REQUESTED_AT, type ReconcilerDeps } from './types.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface OperatorOptions {
+  kubeconfig?: string;
+  /** Empty: all namespaces. */
+  namespaces: string[];
+  maxConcurrentChecks: number;
+  metricsPort: number;
+  leaderElection: { enabled: boolean; namespace: string; name: string };
+  identity?: string;
+  gracePeriodMs: number;
+  engineFactory: EngineFactory;
+  log: Logger;
+  /** Called when leadership is lost: the process must stop working (the default exits). */
+  onLostLeadership?: () => void;
+}
+
+export interface RunningOperator {
+  metrics: OperatorMetrics;
+  port: number;
+  stop(): Promise<void>;
+}
+
+interface SecretObject {
+  metadata?: { name?: string; namespace?: string };
+  data?: Record<string, string>;
+}
+
+type Watched = MonitorObject & {
+  spec?: {
+    connection?: { secretRef?: { name?: string }; tls?: { caSecretRef?: { name?: string } } };
+    databases?: { monitorRef?: { name?: string }; connection?: { secretRef?: { name?: string } } }[];
+  };
+};
+
+const decode = (data: Record<string, string> | undefined) =>
+  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+
+function customSource(clients: KubeClients, plural: string, namespace?: string) {
+  const base = `/apis/${API_GROUP}/${API_VERSION}`;
+  return {
+    path: namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`,
+    // Never pass limit: ListWatch ignores continue tokens, a partial list would delete the rest from the cache.
+    list: () =>
+      (namespace
+        ? clients.objects.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural })
+        : clients.objects.listClusterCustomObject({
+            group: API_GROUP,
+            version: API_VERSION,
+            plural,
+          })) as Promise<never>,
+  };
+}
+
+function secretSource(clients: KubeClients, namespace?: string) {
+  return {
+    path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
+    list: () =>
+      (namespace
+        ? clients.core.listNamespacedSecret({ namespace })
+        : clients.core.listSecretForAllNamespaces()) as Promise<never>,
+  };
+}
+
+const keyOf = (kind: Kind, o: { metadata?: { namespace?: string; name?: string } }) =>
+  `${kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
+
+/** A spec change or a run request needs a check; a status-only update (our own write) does not. */
+const needsReconcile = (o: MonitorObject) =>
+  o.status?.observedGeneration !== o.metadata?.generation ||
+  (o.metadata?.annotations?.[REQUESTED_AT] !== undefined &&
+    o.metadata.annotations[REQUESTED_AT] !== o.status?.lastHandledReconcileAt);
+
+/** `dbwatch operator`: watches → queue → reconcilers, behind leader election, with metrics and probes. */
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const { log } = options;
+  const clients = makeClients(loadKubeConfig(options.kubeconfig));
+  const identity = options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const metrics = new OperatorMetrics();
+  const engines = new EnginePool(options.engineFactory);
+  const recorder = new EventRecorder(clients, identity, (error) => log.warn({ err: error }, 'could not record event'));
+  let leading = !options.leaderElection.enabled;
+  let synced = false;
+  const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
+
+  const enqueue = (key: string) => {
+    if (leading) queue.add(key);
+  };
+  const referencing = (namespace: string | undefined, secretName: string | undefined) => {
+    for (const m of monitors.list(namespace) as Watched[]) {
+      const c = m.spec?.connection;
+      if (c?.secretRef?.name === secretName || c?.tls?.caSecretRef?.name === secretName)
+        enqueue(keyOf('DatabaseMonitor', m));
+    }
+    for (const p of prerequisites.list(namespace) as Watched[]) {
+      if (p.spec?.databases?.some((d) => d.connection?.secretRef?.name === secretName))
+        enqueue(keyOf('DatabasePrerequisite', p));
+    }
+  };
+  const prerequisitesOf = (m: MonitorObject) => {
+    for (const p of prerequisites.list(m.metadata?.namespace) as Watched[]) {
+      if (p.spec?.databases?.some((d) => d.monitorRef?.name === m.metadata?.name))
+        enqueue(keyOf('DatabasePrerequisite', p));
+    }
+  };
+  const onWatchError = (resource: string, error: unknown, retryInMs: number) => {
+    metrics.watchErrors.inc({ resource });
+    log.warn({ resource, err: error, retryInMs }, 'watch failed; restarting');
+  };
+
+  const monitors = new ResourceCache<MonitorObject>(
+    clients.kc,
+    'databasemonitors',
+    namespaces.map((ns) => customSource(clients, 'databasemonitors', ns)),
+    {
+      add: (m) => enqueue(keyOf('DatabaseMonitor', m)),
+      update: (m) => {
+        if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
+        prerequisitesOf(m);
+      },
+      delete: (m) => {
+        enqueue(keyOf('DatabaseMonitor', m));
+        prerequisitesOf(m);
+      },
+    },
+    { onWatchError },
+  );
+  const prerequisites = new ResourceCache<PrerequisiteObject>(
+    clients.kc,
+    'databaseprerequisites',
+    namespaces.map((ns) => customSource(clients, 'databaseprerequisites', ns)),
+    {
+      add: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
+      update: (p) => {
+        if (needsReconcile(p as MonitorObject)) enqueue(keyOf('DatabasePrerequisite', p));
+      },
+      delete: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
+    },
+    { onWatchError },
+  );
+  const secrets = new ResourceCache<SecretObject>(
+    clients.kc,
+    'secrets',
+    namespaces.map((ns) => secretSource(clients, ns)),
+    {
+      add: (s) => referencing(s.metadata?.namespace, s.metadata?.name),
+      update: (s) => referencing(s.metadata?.namespace, s.metadata?.name),
+      delete: (s) => referencing(s.metadata?.namespace, s.metadata?.name),
+    },
+    { onWatchError },
+  );
+
+  const deps: ReconcilerDeps = {
+    monitors,
+    prerequisites,
+    secrets: (namespace) => (name) => {
+      const secret = secrets.get(namespace, name);
+      return secret ? decode(secret.data) : undefined;
+    },
+    writeStatus: (kind, namespace, name, status) =>
+      writeStatus(
+        clients,
+        kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites',
+        namespace,
+        name,
+        status,
+      ),
+    recordEvent: (kind, object, event) =>
+      recorder.record(
+        {
+          apiVersion: `${API_GROUP}/${API_VERSION}`,
+          kind,
+          name: object.metadata?.name ?? '',
+          namespace: object.metadata?.namespace ?? '',
+          ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
+        },
+        event,
+      ),
+    engines,
+    metrics,
+    log,
+    now: () => new Date(),
+  };
+  const monitorReconciler = new MonitorReconciler(deps);
+  const prerequisiteReconciler = new PrerequisiteReconciler(deps);
+  const queue: WorkQueue = new WorkQueue({
+    concurrency: options.maxConcurrentChecks,
+    reconcile: async (key) => {
+      const [kind, namespace, name] = key.split('/') as [Kind, string, string];
+      const reconciler = kind === 'DatabaseMonitor' ? monitorReconciler : prerequisiteReconciler;
+      const result = await reconciler.reconcile(namespace, name);
+      metrics.reconciles.inc({ kind, result: 'success' });
+      return result;
+    },
+    onError: (key, error, retryInMs) => {
+      const kind = key.split('/')[0]!;
+      metrics.reconciles.inc({ kind, result: 'error' });
+      metrics.reconcileErrors.inc({ kind });
+      log.warn({ key, err: error, retryInMs }, 'reconcile failed; retrying with backoff');
+    },
+    onDepth: (depth) => metrics.queueDepth.set(depth),
+  });
+
+  const server = await startHttpServer({ port: options.metricsPort, registry: metrics.registry, ready: () => synced });
+  const port = (server.address() as { port: number }).port;
+  await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
+  synced = true;
+  log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
+
+  const enqueueAll = () => {
+    for (const m of monitors.list()) enqueue(keyOf('DatabaseMonitor', m));
+    for (const p of prerequisites.list()) enqueue(keyOf('DatabasePrerequisite', p));
+  };
+  let elector: LeaderElector | undefined;
+  if (options.leaderElection.enabled) {
+    elector = new LeaderElector(
+      clients,
+      {
+        ...options.leaderElection,
+        identity,
+        onStartedLeading: () => {
+          leading = true;
+          metrics.leader.set(1);
+          enqueueAll();
+        },
+        onStoppedLeading: () => {
+          leading = false;
+          metrics.leader.set(0);
+          (options.onLostLeadership ?? (() => process.exit(1)))();
+        },
+      },
+      log,
+    );
+    elector.start();
+  } else {
+    metrics.leader.set(1);
+    enqueueAll();
+  }
+
+  return {
+    metrics,
+    port,
+    async stop() {
+      log.info('stopping: no new work, waiting for in-flight checks');
+      leading = false;
+      const drained = await queue.shutdown(options.gracePeriodMs);
+      if (!drained) log.warn({ gracePeriodMs: options.gracePeriodMs }, 'in-flight checks did not finish in time');
+      await engines.closeAll();
+      await elector?.stop();
+      await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop()]);
+      await new Promise((ok) => server.close(ok));
+      server.closeAllConnections();
+      log.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import {
+  type DatabasePrerequisiteStatus,
+  type DatabaseValidation,
+  databaseMonitorSpecSchema,
+  databasePrerequisiteSpecSchema,
+  parseDuration,
+} from '../api/index.js';
+import {
+  resolveMonitorConnection,
+  runMonitorChecks,
+  summarizeValidation,
+  unavailableDatabase,
+  validateDatabase,
+} from '../checks/index.js';
+import { withJitter } from './backoff.js';
+import { setConditions } from './conditions.js';
+import { formatZodIssues } from './monitor-reconciler.js';
+import { prerequisiteStatus, validateFromMonitor } from './prerequisite-status.js';
+import { decideStatusWrite } from './status-writes.js';
+import { REQUESTED_AT, type ReconcilerDeps } from './types.js';
+import type { ReconcileResult } from './work-queue.js';
+
+interface Memory {
+  uid?: string;
+  written?: DatabasePrerequisiteStatus;
+  /** Inline databases are checked on the prerequisite's interval; monitorRef ones come from the cache. */
+  inline: Map<string, { at: number; validation: DatabaseValidation }>;
+}
+
+/**
+ * Evaluates on its interval and whenever a referenced monitor changes. Databases given by monitorRef
+ * are judged from that monitor's status (no second connection); inline ones are checked here.
+ */
+export class PrerequisiteReconciler {
+  private readonly memory = new Map<string, Memory>();
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const { deps } = this;
+    const key = `${namespace}/${name}`;
+    const obj = deps.prerequisites.get(namespace, name);
+    if (!obj) {
+      this.memory.delete(key);
+      await deps.engines.closeMatching(`prerequisite:${key}/`);
+      deps.metrics.forgetPrerequisite(namespace, name);
+      return {};
+    }
+    let mem = this.memory.get(key);
+    if (!mem || mem.uid !== obj.metadata?.uid) {
+      mem = { uid: obj.metadata?.uid, written: obj.status, inline: new Map() };
+      this.memory.set(key, mem);
+    }
+    const generation = obj.metadata?.generation ?? 1;
+    const now = deps.now();
+    const parsed = databasePrerequisiteSpecSchema.safeParse(obj.spec);
+    if (!parsed.success) {
+      const message = formatZodIssues(parsed.error);
+      const conditions = setConditions(
+        mem.written?.conditions,
+        [
+          { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
+          { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message },
+        ],
+        generation,
+        now,
+      );
+      await this.write(mem, namespace, name, { ...mem.written, observedGeneration: generation, conditions }, 0);
+      await deps.recordEvent('DatabasePrerequisite', obj, { type: 'Warning', reason: 'InvalidSpec', message });
+      return {};
+    }
+    const spec = parsed.data;
+    const intervalMs = parseDuration(spec.interval);
+    const requestedAt = obj.metadata?.annotations?.[REQUESTED_AT];
+    const runNow = requestedAt !== undefined && requestedAt !== mem.written?.lastHandledReconcileAt;
+    if (runNow || mem.written?.observedGeneration !== generation) mem.inline.clear();
+    const options = { checkMigrations: spec.checkMigrations, performanceThresholdMs: spec.performanceThresholdMs };
+
+    const databases = await Promise.all(
+      spec.databases.map(async (db): Promise<DatabaseValidation> => {
+        if (db.monitorRef) {
+          const monitor = deps.monitors.get(namespace, db.monitorRef.name);
+          return validateFromMonitor(
+            db.name,
+            db.monitorRef.name,
+            monitor && {
+              generation: monitor.metadata?.generation ?? 1,
+              ...(monitor.status ? { status: monitor.status } : {}),
+            },
+            options,
+          );
+        }
+        const cached = mem.inline.get(db.name);
+        if (cached && now.getTime() - cached.at < intervalMs) return cached.validation;
+        const validation = await this.checkInline(key, db, options);
+        mem.inline.set(db.name, { at: now.getTime(), validation });
+        return validation;
+      }),
+    );
+    const result = summarizeValidation(databases);
+    const { status, events } = prerequisiteStatus(
+      mem.written,
+      result,
+      spec.allowWarnings,
+      generation,
+      now,
+      runNow ? requestedAt : undefined,
+    );
+    await this.write(mem, namespace, name, status, intervalMs);
+    for (const event of events) await deps.recordEvent('DatabasePrerequisite', obj, event);
+    deps.metrics.recordPrerequisite(namespace, name, result.overallStatus);
+    return { requeueAfterMs: withJitter(intervalMs) };
+  }
+
+  private async checkInline(
+    key: string,
+    db: { name: string; engine?: 'postgres' | 'mssql'; connection?: unknown },
+    options: { checkMigrations: boolean; performanceThresholdMs: number },
+  ): Promise<DatabaseValidation> {
+    const spec = databaseMonitorSpecSchema.parse({ engine: db.engine, connection: db.connection });
+    const namespace = key.split('/')[0]!;
+    const resolved = resolveMonitorConnection(spec, this.deps.secrets(namespace));
+    if (!resolved.ok) return unavailableDatabase(db.name, resolved.message);
+    const engine = this.deps.engines.get(`prerequisite:${key}/${db.name}`, resolved.config);
+    const report = await runMonitorChecks(engine, spec, resolved, {
+      includePerformance: false,
+      makeEngine: () => this.deps.engines.fresh(resolved.config),
+      now: this.deps.now,
+    });
+    return validateDatabase(db.name, report, options);
+  }
+
+  private async write(
+    mem: Memory,
+    namespace: string,
+    name: string,
+    status: DatabasePrerequisiteStatus,
+    intervalMs: number,
+  ): Promise<void> {
+    const decision = decideStatusWrite(mem.written, status, intervalMs, this.deps.now());
+    if (!decision.write) return;
+    await this.deps.writeStatus('DatabasePrerequisite', namespace, name, status);
+    mem.written = status;
+    this.deps.metrics.statusWrites.inc({ kind: 'DatabasePrerequisite', why: decision.why });
+  }
+}

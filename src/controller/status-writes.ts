@@ -1,0 +1,60 @@
+import type { Condition } from '../api/index.js';
+
+/** Fields that change on every check without telling anyone anything new. */
+const TIMING_KEYS = new Set([
+  'lastTransitionTime',
+  'lastCheckTime',
+  'lastSuccessTime',
+  'lastPerformanceTime',
+  'timestamp',
+  'responseTimeMs',
+  'durationMs',
+  'consecutiveSuccesses',
+  'server',
+  'utilizationPercent',
+  'checkedOut',
+  'waiting',
+  'overflowAnalysis',
+  'timing',
+  'avgQueryTimeMs',
+  'savedPerQueryMs',
+  'note',
+  'apdex',
+]);
+
+/** A status with timings and counters removed, for comparing what matters. */
+export function significant(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(significant);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !TIMING_KEYS.has(k))
+      .map(([k, v]) => [k, significant(v)]),
+  );
+}
+
+export interface WriteDecision {
+  write: boolean;
+  why: 'changed' | 'heartbeat' | 'unchanged';
+}
+
+/**
+ * Writes only when something other than timings changed, or when the last written lastCheckTime would
+ * otherwise grow older than max(interval, 5 min): the heartbeat that shows the operator is alive.
+ */
+export function decideStatusWrite(
+  lastWritten: { lastCheckTime?: string; conditions?: Condition[] } | undefined,
+  next: object,
+  intervalMs: number,
+  now: Date,
+  heartbeatFloorMs = 5 * 60_000,
+): WriteDecision {
+  if (!lastWritten || JSON.stringify(significant(lastWritten)) !== JSON.stringify(significant(next))) {
+    return { write: true, why: 'changed' };
+  }
+  const last = lastWritten.lastCheckTime ? Date.parse(lastWritten.lastCheckTime) : 0;
+  // Write now if waiting for the next check (interval plus jitter) would let it grow older than the limit.
+  const nextCheckAge = now.getTime() - last + intervalMs * 1.1;
+  if (nextCheckAge > Math.max(intervalMs, heartbeatFloorMs)) return { write: true, why: 'heartbeat' };
+  return { write: false, why: 'unchanged' };
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus } from '../api/index.js';
+import type { SecretLookup } from '../checks/index.js';
+import type { EnginePool } from './engine-pool.js';
+import type { EventIntent } from './events.js';
+import type { OperatorMetrics } from './metrics.js';
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  annotations?: Record<string, string>;
+}
+
+export interface MonitorObject {
+  metadata?: ObjectMeta;
+  spec?: unknown;
+  status?: DatabaseMonitorStatus;
+}
+
+export interface PrerequisiteObject {
+  metadata?: ObjectMeta;
+  spec?: unknown;
+  status?: DatabasePrerequisiteStatus;
+}
+
+export interface ObjectStore<T> {
+  get(namespace: string, name: string): T | undefined;
+  list(namespace?: string): T[];
+}
+
+export type Kind = 'DatabaseMonitor' | 'DatabasePrerequisite';
+
+/** The annotation that asks for an immediate run (Flux's requestedAt pattern). */
+export const REQUESTED_AT = 'dbwatch.dev/requestedAt';
+
+/** What reconcilers need from the world; the operator wires the real ones, unit tests fakes. */
+export interface ReconcilerDeps {
+  monitors: ObjectStore<MonitorObject>;
+  prerequisites: ObjectStore<PrerequisiteObject>;
+  secrets: (namespace: string) => SecretLookup;
+  writeStatus(kind: Kind, namespace: string, name: string, status: object): Promise<void>;
+  recordEvent(kind: Kind, object: { metadata?: ObjectMeta }, event: EventIntent): Promise<void>;
+  engines: EnginePool;
+  metrics: OperatorMetrics;
+  log: Logger;
+  now(): Date;
+}
