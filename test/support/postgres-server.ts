@@ -15,7 +15,12 @@ export interface PostgresServer {
   superuser: string;
   superuserPassword: string;
   dataDir: string;
+  /** Stops the server and removes its files. */
   stop(): Promise<void>;
+  /** Fast shutdown, keeping the data: for outage tests. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  resume(): Promise<void>;
 }
 
 function binDir(): string {
@@ -79,49 +84,68 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
     '-c',
     'superuser_reserved_connections=3',
   ]);
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let child: ChildProcess;
   let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr = (stderr + b.toString()).slice(-4000);
-  });
+  const launch = () => {
+    child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr = (stderr + b.toString()).slice(-4000);
+    });
+  };
+  const halt = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((ok) => child.once('exit', ok));
+    // SIGINT is PostgreSQL's fast shutdown; send it to the postmaster itself, not to runuser.
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(Number.isInteger(pid) && pid > 0 ? pid : child.pid!, 'SIGINT');
+    await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000).unref())]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  const ready = async () => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const client = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: superuser,
+        password: superuserPassword,
+        database: 'postgres',
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        if (child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${stderr}`);
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+    }
+  };
   const server: PostgresServer = {
     host: '127.0.0.1',
     port,
     superuser,
     superuserPassword,
     dataDir,
+    halt,
+    async resume() {
+      launch();
+      await ready();
+    },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((ok) => child.once('exit', ok));
-        // SIGINT is PostgreSQL's fast shutdown; send it to the postmaster itself, not to runuser.
-        const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-        process.kill(Number.isInteger(pid) && pid > 0 ? pid : child.pid!, 'SIGINT');
-        await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000).unref())]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new pg.Client({
-      host: server.host,
-      port,
-      user: superuser,
-      password: superuserPassword,
-      database: 'postgres',
-    });
-    try {
-      await client.connect();
-      await client.end();
-      return server;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await server.stop();
-        throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${stderr}`);
-      }
-      await new Promise((ok) => setTimeout(ok, 200));
-    }
+  launch();
+  try {
+    await ready();
+  } catch (error) {
+    await server.stop();
+    throw error;
   }
+  return server;
 }
