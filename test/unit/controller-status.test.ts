@@ -1,0 +1,219 @@
+import { describe, expect, test } from '@jest/globals';
+import { databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
+import type { MonitorReport } from '../../src/checks/monitor.js';
+import { setConditions } from '../../src/controller/conditions.js';
+import { nextStreak } from '../../src/controller/debounce.js';
+import { checkedStatus, stalledStatus } from '../../src/controller/monitor-status.js';
+import { gateState } from '../../src/controller/prerequisite-gate.js';
+import { decideStatusWrite } from '../../src/controller/status-writes.js';
+
+const spec = (thresholds: object = {}) =>
+  databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } }, thresholds });
+const t0 = new Date('2026-01-01T00:00:00Z');
+const later = (s: number) => new Date(t0.getTime() + s * 1000);
+
+const report = (status: HealthResult['status'], extra: Partial<HealthResult> = {}): MonitorReport => ({
+  health: {
+    status,
+    connection: status !== 'unhealthy',
+    queryTest: status !== 'unhealthy',
+    responseTimeMs: 3,
+    reasons: status === 'healthy' ? [] : [`it is ${status}`],
+    timestamp: t0.toISOString(),
+    ...(status === 'unhealthy' ? { error: 'connect ECONNREFUSED', errorReason: 'ConnectionRefused' } : {}),
+    ...extra,
+  },
+  alerts: [],
+});
+
+describe('conditions', () => {
+  test('lastTransitionTime moves only when status flips', () => {
+    const first = setConditions(undefined, [{ type: 'Ready', status: 'True', reason: 'Healthy', message: 'a' }], 1, t0);
+    const same = setConditions(
+      first,
+      [{ type: 'Ready', status: 'True', reason: 'Healthy', message: 'b' }],
+      2,
+      later(60),
+    );
+    const flipped = setConditions(
+      same,
+      [{ type: 'Ready', status: 'False', reason: 'Unhealthy', message: 'c' }],
+      2,
+      later(120),
+    );
+    expect(same[0]).toMatchObject({ lastTransitionTime: t0.toISOString(), message: 'b', observedGeneration: 2 });
+    expect(flipped[0]?.lastTransitionTime).toBe(later(120).toISOString());
+  });
+});
+
+describe('debouncing', () => {
+  const thresholds = spec({ failureThreshold: 3, successThreshold: 2 }).thresholds;
+  test('unhealthy only after failureThreshold failures in a row; healthy after successThreshold', () => {
+    let streak = nextStreak({ consecutiveFailures: 0, consecutiveSuccesses: 0 }, 'healthy', thresholds);
+    const seen: (string | undefined)[] = [];
+    for (const observed of ['unhealthy', 'unhealthy', 'unhealthy', 'healthy', 'healthy'] as const) {
+      streak = nextStreak(streak, observed, thresholds);
+      seen.push(streak.reported);
+    }
+    expect(seen).toEqual(['healthy', 'healthy', 'unhealthy', 'unhealthy', 'healthy']);
+  });
+});
+
+describe('monitor status', () => {
+  test('first healthy check: Ready True, Healthy event', () => {
+    const { status, events } = checkedStatus({
+      previous: undefined,
+      report: report('healthy'),
+      spec: spec(),
+      generation: 1,
+      now: t0,
+    });
+    expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Healthy' });
+    expect(status).toMatchObject({
+      status: 'healthy',
+      observedGeneration: 1,
+      consecutiveFailures: 0,
+      lastSuccessTime: t0.toISOString(),
+    });
+    expect(events).toEqual([{ type: 'Normal', reason: 'Healthy', message: 'Database is healthy' }]);
+  });
+
+  test('healthy → unhealthy → healthy emits Unhealthy then Recovered, Connected carries the cause', () => {
+    const first = checkedStatus({
+      previous: undefined,
+      report: report('healthy'),
+      spec: spec(),
+      generation: 1,
+      now: t0,
+    });
+    const down = checkedStatus({
+      previous: first.status,
+      report: report('unhealthy'),
+      spec: spec(),
+      generation: 1,
+      now: later(60),
+    });
+    expect(down.events.map((e) => e.reason)).toEqual(['Unhealthy']);
+    expect(down.status.conditions?.find((c) => c.type === 'Connected')).toMatchObject({
+      status: 'False',
+      reason: 'ConnectionRefused',
+    });
+    expect(down.status.lastSuccessTime).toBe(t0.toISOString());
+    const again = checkedStatus({
+      previous: down.status,
+      report: report('unhealthy'),
+      spec: spec(),
+      generation: 1,
+      now: later(120),
+    });
+    expect(again.events).toEqual([]);
+    const up = checkedStatus({
+      previous: again.status,
+      report: report('healthy'),
+      spec: spec(),
+      generation: 1,
+      now: later(180),
+    });
+    expect(up.events.map((e) => e.reason)).toEqual(['Recovered']);
+  });
+
+  test('pending migrations appear once as MigrationsPending', () => {
+    const migrationStatus = {
+      tool: 'flyway',
+      table: 't',
+      currentVersion: '1',
+      appliedCount: 1,
+      pendingMigrations: ['2'],
+      failedMigrations: [],
+    };
+    const first = checkedStatus({
+      previous: undefined,
+      report: report('degraded', { migrationStatus }),
+      spec: spec(),
+      generation: 1,
+      now: t0,
+    });
+    expect(first.events.map((e) => e.reason)).toEqual(['Degraded', 'MigrationsPending']);
+    expect(first.status.conditions?.find((c) => c.type === 'MigrationsApplied')).toMatchObject({
+      status: 'False',
+      reason: 'MigrationsPending',
+    });
+    const second = checkedStatus({
+      previous: first.status,
+      report: report('degraded', { migrationStatus }),
+      spec: spec(),
+      generation: 1,
+      now: later(60),
+    });
+    expect(second.events).toEqual([]);
+  });
+
+  test('stalled keeps the results, says why, and emits one event per distinct message', () => {
+    const healthy = checkedStatus({
+      previous: undefined,
+      report: report('healthy'),
+      spec: spec(),
+      generation: 1,
+      now: t0,
+    }).status;
+    const stalled = stalledStatus(healthy, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(5));
+    expect(stalled.status.health).toEqual(healthy.health);
+    expect(stalled.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'SecretNotFound',
+    });
+    expect(stalled.events).toHaveLength(1);
+    expect(
+      stalledStatus(stalled.status, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(9)).events,
+    ).toEqual([]);
+  });
+});
+
+describe('status write damping', () => {
+  const first = checkedStatus({
+    previous: undefined,
+    report: report('healthy'),
+    spec: spec(),
+    generation: 1,
+    now: t0,
+  }).status;
+  test('only timings changed: no write until the heartbeat is due', () => {
+    const next = checkedStatus({
+      previous: first,
+      report: report('healthy', { responseTimeMs: 9 }),
+      spec: spec(),
+      generation: 1,
+      now: later(10),
+    }).status;
+    expect(decideStatusWrite(first, next, 10_000, later(10))).toEqual({ write: false, why: 'unchanged' });
+    expect(decideStatusWrite(first, next, 10_000, later(290))).toEqual({ write: true, why: 'heartbeat' });
+  });
+
+  test('a changed status writes at once', () => {
+    const next = checkedStatus({
+      previous: first,
+      report: report('degraded'),
+      spec: spec(),
+      generation: 1,
+      now: later(10),
+    }).status;
+    expect(decideStatusWrite(first, next, 10_000, later(10)).why).toBe('changed');
+  });
+});
+
+describe('prerequisite gate', () => {
+  test('waits through not-found and unobserved generations, opens on Ready=True', () => {
+    expect(gateState(undefined, 'p').message).toMatch(/does not exist/);
+    expect(gateState({ metadata: { generation: 2 }, status: { observedGeneration: 1 } }, 'p').ready).toBe(false);
+    const ready = {
+      metadata: { generation: 2 },
+      status: {
+        observedGeneration: 2,
+        conditions: [
+          { type: 'Ready', status: 'True' as const, reason: 'Passed', message: 'ok', lastTransitionTime: '' },
+        ],
+      },
+    };
+    expect(gateState(ready, 'p')).toEqual({ ready: true, message: 'ok' });
+  });
+});

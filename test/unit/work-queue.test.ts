@@ -1,0 +1,110 @@
+import { describe, expect, test } from '@jest/globals';
+import { ExponentialBackoff } from '../../src/controller/backoff.js';
+import { EventRecorder } from '../../src/controller/k8s/event-recorder.js';
+import { WorkQueue } from '../../src/controller/work-queue.js';
+
+const tick = (ms = 20) => new Promise((ok) => setTimeout(ok, ms));
+
+describe('work queue', () => {
+  test('deduplicates keys and never runs one key twice at once', async () => {
+    const runs: string[] = [];
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    const queue = new WorkQueue({
+      concurrency: 4,
+      reconcile: async (key) => {
+        concurrent++;
+        maxConcurrent = Math.max(maxConcurrent, concurrent);
+        runs.push(key);
+        await tick(30);
+        concurrent--;
+        return {};
+      },
+    });
+    queue.add('a');
+    queue.add('a');
+    queue.add('b');
+    await tick(5);
+    queue.add('a'); // while a runs: runs once more afterwards
+    queue.add('a');
+    await tick(150);
+    expect(runs.sort()).toEqual(['a', 'a', 'b']);
+    expect(maxConcurrent).toBe(2);
+  });
+
+  test('bounds concurrency', async () => {
+    let concurrent = 0;
+    let max = 0;
+    const queue = new WorkQueue({
+      concurrency: 2,
+      reconcile: async () => {
+        max = Math.max(max, ++concurrent);
+        await tick(20);
+        concurrent--;
+        return {};
+      },
+    });
+    for (const k of ['a', 'b', 'c', 'd', 'e']) queue.add(k);
+    await tick(120);
+    expect(max).toBe(2);
+  });
+
+  test('failures retry with growing backoff; success resets it', async () => {
+    const times: number[] = [];
+    const queue = new WorkQueue({
+      concurrency: 1,
+      backoff: new ExponentialBackoff(20, 1000),
+      reconcile: async () => {
+        times.push(Date.now());
+        if (times.length < 4) throw new Error('boom');
+        return {};
+      },
+    });
+    queue.add('x');
+    await tick(400);
+    expect(times).toHaveLength(4);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
+    expect(gaps[2]!).toBeGreaterThan(gaps[1]!);
+  });
+
+  test('shutdown stops new work and waits for in-flight work within the bound', async () => {
+    let finished = false;
+    const queue = new WorkQueue({
+      concurrency: 1,
+      reconcile: async () => {
+        await tick(50);
+        finished = true;
+        return { requeueAfterMs: 10 };
+      },
+    });
+    queue.add('x');
+    await tick(5);
+    expect(await queue.shutdown(1000)).toBe(true);
+    expect(finished).toBe(true);
+    queue.add('y');
+    expect(queue.depth).toBe(0);
+  });
+});
+
+describe('event spam protection', () => {
+  test('the same event is sent once per window; an object gets at most 25 in a burst', () => {
+    let now = 0;
+    const recorder = new EventRecorder(
+      {} as never,
+      'test',
+      () => undefined,
+      () => now,
+    );
+    const object = { apiVersion: 'v1', kind: 'X', name: 'x', namespace: 'n', uid: 'u' };
+    const event = { type: 'Warning' as const, reason: 'Unhealthy' as const, message: 'down' };
+    expect(recorder.admit(object, event)).toBe(true);
+    expect(recorder.admit(object, event)).toBe(false);
+    now += 11 * 60_000;
+    expect(recorder.admit(object, event)).toBe(true);
+    let admitted = 0;
+    for (let i = 0; i < 40; i++) if (recorder.admit(object, { ...event, message: `flap ${i}` })) admitted++;
+    // The 11 minutes refilled the bucket to 25; the event above used one.
+    expect(admitted).toBe(24);
+  });
+});
