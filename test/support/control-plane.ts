@@ -113,67 +113,40 @@ export async function startControlPlane(options: { dir: string; detached?: boole
 
   const etcdPort = await freePort();
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-  launch(
-    dir,
-    'etcd',
-    join(binDir, 'etcd'),
-    [
-      '--data-dir',
-      join(dir, 'etcd-data'),
-      '--listen-client-urls',
-      etcdUrl,
-      '--advertise-client-urls',
-      etcdUrl,
-      '--listen-peer-urls',
-      'http://127.0.0.1:0',
-      '--unsafe-no-fsync',
-      '--log-level',
-      'warn',
-    ],
-    detached,
-  );
+  const etcdArgs = [
+    `--data-dir=${join(dir, 'etcd-data')}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    '--listen-peer-urls=http://127.0.0.1:0',
+    '--unsafe-no-fsync',
+    '--log-level=warn',
+  ];
+  launch(dir, 'etcd', join(binDir, 'etcd'), etcdArgs, detached);
   await waitFor('etcd', dir, 'etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
 
   const port = await freePort();
   const server = `https://127.0.0.1:${port}`;
-  launch(
-    dir,
-    'kube-apiserver',
-    join(binDir, 'kube-apiserver'),
-    [
-      '--etcd-servers',
-      etcdUrl,
-      '--cert-dir',
-      dir,
-      '--tls-cert-file',
-      join(dir, 'serving.crt'),
-      '--tls-private-key-file',
-      join(dir, 'serving.key'),
-      '--client-ca-file',
-      join(dir, 'ca.crt'),
-      '--secure-port',
-      String(port),
-      '--bind-address',
-      '127.0.0.1',
-      '--advertise-address',
-      '127.0.0.1',
-      '--service-cluster-ip-range',
-      '10.0.0.0/24',
-      '--authorization-mode',
-      'RBAC',
-      '--allow-privileged',
-      '--disable-admission-plugins',
-      'ServiceAccount',
-      '--service-account-issuer',
-      'https://kubernetes.default.svc.cluster.local',
-      '--service-account-key-file',
-      join(dir, 'sa.pub'),
-      '--service-account-signing-key-file',
-      join(dir, 'sa.key'),
-      '--enable-priority-and-fairness=false',
-    ],
-    detached,
-  );
+  const apiserverArgs = [
+    `--etcd-servers=${etcdUrl}`,
+    `--cert-dir=${dir}`,
+    `--tls-cert-file=${join(dir, 'serving.crt')}`,
+    `--tls-private-key-file=${join(dir, 'serving.key')}`,
+    `--client-ca-file=${join(dir, 'ca.crt')}`,
+    `--secure-port=${port}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--authorization-mode=RBAC',
+    '--allow-privileged=true',
+    '--disable-admission-plugins=ServiceAccount',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--enable-priority-and-fairness=false',
+  ];
+  const command = { cmd: join(binDir, 'kube-apiserver'), args: apiserverArgs, server };
+  writeFileSync(join(dir, 'kube-apiserver.args.json'), JSON.stringify(command));
+  launch(dir, 'kube-apiserver', command.cmd, apiserverArgs, detached);
   const cp: ControlPlane = {
     dir,
     server,
@@ -197,6 +170,20 @@ export async function startControlPlane(options: { dir: string; detached?: boole
   }
   writeKubeconfig(cp.kubeconfig, server, join(dir, 'ca.crt'), 'dbwatch-admin', admin);
   return cp;
+}
+
+/** Kills kube-apiserver and starts it again on the same port and etcd: for watch-resilience tests. */
+export async function restartApiServer(dir: string): Promise<void> {
+  const { cmd, args, server } = JSON.parse(readFileSync(join(dir, 'kube-apiserver.args.json'), 'utf8'));
+  await stopProcesses(dir, ['kube-apiserver']);
+  launch(dir, 'kube-apiserver', cmd, args, false);
+  await waitFor(
+    'kube-apiserver',
+    dir,
+    'kube-apiserver',
+    async () => (await httpsGet(`${server}/readyz`, dir)) === 200,
+    120_000,
+  );
 }
 
 export async function removeControlPlane(cp: ControlPlane): Promise<void> {
