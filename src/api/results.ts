@@ -16,11 +16,18 @@ export const migrationStatusSchema = z.object({
 });
 export type MigrationStatus = z.infer<typeof migrationStatusSchema>;
 
+export const databaseInfoSchema = z.object({
+  version: z.string(),
+  state: z.string().meta({ description: 'ONLINE, or why not (SQL Server state_desc).' }),
+  readOnly: z.boolean(),
+});
+
 export const healthResultSchema = z.object({
   status: healthStatusSchema,
   connection: z.boolean(),
   queryTest: z.boolean(),
   responseTimeMs: z.number().optional(),
+  database: databaseInfoSchema.optional(),
   migrationStatus: migrationStatusSchema.optional(),
   reasons: z.array(z.string()).meta({ description: 'Why the status is not healthy, one line each.' }),
   timestamp: z.string(),

@@ -33,6 +33,13 @@ export interface ClassifiedError {
   message: string;
 }
 
+export interface DatabaseInfo {
+  version: string;
+  /** ONLINE, or the engine's word for why not (SQL Server state_desc: OFFLINE, RESTORING, ...). */
+  state: string;
+  readOnly: boolean;
+}
+
 export interface TableRef {
   schema?: string;
   table: string;
@@ -52,6 +59,7 @@ export interface DatabaseEngine {
   runReadOnly(sql: string, timeoutMs: number): Promise<void>;
   serverConnections(timeoutMs: number): Promise<ServerConnections>;
   poolStats(): ClientPoolStats;
+  databaseInfo(timeoutMs: number): Promise<DatabaseInfo>;
   tableExists(ref: TableRef, timeoutMs: number): Promise<boolean>;
   selectColumns(ref: TableRef, columns: string[], timeoutMs: number): Promise<Record<string, unknown>[]>;
   /** Negotiates TLS on an open TCP socket the way the driver would; resolves to a description. */

@@ -1,5 +1,5 @@
 import type { HealthResult, HealthStatus, MigrationStatus, PoolResult, Thresholds } from '../api/index.js';
-import { type ClassifiedError, type DatabaseEngine, PhaseError } from './engine.js';
+import { type ClassifiedError, type DatabaseEngine, type DatabaseInfo, PhaseError } from './engine.js';
 import { round2, timed } from './timeout.js';
 
 export interface ConnectionProbe {
@@ -23,6 +23,7 @@ export async function probeConnection(engine: DatabaseEngine, timeoutMs: number)
 
 interface HealthInputs {
   probe: ConnectionProbe;
+  database?: DatabaseInfo;
   migrationStatus?: MigrationStatus;
   pool?: PoolResult;
 }
@@ -34,6 +35,8 @@ export function rateHealth(inputs: HealthInputs, thresholds: Thresholds): { stat
   const degraded: string[] = [];
   if (!probe.connection) unhealthy.push(`cannot connect: ${probe.failure?.message ?? 'unknown error'}`);
   else if (!probe.queryTest) unhealthy.push(`test query failed: ${probe.failure?.message ?? 'unknown error'}`);
+  if (inputs.database && inputs.database.state !== 'ONLINE')
+    unhealthy.push(`database state is ${inputs.database.state}`);
   if (m && m.failedMigrations.length > 0) unhealthy.push(`failed migrations: ${m.failedMigrations.join(', ')}`);
   if (probe.responseTimeMs !== undefined && probe.responseTimeMs > thresholds.responseTimeMs) {
     degraded.push(`response time ${probe.responseTimeMs} ms is over the ${thresholds.responseTimeMs} ms threshold`);
@@ -60,6 +63,7 @@ export function healthResult(inputs: HealthInputs, thresholds: Thresholds, now: 
     connection: probe.connection,
     queryTest: probe.queryTest,
     ...(probe.responseTimeMs !== undefined ? { responseTimeMs: probe.responseTimeMs } : {}),
+    ...(inputs.database ? { database: inputs.database } : {}),
     ...(migrationStatus ? { migrationStatus } : {}),
     reasons,
     timestamp: now.toISOString(),

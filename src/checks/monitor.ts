@@ -48,6 +48,8 @@ export async function runMonitorChecks(
   const probe = await probeConnection(engine, timeoutMs);
   if (probe.failure) probe.failure = { ...probe.failure, message: redact(probe.failure.message, secrets) };
   const up = probe.connection && probe.queryTest;
+  // Informational (version, read-only); a failure to read it is not a failure of the database.
+  const database = up ? await engine.databaseInfo(timeoutMs).catch(() => undefined) : undefined;
   const migrationStatus =
     up && spec.checks.migrations
       ? await readMigrationStatus(engine, spec.checks.migrations, timeoutMs, describe)
@@ -57,7 +59,12 @@ export async function runMonitorChecks(
       ? await checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe)
       : undefined;
   const health = healthResult(
-    { probe, ...(migrationStatus ? { migrationStatus } : {}), ...(pool ? { pool } : {}) },
+    {
+      probe,
+      ...(database ? { database } : {}),
+      ...(migrationStatus ? { migrationStatus } : {}),
+      ...(pool ? { pool } : {}),
+    },
     spec.thresholds,
     now(),
   );

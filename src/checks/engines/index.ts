@@ -1,4 +1,5 @@
 import type { ConnectionConfig, DatabaseEngine } from '../engine.js';
+import { createMssqlEngine } from './mssql.js';
 import { createPostgresEngine } from './postgres.js';
 
 /** The one place that maps an engine name to its driver. */
@@ -7,6 +8,6 @@ export function createEngine(config: ConnectionConfig, options?: { poolSize?: nu
     case 'postgres':
       return createPostgresEngine(config, options);
     case 'mssql':
-      throw new Error('the mssql engine is not available in this build');
+      return createMssqlEngine(config, options);
   }
 }

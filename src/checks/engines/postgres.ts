@@ -183,6 +183,19 @@ export class PostgresEngine implements DatabaseEngine {
     };
   }
 
+  async databaseInfo(timeoutMs: number) {
+    const { rows } = await this.withClient(timeoutMs, 'reading the server version', (c) =>
+      this.query<{ version: string; in_recovery: boolean }>(
+        c,
+        "SELECT current_setting('server_version') AS version, pg_is_in_recovery() AS in_recovery",
+        [],
+        timeoutMs,
+      ),
+    );
+    // A standby in recovery is read-only; the database is open either way once we are connected.
+    return { version: rows[0]!.version, state: 'ONLINE', readOnly: rows[0]!.in_recovery };
+  }
+
   async tableExists(ref: TableRef, timeoutMs: number): Promise<boolean> {
     const { rowCount } = await this.withClient(timeoutMs, 'looking up the table', (c) =>
       this.query(c, TABLE_EXISTS_SQL, [ref.table, ref.schema ?? null], timeoutMs),

@@ -22,20 +22,34 @@ const stalledOn = async (name: string) => condition((await getMonitor(ns, name))
 describe('watches keep working', () => {
   test('after 40 quiet seconds (past the 30 s watch inactivity timeout) a new Secret is still seen at once', async () => {
     await createMonitor(ns, 'quiet', { connection: { secretRef: { name: 'quiet-db' } }, interval: '10m' });
-    await eventually('stalled', async () => ((await stalledOn('quiet'))?.reason === 'SecretNotFound' ? true : undefined));
+    await eventually('stalled', async () =>
+      (await stalledOn('quiet'))?.reason === 'SecretNotFound' ? true : undefined,
+    );
     await new Promise((ok) => setTimeout(ok, 40_000));
     const createdAt = Date.now();
     await createSecret(ns, 'quiet-db', secretData(db));
-    await eventually('healthy', async () => ((await getMonitor(ns, 'quiet')).status?.status === 'healthy' ? true : undefined), 10_000, 100);
+    await eventually(
+      'healthy',
+      async () => ((await getMonitor(ns, 'quiet')).status?.status === 'healthy' ? true : undefined),
+      10_000,
+      100,
+    );
     expect(Date.now() - createdAt).toBeLessThan(5000);
   }, 90_000);
 
   test('after a kube-apiserver restart the operator resumes watching and writing', async () => {
     await createMonitor(ns, 'restart', { connection: { secretRef: { name: 'restart-db' } }, interval: '10m' });
-    await eventually('stalled', async () => ((await stalledOn('restart'))?.reason === 'SecretNotFound' ? true : undefined));
+    await eventually('stalled', async () =>
+      (await stalledOn('restart'))?.reason === 'SecretNotFound' ? true : undefined,
+    );
     await restartApiServer(process.env.DBWATCH_TEST_CP_DIR!);
     await createSecret(ns, 'restart-db', secretData(db));
-    await eventually('healthy after restart', async () => ((await getMonitor(ns, 'restart')).status?.status === 'healthy' ? true : undefined), 40_000, 250);
+    await eventually(
+      'healthy after restart',
+      async () => ((await getMonitor(ns, 'restart')).status?.status === 'healthy' ? true : undefined),
+      40_000,
+      250,
+    );
     const restarts = await operator.metrics.registry.getSingleMetricAsString('dbwatch_watch_errors_total');
     expect(restarts).toMatch(/dbwatch_watch_errors_total\{resource="secrets"\} [1-9]/);
   }, 120_000);

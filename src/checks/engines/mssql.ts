@@ -1,0 +1,364 @@
+import net from 'node:net';
+import sql from 'mssql';
+import type { ServerConnections } from '../../api/index.js';
+import {
+  type ClassifiedError,
+  type ConnectionConfig,
+  type DatabaseEngine,
+  type DatabaseInfo,
+  PhaseError,
+  type TableRef,
+} from '../engine.js';
+import { TimeoutError, withTimeout } from '../timeout.js';
+
+const DEFAULT_POOL_SIZE = 2;
+const MAX_ROWS = 10_000;
+
+/** SQL Server has no read-only session mode: transaction control in test queries is refused outright. */
+const TRANSACTION_CONTROL = /\b(COMMIT|ROLLBACK|SAVE\s+TRAN(SACTION)?|BEGIN\s+(DISTRIBUTED\s+)?TRAN(SACTION)?)\b/i;
+
+const literal = (s: string) => `N'${s.replace(/'/g, "''")}'`;
+const bracket = (s: string) => `[${s.replace(/]/g, ']]')}]`;
+
+/** encrypt + trustServerCertificate from the spec's TLS mode (tedious cannot skip only the host-name check). */
+function poolConfig(config: ConnectionConfig, poolSize: number, database = config.database): sql.config {
+  const { mode, ca } = config.tls;
+  return {
+    server: config.host,
+    ...(config.instance ? {} : { port: config.port }),
+    database,
+    user: config.username,
+    password: config.password,
+    connectionTimeout: config.connectTimeoutMs,
+    requestTimeout: 120_000,
+    options: {
+      encrypt: mode !== 'disable',
+      trustServerCertificate: mode === 'require',
+      appName: 'dbwatch',
+      ...(config.instance ? { instanceName: config.instance } : {}),
+      ...(ca ? { cryptoCredentialsDetails: { ca } } : {}),
+    },
+    pool: { max: poolSize, min: 0, idleTimeoutMillis: 60_000 },
+    // We run our own test query; the default would send an extra SELECT 1 on every acquire.
+    validateConnection: 'socket',
+  } as sql.config;
+}
+
+// User sessions against the configured maximum. Without VIEW SERVER STATE the DMV silently shows
+// only our own session: HAS_PERMS_BY_NAME tells us, and the result says the figure is partial.
+const SERVER_CONNECTIONS_SQL = `
+SELECT COUNT(*) AS total,
+       SUM(CASE WHEN s.status = 'running' THEN 1 ELSE 0 END) AS active,
+       SUM(CASE WHEN s.status = 'sleeping' AND s.open_transaction_count = 0 THEN 1 ELSE 0 END) AS idle,
+       SUM(CASE WHEN s.status = 'sleeping' AND s.open_transaction_count > 0 THEN 1 ELSE 0 END) AS idle_in_tx,
+       (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = 'user connections') AS configured,
+       @@MAX_CONNECTIONS AS max_connections,
+       HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') AS sees_all
+FROM sys.dm_exec_sessions s
+WHERE s.is_user_process = 1`;
+
+const DATABASE_INFO_SQL = `
+SELECT d.state_desc, d.is_read_only, CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version
+FROM sys.databases d
+WHERE d.name = DB_NAME()`;
+
+export class MssqlEngine implements DatabaseEngine {
+  readonly name = 'mssql' as const;
+  private readonly pool: sql.ConnectionPool;
+  private connecting: Promise<sql.ConnectionPool> | undefined;
+  private readonly size: number;
+
+  constructor(
+    private readonly config: ConnectionConfig,
+    options: { poolSize?: number } = {},
+  ) {
+    this.size = options.poolSize ?? DEFAULT_POOL_SIZE;
+    this.pool = new sql.ConnectionPool(poolConfig(config, this.size));
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Connects the pool once; a failed connect is forgotten so the next check tries again. */
+  private async connected(timeoutMs: number): Promise<sql.ConnectionPool> {
+    if (this.pool.connected) return this.pool;
+    this.connecting ??= this.pool.connect().finally(() => {
+      this.connecting = undefined;
+    });
+    return withTimeout(this.connecting, timeoutMs + 500, 'connecting');
+  }
+
+  /** Runs a batch, cancelling it (TDS attention) if it outlives the timeout. */
+  private async batch<T>(request: sql.Request, text: string, timeoutMs: number): Promise<T[]> {
+    const pending = request.batch<T>(text);
+    try {
+      const result = await withTimeout(pending, timeoutMs, 'query');
+      return (result.recordset ?? []) as T[];
+    } catch (error) {
+      if (error instanceof TimeoutError) {
+        request.cancel();
+        // Wait for the server to acknowledge the cancel, so the connection (and any transaction on it)
+        // is free again for the rollback and the pool.
+        await withTimeout(pending, 5000, 'cancel').catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async query<T>(text: string, timeoutMs: number): Promise<T[]> {
+    const pool = await this.connected(timeoutMs);
+    return this.batch<T>(pool.request(), text, timeoutMs);
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    const pool = await this.connected(timeoutMs).catch((e: unknown) => {
+      throw new PhaseError('connect', e);
+    });
+    try {
+      await this.batch(pool.request(), 'SELECT 1 AS ok', timeoutMs);
+    } catch (error) {
+      // A dropped connection surfaces while acquiring: that is a connection failure, not a query one.
+      throw new PhaseError(error instanceof sql.ConnectionError ? 'connect' : 'query', error);
+    }
+  }
+
+  async connectOnce(timeoutMs: number): Promise<void> {
+    try {
+      await this.openAndClose(this.config.database, timeoutMs);
+    } catch (error) {
+      throw await this.explainLoginFailure(error, timeoutMs);
+    }
+  }
+
+  private async openAndClose(
+    database: string,
+    timeoutMs: number,
+    work?: (p: sql.ConnectionPool) => Promise<void>,
+  ): Promise<void> {
+    const pool = new sql.ConnectionPool({ ...poolConfig(this.config, 1, database), connectionTimeout: timeoutMs });
+    pool.on('error', () => undefined);
+    try {
+      await withTimeout(pool.connect(), timeoutMs + 500, 'connecting');
+      await work?.(pool);
+    } finally {
+      await pool.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * SQL Server answers a login to an unavailable database with 4060 then 18456, and tedious keeps only
+   * the last ("Login failed"). Logging in to master with the same credentials tells the two apart.
+   */
+  private async explainLoginFailure(error: unknown, timeoutMs: number): Promise<unknown> {
+    if (classifyMssqlError(error).cause !== 'LoginFailed' || this.config.database.toLowerCase() === 'master')
+      return error;
+    let state: string | undefined;
+    try {
+      await this.openAndClose('master', timeoutMs, async (pool) => {
+        const rows = await this.batch<{ state_desc: string }>(
+          pool.request(),
+          `SELECT state_desc FROM sys.databases WHERE name = ${literal(this.config.database)}`,
+          timeoutMs,
+        );
+        state = rows[0]?.state_desc ?? 'MISSING';
+      });
+    } catch {
+      return error;
+    }
+    const what = state === 'MISSING' ? 'does not exist' : `is ${state}`;
+    return Object.assign(
+      new Error(`Login succeeded on master, but database ${this.config.database} ${what} (state_desc)`),
+      {
+        code: state === 'MISSING' ? 'DB_MISSING' : 'DB_UNAVAILABLE',
+      },
+    );
+  }
+
+  async runReadOnly(text: string, timeoutMs: number): Promise<void> {
+    if (TRANSACTION_CONTROL.test(text)) {
+      throw Object.assign(
+        new Error('transaction control (COMMIT, ROLLBACK, BEGIN/SAVE TRAN) is not allowed in test queries'),
+        {
+          code: 'WRITE_REFUSED',
+        },
+      );
+    }
+    const pool = await this.connected(timeoutMs);
+    const transaction = new sql.Transaction(pool);
+    await withTimeout(transaction.begin(), timeoutMs, 'BEGIN TRANSACTION');
+    try {
+      await this.batch(new sql.Request(transaction), text, timeoutMs);
+    } finally {
+      // Always rolled back: whatever the query changed is undone.
+      await transaction.rollback().catch(() => undefined);
+    }
+  }
+
+  async serverConnections(timeoutMs: number): Promise<ServerConnections> {
+    const [r] = await this.query<{
+      total: number;
+      active: number | null;
+      idle: number | null;
+      idle_in_tx: number | null;
+      configured: number | null;
+      max_connections: number;
+      sees_all: number | boolean;
+    }>(SERVER_CONNECTIONS_SQL, timeoutMs);
+    if (!r) throw new Error('sys.dm_exec_sessions returned no row');
+    // 0 means "unlimited", which is @@MAX_CONNECTIONS (32767).
+    const maxUsable = r.configured ? r.configured : r.max_connections;
+    const active = r.active ?? 0;
+    const idle = r.idle ?? 0;
+    const idleInTransaction = r.idle_in_tx ?? 0;
+    return {
+      active,
+      idle,
+      idleInTransaction,
+      other: r.total - active - idle - idleInTransaction,
+      total: r.total,
+      maxUsable,
+      utilizationPercent: maxUsable > 0 ? Math.round((r.total / maxUsable) * 10_000) / 100 : 0,
+      visibility: r.sees_all === 1 || r.sees_all === true ? 'full' : 'partial',
+    };
+  }
+
+  async databaseInfo(timeoutMs: number): Promise<DatabaseInfo> {
+    const [r] = await this.query<{ state_desc: string; is_read_only: boolean | number; version: string }>(
+      DATABASE_INFO_SQL,
+      timeoutMs,
+    );
+    return {
+      version: r?.version ?? 'unknown',
+      state: r?.state_desc ?? 'UNKNOWN',
+      readOnly: r?.is_read_only === true || r?.is_read_only === 1,
+    };
+  }
+
+  poolStats() {
+    return {
+      size: this.size,
+      checkedOut: this.pool.borrowed ?? 0,
+      idle: this.pool.available ?? 0,
+      waiting: this.pool.pending ?? 0,
+    };
+  }
+
+  async tableExists(ref: TableRef, timeoutMs: number): Promise<boolean> {
+    const schema = ref.schema ? literal(ref.schema) : 'SCHEMA_NAME()';
+    const rows = await this.query(
+      `SELECT 1 AS found FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = ${literal(ref.table)} AND TABLE_SCHEMA = ${schema}`,
+      timeoutMs,
+    );
+    return rows.length > 0;
+  }
+
+  async selectColumns(ref: TableRef, columns: string[], timeoutMs: number) {
+    const table = [ref.schema, ref.table]
+      .filter((p): p is string => p !== undefined)
+      .map(bracket)
+      .join('.');
+    return this.query<Record<string, unknown>>(
+      `SELECT TOP (${MAX_ROWS}) ${columns.map(bracket).join(', ')} FROM ${table}`,
+      timeoutMs,
+    );
+  }
+
+  /** Sends a PRELOGIN and reads the server's ENCRYPTION answer; tedious does the TLS handshake at login. */
+  async probeTls(timeoutMs: number): Promise<string> {
+    const answer = await preloginEncryption(this.config.host, this.config.port, timeoutMs);
+    const mode = this.config.tls.mode;
+    if (mode === 'disable') {
+      if (answer === 'REQ') throw Object.assign(new Error('the server requires encryption'), { code: 'TLS_REQUIRED' });
+      return `encryption disabled by the spec (server: ${answer})`;
+    }
+    if (answer === 'NOT_SUP')
+      throw Object.assign(new Error('the server does not support encryption'), { code: 'NO_SSL' });
+    return `server offers encryption (${answer}); certificate ${mode === 'require' ? 'trusted as is' : 'verified'} at login`;
+  }
+
+  classifyError(error: unknown): ClassifiedError {
+    return classifyMssqlError(error);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close().catch(() => undefined);
+  }
+}
+
+const ENCRYPTION = ['OFF', 'ON', 'NOT_SUP', 'REQ'];
+
+async function preloginEncryption(host: string, port: number, timeoutMs: number): Promise<string> {
+  const options = [
+    Buffer.from([0, 0, 0, 0, 0, 0]),
+    Buffer.from([0x02]),
+    Buffer.from([0]),
+    Buffer.alloc(4),
+    Buffer.from([0]),
+  ];
+  const header = Buffer.alloc(options.length * 5 + 1);
+  let offset = header.length;
+  options.forEach((data, token) => {
+    header.writeUInt8(token, token * 5);
+    header.writeUInt16BE(offset, token * 5 + 1);
+    header.writeUInt16BE(data.length, token * 5 + 3);
+    offset += data.length;
+  });
+  header.writeUInt8(0xff, options.length * 5);
+  const payload = Buffer.concat([header, ...options]);
+  const packet = Buffer.concat([
+    Buffer.from([0x12, 0x01, (payload.length + 8) >> 8, (payload.length + 8) & 0xff, 0, 0, 1, 0]),
+    payload,
+  ]);
+  const socket = net.connect({ host, port });
+  try {
+    const response = await withTimeout(
+      new Promise<Buffer>((ok, fail) => {
+        let data = Buffer.alloc(0);
+        socket.once('error', fail);
+        socket.once('connect', () => socket.write(packet));
+        socket.on('data', (chunk) => {
+          data = Buffer.concat([data, chunk]);
+          if (data.length >= 8 && data.length >= data.readUInt16BE(2)) ok(data.subarray(8, data.readUInt16BE(2)));
+        });
+      }),
+      timeoutMs,
+      'PRELOGIN',
+    );
+    for (let i = 0; response[i] !== 0xff && i + 4 < response.length; i += 5) {
+      if (response[i] === 0x01) return ENCRYPTION[response[response.readUInt16BE(i + 1)]!] ?? 'UNKNOWN';
+    }
+    return 'UNKNOWN';
+  } finally {
+    socket.destroy();
+  }
+}
+
+export function classifyMssqlError(error: unknown): ClassifiedError {
+  if (error instanceof PhaseError) return classifyMssqlError(error.cause);
+  const e = error as {
+    code?: string;
+    message?: string;
+    number?: number;
+    originalError?: { code?: string; message?: string };
+  };
+  const message = e?.message ?? String(error);
+  const code = e?.code ?? e?.originalError?.code ?? '';
+  const is = (stage: ClassifiedError['stage'], cause: string): ClassifiedError => ({ stage, cause, message });
+  if (code === 'DB_MISSING') return is('database', 'DatabaseMissing');
+  if (code === 'DB_UNAVAILABLE' || /Cannot open database/i.test(message)) return is('database', 'DatabaseUnavailable');
+  if (code === 'WRITE_REFUSED') return is('query', 'WriteRefused');
+  if (code === 'ECANCEL' || (error instanceof TimeoutError && /query/.test(message)))
+    return is('query', 'StatementTimeout');
+  if (error instanceof TimeoutError || code === 'ETIMEOUT' || /timeout/i.test(message)) return is('timeout', 'Timeout');
+  if (code === 'EINSTLOOKUP') return is('dns', 'InstanceNotFound');
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(message)) return is('dns', 'HostNotFound');
+  if (/ECONNREFUSED/.test(message)) return is('tcp', 'ConnectionRefused');
+  if (/ECONNRESET|socket hang up|Connection lost/i.test(message)) return is('tcp', 'ConnectionReset');
+  if (code === 'TLS_REQUIRED' || code === 'EENCRYPT') return is('tls', 'TlsRequired');
+  if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
+  if (/certificate|self.signed|SSL|TLS/i.test(message)) return is('tls', 'TlsFailed');
+  if (code === 'ELOGIN' || /Login failed/i.test(message)) return is('authentication', 'LoginFailed');
+  if (/read-only|permission was denied|denied/i.test(message)) return is('query', 'QueryFailed');
+  return is('query', 'QueryFailed');
+}
+
+export const createMssqlEngine = (config: ConnectionConfig, options?: { poolSize?: number }) =>
+  new MssqlEngine(config, options);
