@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { renderCrdFiles } from './render-crds.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { renderGeneratedFiles } from './render-crds.js';
 
-/** `npm run generate`: writes crds/ from the zod schemas (the single source of truth). */
-const dir = process.argv[2] ?? 'crds';
-for (const { file, yaml } of renderCrdFiles()) {
-  writeFileSync(join(dir, file), yaml);
-  console.log(`wrote ${join(dir, file)}`);
+/** `npm run generate`: writes the CRDs and RBAC from src/api (the single source of truth). */
+for (const { path, yaml } of renderGeneratedFiles()) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, yaml);
+  console.log(`wrote ${path}`);
 }

@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from '@jest/globals';
+import { ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
+
+let helm: string;
+beforeAll(async () => {
+  const bin = execFileSync('hack/build-control-plane.sh', ['helm'], { encoding: 'utf8' }).trim();
+  helm = join(bin, 'helm');
+  await ensureCrds();
+});
+
+const render = (args: string[] = []) =>
+  execFileSync(helm, ['template', 'dbwatch', 'deploy/helm/dbwatch', ...args], { encoding: 'utf8' });
+
+describe('the Helm chart', () => {
+  test('lints', () => {
+    expect(execFileSync(helm, ['lint', 'deploy/helm/dbwatch'], { encoding: 'utf8' })).toMatch(
+      /1 chart\(s\) linted, 0 chart\(s\) failed/,
+    );
+  });
+
+  test('renders objects the real API server accepts (server-side dry run)', async () => {
+    const ns = await freshNamespace('helm');
+    const manifests = render([
+      '-n',
+      ns,
+      '--set',
+      'metrics.serviceMonitor.enabled=false',
+      '--set',
+      'watchNamespaces={a,b}',
+    ]);
+    const result = await kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], { input: manifests });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/deployment.apps\/dbwatch created \(server dry run\)/);
+    expect(result.stdout).toMatch(/clusterrole.rbac.authorization.k8s.io\/dbwatch created \(server dry run\)/);
+    expect(manifests).toMatch(/name: WATCH_NAMESPACES, value: "a,b"/);
+  });
+
+  test('ships the same CRDs as crds/', () => {
+    const shown = execFileSync(helm, ['show', 'crds', 'deploy/helm/dbwatch'], { encoding: 'utf8' });
+    expect(shown).toMatch(/name: databasemonitors.dbwatch.dev/);
+    expect(shown).toMatch(/name: databaseprerequisites.dbwatch.dev/);
+  });
+});
