@@ -23,7 +23,16 @@ async function markReady(name: string, ready: boolean): Promise<void> {
         status: {
           observedGeneration: 1,
           overallStatus: ready ? 'passed' : 'failed',
-          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'Passed' : 'Failed', message: ready ? 'all 1 database(s) passed' : 'orders: pending migrations: 2', lastTransitionTime: new Date().toISOString(), observedGeneration: 1 }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: ready ? 'True' : 'False',
+              reason: ready ? 'Passed' : 'Failed',
+              message: ready ? 'all 1 database(s) passed' : 'orders: pending migrations: 2',
+              lastTransitionTime: new Date().toISOString(),
+              observedGeneration: 1,
+            },
+          ],
         },
       },
     },
@@ -36,7 +45,14 @@ const spec = { databases: [{ name: 'orders', monitorRef: { name: 'orders' } }] }
 describe('dbwatch wait (init-container gate) on the real API server', () => {
   test('waits through "not found" and opens when Ready=True for the current generation', async () => {
     const progress: string[] = [];
-    const waiting = waitForPrerequisite({ name: 'late', namespace: ns, timeoutMs: 20_000, pollMs: 200, kubeconfig: adminKubeconfigPath(), onProgress: (m) => progress.push(m) });
+    const waiting = waitForPrerequisite({
+      name: 'late',
+      namespace: ns,
+      timeoutMs: 20_000,
+      pollMs: 200,
+      kubeconfig: adminKubeconfigPath(),
+      onProgress: (m) => progress.push(m),
+    });
     await new Promise((ok) => setTimeout(ok, 600));
     await createPrerequisite(ns, 'late', spec);
     await new Promise((ok) => setTimeout(ok, 600));
@@ -52,8 +68,22 @@ describe('dbwatch wait (init-container gate) on the real API server', () => {
     await markReady('blocked', false);
     const run = () =>
       new Promise<{ code: number; stdout: string }>((ok) =>
-        execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'wait', 'blocked', '-n', ns, '--timeout', '2s', '--kubeconfig', adminKubeconfigPath()], (error, stdout) =>
-          ok({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
+        execFile(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            'src/cli/main.ts',
+            'wait',
+            'blocked',
+            '-n',
+            ns,
+            '--timeout',
+            '2s',
+            '--kubeconfig',
+            adminKubeconfigPath(),
+          ],
+          (error, stdout) => ok({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }),
         ),
       );
     const blocked = await run();
