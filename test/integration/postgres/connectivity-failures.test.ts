@@ -50,6 +50,16 @@ describe('connectivity failures are results with diagnostics', () => {
     );
   });
 
+  test('tls.mode require against a server without TLS fails at the TLS stage', async () => {
+    const report = await runMonitor(secretData(db), {
+      connection: { secretRef: { name: 'db' }, tls: { mode: 'require' } },
+    });
+    expect(report.health.status).toBe('unhealthy');
+    expect(report.health.errorReason).toBe('TlsFailed');
+    expect(report.diagnostics?.connectivity.failedStage).toBe('tls');
+    expect(report.diagnostics?.recommendations[0]).toMatch(/does not offer TLS/);
+  });
+
   describe('a port that accepts and never answers', () => {
     let hole: Awaited<ReturnType<typeof startBlackHole>>;
     beforeAll(async () => {
