@@ -6,7 +6,7 @@ import { findCondition } from './conditions.js';
 import type { EventIntent } from './events.js';
 import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './monitor-status.js';
 import { decideStatusWrite } from './status-writes.js';
-import { REQUESTED_AT, type ReconcilerDeps } from './types.js';
+import { type MonitorObject, REQUESTED_AT, type ReconcilerDeps } from './types.js';
 import type { ReconcileResult } from './work-queue.js';
 
 interface Memory {
@@ -16,6 +16,14 @@ interface Memory {
   /** The status as last computed and as last written (writes are skipped when only timings change). */
   current?: DatabaseMonitorStatus;
   written?: DatabaseMonitorStatus;
+}
+
+interface Target {
+  key: string;
+  mem: Memory;
+  namespace: string;
+  name: string;
+  obj: MonitorObject;
 }
 
 export const formatZodIssues = (error: z.ZodError) =>
@@ -40,20 +48,14 @@ export class MonitorReconciler {
       mem = { uid: obj.metadata?.uid, current: obj.status, written: obj.status };
       this.memory.set(key, mem);
     }
+    const target: Target = { key, mem, namespace, name, obj };
     const generation = obj.metadata?.generation ?? 1;
     const previous = mem.current;
     const now = deps.now();
 
     const parsed = databaseMonitorSpecSchema.safeParse(obj.spec);
     if (!parsed.success) {
-      return this.stall(
-        key,
-        mem,
-        namespace,
-        name,
-        obj,
-        stalledStatus(previous, 'InvalidSpec', formatZodIssues(parsed.error), generation, now),
-      );
+      return this.stall(target, stalledStatus(previous, 'InvalidSpec', formatZodIssues(parsed.error), generation, now));
     }
     const spec = parsed.data;
     mem.engine = spec.engine;
@@ -78,14 +80,7 @@ export class MonitorReconciler {
     const resolved = resolveMonitorConnection(spec, deps.secrets(namespace));
     if (!resolved.ok) {
       await deps.engines.close(key);
-      return this.stall(
-        key,
-        mem,
-        namespace,
-        name,
-        obj,
-        stalledStatus(previous, resolved.reason, resolved.message, generation, now),
-      );
+      return this.stall(target, stalledStatus(previous, resolved.reason, resolved.message, generation, now));
     }
     if (newGeneration && previous?.observedGeneration !== generation) {
       const reconciling = reconcilingStatus(previous, generation, now);
@@ -126,16 +121,12 @@ export class MonitorReconciler {
   }
 
   private async stall(
-    key: string,
-    mem: Memory,
-    namespace: string,
-    name: string,
-    obj: { metadata?: { uid?: string } },
+    t: Target,
     next: { status: DatabaseMonitorStatus; events: EventIntent[] },
   ): Promise<ReconcileResult> {
-    this.deps.log.info({ monitor: key, reason: findCondition(next.status.conditions, 'Stalled')?.reason }, 'stalled');
-    await this.write(mem, namespace, name, next.status, Number.POSITIVE_INFINITY);
-    for (const event of next.events) await this.deps.recordEvent('DatabaseMonitor', obj, event);
+    this.deps.log.info({ monitor: t.key, reason: findCondition(next.status.conditions, 'Stalled')?.reason }, 'stalled');
+    await this.write(t.mem, t.namespace, t.name, next.status, Number.POSITIVE_INFINITY);
+    for (const event of next.events) await this.deps.recordEvent('DatabaseMonitor', t.obj, event);
     // No requeue: a spec or Secret change brings the monitor back through the watches.
     return {};
   }

@@ -116,25 +116,28 @@ export class LeaderElector {
     if (holder !== identity && holder !== '' && !expired) return false;
     const takingOver = holder !== identity;
     try {
-      await this.clients.coordination.replaceNamespacedLease({
-        namespace,
-        name,
-        body: {
-          metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
-          spec: {
-            holderIdentity: identity,
-            leaseDurationSeconds: this.leaseS,
-            acquireTime: takingOver ? now : microTime(spec.acquireTime),
-            renewTime: now,
-            leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
-          },
-        },
+      await this.replaceLease(lease, {
+        holderIdentity: identity,
+        leaseDurationSeconds: this.leaseS,
+        acquireTime: takingOver ? now : microTime(spec.acquireTime),
+        renewTime: now,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
       });
       return true;
     } catch (error) {
       if (statusCodeOf(error) === 409) return false;
       throw error;
     }
+  }
+
+  /** Replaces the Lease as read: a 409 means someone else wrote it first. */
+  private async replaceLease(lease: Lease, spec: k8s.V1LeaseSpec): Promise<void> {
+    const { namespace, name } = this.options;
+    await this.clients.coordination.replaceNamespacedLease({
+      namespace,
+      name,
+      body: { metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion }, spec },
+    });
   }
 
   /** Stops the loop and, if leading, hands the Lease back so a standby takes over at once. */
@@ -147,19 +150,12 @@ export class LeaderElector {
     try {
       const lease = await this.clients.coordination.readNamespacedLease({ namespace, name });
       if (lease.spec?.holderIdentity !== this.options.identity) return;
-      await this.clients.coordination.replaceNamespacedLease({
-        namespace,
-        name,
-        body: {
-          metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion },
-          spec: {
-            holderIdentity: '',
-            leaseDurationSeconds: 1,
-            acquireTime: microTime(lease.spec.acquireTime),
-            renewTime: new k8s.V1MicroTime(),
-            leaseTransitions: lease.spec.leaseTransitions ?? 0,
-          },
-        },
+      await this.replaceLease(lease, {
+        holderIdentity: '',
+        leaseDurationSeconds: 1,
+        acquireTime: microTime(lease.spec.acquireTime),
+        renewTime: new k8s.V1MicroTime(),
+        leaseTransitions: lease.spec.leaseTransitions ?? 0,
       });
       this.log.info({ lease: name }, 'released lease');
     } catch (error) {

@@ -1,16 +1,10 @@
+import type { ObjectMeta } from '../types.js';
 import { k8s } from './client.js';
 
 export interface CachedObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    generation?: number;
-    resourceVersion?: string;
-    annotations?: Record<string, string>;
-  };
+  metadata?: ObjectMeta;
 }
 
 export interface CacheHandlers<T> {
@@ -40,6 +34,8 @@ export class ResourceCache<T extends CachedObject> {
   private readonly informers: k8s.Informer<k8s.KubernetesObject>[] = [];
   private readonly stores: k8s.ObjectCache<k8s.KubernetesObject>[] = [];
   private stopped = false;
+  /** Unblocks start() callers when the cache is stopped before its first list. */
+  private readonly pendingStarts: (() => void)[] = [];
 
   constructor(
     private readonly kc: k8s.KubeConfig,
@@ -55,10 +51,16 @@ export class ResourceCache<T extends CachedObject> {
   }
 
   private async startSource(source: Source): Promise<void> {
-    let listed = false;
+    let markListed: () => void = () => undefined;
+    // start() resolves after the list and the watch request, but a failed list only reports through
+    // 'error' (and is retried by restart): the cache is synced when one list has succeeded.
+    const firstList = new Promise<void>((ok) => {
+      markListed = ok;
+      this.pendingStarts.push(ok);
+    });
     const list: ListFn = async () => {
       const result = await source.list();
-      listed = true;
+      markListed();
       return result;
     };
     const informer = k8s.makeInformer(this.kc, source.path, list as never);
@@ -80,15 +82,6 @@ export class ResourceCache<T extends CachedObject> {
       }, retryInMs).unref();
     };
     informer.on('error', restart);
-    // start() resolves after the list and the watch request, but a failed list only reports through
-    // 'error' (and is retried by restart): wait until one list has succeeded.
-    const firstList = new Promise<void>((ok) => {
-      const check = () => {
-        if (listed || this.stopped) return ok();
-        setTimeout(check, 50).unref();
-      };
-      check();
-    });
     await informer.start();
     await firstList;
   }
@@ -107,6 +100,7 @@ export class ResourceCache<T extends CachedObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const release of this.pendingStarts.splice(0)) release();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 }
