@@ -4,8 +4,22 @@ import * as k8s from '@kubernetes/client-node';
  * The only module besides the other files in this folder that imports @kubernetes/client-node at
  * runtime; everything above it sees plain objects and `import type`.
  */
-export function loadKubeConfig(path?: string): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
+/** client-node sets no timeout on API requests; this bounds every one (watches keep their own timer). */
+export const API_REQUEST_TIMEOUT_MS = 30_000;
+
+class BoundedKubeConfig extends k8s.KubeConfig {
+  constructor(private readonly requestTimeoutMs: number) {
+    super();
+  }
+
+  override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
+  }
+}
+
+export function loadKubeConfig(path?: string, requestTimeoutMs = API_REQUEST_TIMEOUT_MS): k8s.KubeConfig {
+  const kc = new BoundedKubeConfig(requestTimeoutMs);
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
   return kc;

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from '../../checks/timeout.js';
 import { type KubeClients, k8s, statusCodeOf } from './client.js';
 
 export interface LeaderElectionOptions {
@@ -57,7 +58,8 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     try {
-      const acquired = await this.tryAcquireOrRenew();
+      // Bounded well inside the renew deadline, so a hung API server cannot keep a stale leader working.
+      const acquired = await withTimeout(this.tryAcquireOrRenew(), this.renewDeadlineMs / 2, 'lease request');
       if (acquired) {
         this.lastRenewed = Date.now();
         if (!this.leading) {

@@ -93,6 +93,7 @@ describe('leader election between two operator processes', () => {
       5000,
     );
     const handover = Date.now() - killedAt;
+    process.stdout.write(`leader handover after SIGKILL: ${handover} ms\n`);
     expect(handover).toBeLessThan(20_000);
     expect(await metric(b, 'dbwatch_leader')).toBe(1);
   });
