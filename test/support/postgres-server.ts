@@ -38,7 +38,14 @@ function binDir(): string {
 const asUser = (user: string | undefined, cmd: string, args: string[]): [string, string[]] =>
   user ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
 
-export async function startPostgres(options: { maxConnections?: number } = {}): Promise<PostgresServer> {
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+export async function startPostgres(
+  options: { maxConnections?: number; tls?: TlsFiles } = {},
+): Promise<PostgresServer> {
   const bin = binDir();
   const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'dbwatch-pg-'));
@@ -49,40 +56,50 @@ export async function startPostgres(options: { maxConnections?: number } = {}): 
   const pwfile = join(dir, 'pwfile');
   writeFileSync(pwfile, superuserPassword, { mode: 0o644 });
   const [initCmd, initArgs] = asUser(runAs, join(bin, 'initdb'), [
-    '-D',
-    dataDir,
-    '-U',
-    superuser,
-    '--pwfile',
-    pwfile,
+    `--pgdata=${dataDir}`,
+    `--username=${superuser}`,
+    `--pwfile=${pwfile}`,
     '--auth-local=trust',
     '--auth-host=scram-sha-256',
-    '-E',
-    'UTF8',
+    '--encoding=UTF8',
     '--no-sync',
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   rmSync(pwfile);
   const port = await freePort();
-  const [cmd, args] = asUser(runAs, join(bin, 'postgres'), [
-    '-D',
-    dataDir,
-    '-p',
-    String(port),
-    '-k',
-    dir,
-    '-c',
+  const tlsArgs: string[] = [];
+  if (options.tls) {
+    // PostgreSQL insists the key belongs to the server's user and is not group- or world-readable.
+    for (const [source, target] of [
+      [options.tls.cert, 'server.crt'],
+      [options.tls.key, 'server.key'],
+    ] as const) {
+      writeFileSync(join(dir, target), readFileSync(source), { mode: 0o600 });
+      if (runAs) execFileSync('chown', [runAs, join(dir, target)]);
+    }
+    tlsArgs.push(
+      '-c',
+      'ssl=on',
+      '-c',
+      `ssl_cert_file=${join(dir, 'server.crt')}`,
+      '-c',
+      `ssl_key_file=${join(dir, 'server.key')}`,
+    );
+  }
+  const settings = [
     'listen_addresses=127.0.0.1',
-    '-c',
     'fsync=off',
-    '-c',
     'synchronous_commit=off',
-    '-c',
     'full_page_writes=off',
-    '-c',
     `max_connections=${options.maxConnections ?? 40}`,
-    '-c',
     'superuser_reserved_connections=3',
+  ];
+  const [cmd, args] = asUser(runAs, join(bin, 'postgres'), [
+    `-D${dataDir}`,
+    `-p${port}`,
+    `-k${dir}`,
+    ...settings.flatMap((setting) => ['-c', setting]),
+    ...tlsArgs,
   ]);
   let child: ChildProcess;
   let stderr = '';
