@@ -122,6 +122,7 @@ export async function startControlPlane(options: { dir: string; detached?: boole
     '--log-level=warn',
   ];
   launch(dir, 'etcd', join(binDir, 'etcd'), etcdArgs, detached);
+  writeFileSync(join(dir, 'etcd.url'), etcdUrl);
   await waitFor('etcd', dir, 'etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
 
   const port = await freePort();
@@ -170,6 +171,22 @@ export async function startControlPlane(options: { dir: string; detached?: boole
   }
   writeKubeconfig(cp.kubeconfig, server, join(dir, 'ca.crt'), 'dbwatch-admin', admin);
   return cp;
+}
+
+/**
+ * Compacts etcd's history up to now (through its JSON gateway), so that watches resuming from an
+ * older resourceVersion get 410 Gone and must re-list.
+ */
+export async function compactEtcd(dir: string): Promise<number> {
+  const etcd = readFileSync(join(dir, 'etcd.url'), 'utf8');
+  const post = async (path: string, body: object) => {
+    const res = await fetch(`${etcd}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`etcd ${path}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<{ header: { revision: string } }>;
+  };
+  const { header } = await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  await post('/v3/kv/compaction', { revision: header.revision, physical: true });
+  return Number(header.revision);
 }
 
 /** Kills kube-apiserver and starts it again on the same port and etcd: for watch-resilience tests. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { restartApiServer } from '../../support/control-plane.js';
+import { compactEtcd, restartApiServer } from '../../support/control-plane.js';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually, startTestOperator, type TestOperator } from '../../support/operator.js';
 import { createDatabase, secretData } from '../../support/pg-fixtures.js';
@@ -37,12 +37,15 @@ describe('watches keep working', () => {
     expect(Date.now() - createdAt).toBeLessThan(5000);
   }, 90_000);
 
-  test('after a kube-apiserver restart the operator resumes watching and writing', async () => {
+  test('after an etcd compaction and a kube-apiserver restart (410 Gone) the operator re-lists and resumes', async () => {
     await createMonitor(ns, 'restart', { connection: { secretRef: { name: 'restart-db' } }, interval: '10m' });
     await eventually('stalled', async () =>
       (await stalledOn('restart'))?.reason === 'SecretNotFound' ? true : undefined,
     );
-    await restartApiServer(process.env.DBWATCH_TEST_CP_DIR!);
+    const dir = process.env.DBWATCH_TEST_CP_DIR!;
+    await createSecret(ns, 'unrelated', { a: 'b' }); // moves the revision past what the watches have seen
+    expect(await compactEtcd(dir)).toBeGreaterThan(0);
+    await restartApiServer(dir);
     await createSecret(ns, 'restart-db', secretData(db));
     await eventually(
       'healthy after restart',
