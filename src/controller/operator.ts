@@ -3,16 +3,18 @@ import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
 import { EnginePool } from './engine-pool.js';
+import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
 import { startHttpServer } from './http-server.js';
-import { type KubeClients, loadKubeConfig, makeClients } from './k8s/client.js';
+import { loadKubeConfig, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { ResourceCache } from './k8s/resource-cache.js';
+import { customResourceSource, decodeSecretData, secretSource } from './k8s/sources.js';
 import { writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
-import { type Kind, type MonitorObject, type PrerequisiteObject, REQUESTED_AT, type ReconcilerDeps } from './types.js';
+import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface OperatorOptions {
@@ -41,51 +43,6 @@ interface SecretObject {
   data?: Record<string, string>;
 }
 
-type Watched = MonitorObject & {
-  spec?: {
-    connection?: { secretRef?: { name?: string }; tls?: { caSecretRef?: { name?: string } } };
-    databases?: { monitorRef?: { name?: string }; connection?: { secretRef?: { name?: string } } }[];
-  };
-};
-
-const decode = (data: Record<string, string> | undefined) =>
-  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-
-function customSource(clients: KubeClients, plural: string, namespace?: string) {
-  const base = `/apis/${API_GROUP}/${API_VERSION}`;
-  return {
-    path: namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`,
-    // Never pass limit: ListWatch ignores continue tokens, a partial list would delete the rest from the cache.
-    list: () =>
-      (namespace
-        ? clients.objects.listNamespacedCustomObject({ group: API_GROUP, version: API_VERSION, namespace, plural })
-        : clients.objects.listClusterCustomObject({
-            group: API_GROUP,
-            version: API_VERSION,
-            plural,
-          })) as Promise<never>,
-  };
-}
-
-function secretSource(clients: KubeClients, namespace?: string) {
-  return {
-    path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
-    list: () =>
-      (namespace
-        ? clients.core.listNamespacedSecret({ namespace })
-        : clients.core.listSecretForAllNamespaces()) as Promise<never>,
-  };
-}
-
-const keyOf = (kind: Kind, o: { metadata?: { namespace?: string; name?: string } }) =>
-  `${kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
-
-/** A spec change or a run request needs a check; a status-only update (our own write) does not. */
-const needsReconcile = (o: MonitorObject) =>
-  o.status?.observedGeneration !== o.metadata?.generation ||
-  (o.metadata?.annotations?.[REQUESTED_AT] !== undefined &&
-    o.metadata.annotations[REQUESTED_AT] !== o.status?.lastHandledReconcileAt);
-
 /** `dbwatch operator`: watches → queue → reconcilers, behind leader election, with metrics and probes. */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log } = options;
@@ -101,22 +58,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const enqueue = (key: string) => {
     if (leading) queue.add(key);
   };
-  const referencing = (namespace: string | undefined, secretName: string | undefined) => {
-    for (const m of monitors.list(namespace) as Watched[]) {
-      const c = m.spec?.connection;
-      if (c?.secretRef?.name === secretName || c?.tls?.caSecretRef?.name === secretName)
-        enqueue(keyOf('DatabaseMonitor', m));
-    }
-    for (const p of prerequisites.list(namespace) as Watched[]) {
-      if (p.spec?.databases?.some((d) => d.connection?.secretRef?.name === secretName))
-        enqueue(keyOf('DatabasePrerequisite', p));
-    }
+  const secretChanged = (s: SecretObject) => {
+    const ns = s.metadata?.namespace;
+    for (const key of keysUsingSecret(s.metadata?.name, monitors.list(ns), prerequisites.list(ns))) enqueue(key);
   };
-  const prerequisitesOf = (m: MonitorObject) => {
-    for (const p of prerequisites.list(m.metadata?.namespace) as Watched[]) {
-      if (p.spec?.databases?.some((d) => d.monitorRef?.name === m.metadata?.name))
-        enqueue(keyOf('DatabasePrerequisite', p));
-    }
+  const monitorChanged = (m: MonitorObject) => {
+    for (const key of keysReferencingMonitor(m.metadata?.name, prerequisites.list(m.metadata?.namespace))) enqueue(key);
   };
   const onWatchError = (resource: string, error: unknown, retryInMs: number) => {
     metrics.watchErrors.inc({ resource });
@@ -126,16 +73,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const monitors = new ResourceCache<MonitorObject>(
     clients.kc,
     'databasemonitors',
-    namespaces.map((ns) => customSource(clients, 'databasemonitors', ns)),
+    namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
     {
       add: (m) => enqueue(keyOf('DatabaseMonitor', m)),
       update: (m) => {
         if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
-        prerequisitesOf(m);
+        monitorChanged(m);
       },
       delete: (m) => {
         enqueue(keyOf('DatabaseMonitor', m));
-        prerequisitesOf(m);
+        monitorChanged(m);
       },
     },
     { onWatchError },
@@ -143,11 +90,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const prerequisites = new ResourceCache<PrerequisiteObject>(
     clients.kc,
     'databaseprerequisites',
-    namespaces.map((ns) => customSource(clients, 'databaseprerequisites', ns)),
+    namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
     {
       add: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
       update: (p) => {
-        if (needsReconcile(p as MonitorObject)) enqueue(keyOf('DatabasePrerequisite', p));
+        if (needsReconcile(p)) enqueue(keyOf('DatabasePrerequisite', p));
       },
       delete: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
     },
@@ -158,9 +105,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'secrets',
     namespaces.map((ns) => secretSource(clients, ns)),
     {
-      add: (s) => referencing(s.metadata?.namespace, s.metadata?.name),
-      update: (s) => referencing(s.metadata?.namespace, s.metadata?.name),
-      delete: (s) => referencing(s.metadata?.namespace, s.metadata?.name),
+      add: secretChanged,
+      update: secretChanged,
+      delete: secretChanged,
     },
     { onWatchError },
   );
@@ -170,7 +117,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     prerequisites,
     secrets: (namespace) => (name) => {
       const secret = secrets.get(namespace, name);
-      return secret ? decode(secret.data) : undefined;
+      return secret ? decodeSecretData(secret.data) : undefined;
     },
     writeStatus: (kind, namespace, name, status) =>
       writeStatus(
