@@ -107,4 +107,22 @@ describe('event spam protection', () => {
     // The 11 minutes refilled the bucket to 25; the event above used one.
     expect(admitted).toBe(24);
   });
+
+  test('expired history is swept, so distinct messages do not accumulate forever', () => {
+    let now = 0;
+    const recorder = new EventRecorder(
+      {} as never,
+      'test',
+      () => undefined,
+      () => now,
+    );
+    for (let i = 0; i < 1000; i++) {
+      now += 60_000;
+      recorder.admit(
+        { apiVersion: 'v1', kind: 'X', name: `x${i}`, namespace: 'n', uid: `u${i}` },
+        { type: 'Warning', reason: 'Degraded', message: `response ${i} ms` },
+      );
+    }
+    expect(recorder.trackedKeys).toBeLessThan(520);
+  });
 });

@@ -30,9 +30,13 @@ export class EventRecorder {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private admitted = 0;
+
   /** Decides whether an event may be sent now (exposed for tests). */
   admit(object: InvolvedObject, event: EventIntent): boolean {
     const now = this.now();
+    // Messages carry figures, so keys keep coming: drop the expired ones now and then.
+    if (++this.admitted % 500 === 0) this.sweep(now);
     const objectKey = object.uid ?? `${object.namespace}/${object.name}`;
     const key = `${objectKey}|${event.reason}|${event.message}`;
     const last = this.lastSent.get(key);
@@ -73,6 +77,15 @@ export class EventRecorder {
     } catch (error) {
       this.onError(error);
     }
+  }
+
+  private sweep(now: number): void {
+    for (const [key, at] of this.lastSent) if (now - at >= REPEAT_WINDOW_MS) this.lastSent.delete(key);
+    for (const [key, bucket] of this.buckets) if (now - bucket.at >= BURST * REFILL_MS) this.buckets.delete(key);
+  }
+
+  get trackedKeys(): number {
+    return this.lastSent.size;
   }
 
   /** Forgets an object's history (it was deleted). */
