@@ -1,3 +1,4 @@
+import { performance as clock } from 'node:perf_hooks';
 import type {
   DatabaseMonitorSpec,
   DiagnosticsResult,
@@ -20,7 +21,11 @@ export interface MonitorReport {
   performance?: PerformanceResult;
   diagnostics?: DiagnosticsResult;
   alerts: string[];
+  /** Seconds each step took, for metrics (never stored in status). */
+  durations: Partial<Record<CheckName, number>>;
 }
+
+export type CheckName = 'health' | 'migrations' | 'pool' | 'performance' | 'diagnostics';
 
 export interface MonitorRunOptions {
   /** Performance has its own, longer interval; the caller decides whether it is due. */
@@ -45,18 +50,28 @@ export async function runMonitorChecks(
   const secrets = secretsOf(resolved.config);
   const describe = (e: unknown) => redact(errorMessage(e), secrets);
 
-  const probe = await probeConnection(engine, timeoutMs);
+  const durations: MonitorReport['durations'] = {};
+  const step = async <T>(name: CheckName, work: () => Promise<T>): Promise<T> => {
+    const started = clock.now();
+    try {
+      return await work();
+    } finally {
+      durations[name] = (clock.now() - started) / 1000;
+    }
+  };
+
+  const probe = await step('health', () => probeConnection(engine, timeoutMs));
   if (probe.failure) probe.failure = { ...probe.failure, message: redact(probe.failure.message, secrets) };
   const up = probe.connection && probe.queryTest;
   // Informational (version, read-only); a failure to read it is not a failure of the database.
   const database = up ? await engine.databaseInfo(timeoutMs).catch(() => undefined) : undefined;
   const migrationStatus =
     up && spec.checks.migrations
-      ? await readMigrationStatus(engine, spec.checks.migrations, timeoutMs, describe)
+      ? await step('migrations', () => readMigrationStatus(engine, spec.checks.migrations!, timeoutMs, describe))
       : undefined;
   const pool =
     up && spec.checks.pool.enabled
-      ? await checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe)
+      ? await step('pool', () => checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe))
       : undefined;
   const health = healthResult(
     {
@@ -70,11 +85,11 @@ export async function runMonitorChecks(
   );
   const performance =
     up && options.includePerformance && spec.checks.performance
-      ? await measurePerformance(engine, spec.checks.performance, timeoutMs, describe, now)
+      ? await step('performance', () => measurePerformance(engine, spec.checks.performance!, timeoutMs, describe, now))
       : undefined;
   const diagnostics =
     health.status === 'unhealthy' && !up
-      ? await diagnoseConnectivity(resolved, options.makeEngine, timeoutMs, describe, now)
+      ? await step('diagnostics', () => diagnoseConnectivity(resolved, options.makeEngine, timeoutMs, describe, now))
       : undefined;
   return {
     health,
@@ -82,6 +97,7 @@ export async function runMonitorChecks(
     ...(performance ? { performance } : {}),
     ...(diagnostics ? { diagnostics } : {}),
     alerts: alertsFor(health, performance),
+    durations,
   };
 }
 

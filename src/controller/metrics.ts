@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../api/index.js';
+import type { CheckName } from '../checks/index.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;
 
@@ -142,4 +143,4 @@ export class OperatorMetrics {
   }
 }
 
-export const CHECKS = ['health', 'performance', 'diagnostics', 'prerequisite'] as const;
+export const CHECKS: CheckName[] = ['health', 'migrations', 'pool', 'performance', 'diagnostics'];

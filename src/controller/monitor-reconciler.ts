@@ -95,13 +95,13 @@ export class MonitorReconciler {
         runNow ||
         !previous?.lastPerformanceTime ||
         now.getTime() - Date.parse(previous.lastPerformanceTime) >= parseDuration(perf.interval));
-    const started = performance.now();
     const report = await runMonitorChecks(engine, spec, resolved, {
       includePerformance: perfDue,
       makeEngine: () => deps.engines.fresh(resolved.config),
       now: deps.now,
     });
-    deps.metrics.checkDuration.observe({ namespace, name, check: 'health' }, (performance.now() - started) / 1000);
+    for (const [check, seconds] of Object.entries(report.durations))
+      deps.metrics.checkDuration.observe({ namespace, name, check }, seconds);
 
     const checkedAt = deps.now();
     const { status, events } = checkedStatus({

@@ -24,6 +24,7 @@ const report = (status: HealthResult['status'], extra: Partial<HealthResult> = {
     ...extra,
   },
   alerts: [],
+  durations: {},
 });
 
 describe('conditions', () => {

@@ -68,7 +68,11 @@ describe('prerequisite validation', () => {
 });
 
 describe('multi-database summary', () => {
-  const report = (h: HealthResult): MonitorReport => ({ health: h, alerts: h.reasons.map((r) => `${h.status}: ${r}`) });
+  const report = (h: HealthResult): MonitorReport => ({
+    health: h,
+    alerts: h.reasons.map((r) => `${h.status}: ${r}`),
+    durations: {},
+  });
   test('worst case, breakdown and alerts per database', () => {
     const summary = summarizeHealth([
       { name: 'orders', report: report(health()) },

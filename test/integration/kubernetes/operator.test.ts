@@ -183,6 +183,13 @@ describe('the operator on a real control plane and PostgreSQL', () => {
       await operator.metrics.registry.metrics(),
     ].join('\n');
     expect(everything.length).toBeGreaterThan(1000);
+    const metrics = await operator.metrics.registry.metrics();
+    expect(metrics).toMatch(new RegExp(`dbwatch_database_up\\{namespace="${ns}",name="orders",engine="postgres"\\} 1`));
+    for (const check of ['health', 'migrations', 'pool']) {
+      expect(metrics).toMatch(
+        new RegExp(`dbwatch_check_duration_seconds_count\\{namespace="${ns}",name="orders",check="${check}"\\} [1-9]`),
+      );
+    }
     expect(everything).not.toContain(db.password);
   });
 });
