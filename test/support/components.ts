@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeControlPlane, startControlPlane } from './control-plane.js';
+import { startControlPlane, stopProcesses } from './control-plane.js';
 import { startPostgres } from './postgres-server.js';
 
 export interface TestComponents {
@@ -18,6 +18,12 @@ export async function startTestComponents(): Promise<TestComponents> {
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((e: unknown) => console.error(e));
   };
+  // Ctrl-C during a run (or during this setup): jest skips global teardown, so stop the servers here rather than orphan them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stop().finally(() => process.exit(130));
+    });
+  }
   try {
     if (!process.env.DBWATCH_TEST_PG_URL) {
       const pg = await startPostgres();
@@ -25,8 +31,13 @@ export async function startTestComponents(): Promise<TestComponents> {
       process.env.DBWATCH_TEST_PG_URL = `postgres://${pg.superuser}:${encodeURIComponent(pg.superuserPassword)}@${pg.host}:${pg.port}/postgres`;
     }
     if (!process.env.DBWATCH_TEST_KUBECONFIG) {
-      const cp = await startControlPlane({ dir: mkdtempSync(join(tmpdir(), 'dbwatch-cp-')) });
-      stops.push(() => removeControlPlane(cp));
+      const dir = mkdtempSync(join(tmpdir(), 'dbwatch-cp-'));
+      // Registered before starting: the pid files let an interrupted start be cleaned up too.
+      stops.push(async () => {
+        await stopProcesses(dir, ['kube-apiserver', 'etcd']);
+        rmSync(dir, { recursive: true, force: true });
+      });
+      const cp = await startControlPlane({ dir });
       process.env.DBWATCH_TEST_KUBECONFIG = cp.kubeconfig;
       process.env.DBWATCH_TEST_CP_DIR = cp.dir;
       process.env.DBWATCH_TEST_BIN_DIR = cp.binDir;

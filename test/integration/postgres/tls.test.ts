@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -16,18 +16,24 @@ import { type PostgresServer, startPostgres } from '../../support/postgres-serve
 let server: PostgresServer;
 let ca: string;
 let otherCa: string;
+const dirs: string[] = [];
 
 beforeAll(async () => {
   const pki = mkdtempSync(join(tmpdir(), 'dbwatch-pg-tls-'));
+  dirs.push(pki);
   createPki(pki);
   ca = readFileSync(join(pki, 'ca.crt'), 'utf8');
   const other = mkdtempSync(join(tmpdir(), 'dbwatch-other-ca-'));
+  dirs.push(other);
   createPki(other);
   otherCa = readFileSync(join(other, 'ca.crt'), 'utf8');
   // The serving certificate is for 127.0.0.1 and localhost, signed by `ca`.
   server = await startPostgres({ tls: { cert: join(pki, 'serving.crt'), key: join(pki, 'serving.key') } });
 });
-afterAll(async () => server?.stop());
+afterAll(async () => {
+  await server?.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 async function run(tls: Record<string, unknown>, caPem?: string) {
   const spec = databaseMonitorSpecSchema.parse({
