@@ -1,5 +1,11 @@
-import type { DatabaseMonitorSpec } from '../api/index.js';
-import { checkMonitorOnce, checkPrerequisiteOnce, resolveMonitorConnection, summarizeHealth } from '../checks/index.js';
+import type { DatabaseMonitor, DatabaseMonitorSpec } from '../api/index.js';
+import {
+  checkMonitorOnce,
+  checkPrerequisiteOnce,
+  type ResolveResult,
+  resolveMonitorConnection,
+  summarizeHealth,
+} from '../checks/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { loadManifests, type Manifests, namespaceOf, secretLookup } from './manifests.js';
 import {
@@ -20,8 +26,15 @@ export interface CheckOptions {
   writeError?: (text: string) => void;
 }
 
+/** A monitor whose connection resolved, ready to run. */
+interface MonitorTarget {
+  monitor: DatabaseMonitor;
+  resolved: Extract<ResolveResult, { ok: true }>;
+}
+
 interface Loaded {
   manifests: Manifests;
+  targets: MonitorTarget[];
   outcome?: number;
 }
 
@@ -33,38 +46,37 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
     writeError(`error: ${(error as Error).message}`);
     return {
       manifests: { monitors: [], prerequisites: [], secrets: new Map(), problems: [], skipped: [] },
+      targets: [],
       outcome: EXIT.invalidInput,
     };
   }
-  const unresolved = manifests.monitors.flatMap((m) => {
-    const resolved = resolveMonitorConnection(m.spec, secretLookup(manifests, namespaceOf(m), options.env));
-    return resolved.ok ? [] : [`DatabaseMonitor/${m.metadata.name}: ${resolved.message}`];
-  });
+  const targets: MonitorTarget[] = [];
+  const unresolved: string[] = [];
+  for (const monitor of manifests.monitors) {
+    const resolved = resolveMonitorConnection(monitor.spec, secretLookup(manifests, namespaceOf(monitor), options.env));
+    if (resolved.ok) targets.push({ monitor, resolved });
+    else unresolved.push(`DatabaseMonitor/${monitor.metadata.name}: ${resolved.message}`);
+  }
   const problems = [...manifests.problems, ...unresolved];
   if (problems.length > 0) {
     writeError(['invalid input, nothing was run:', ...problems.map((p) => `  ${p}`)].join('\n'));
-    return { manifests, outcome: EXIT.invalidInput };
+    return { manifests, targets, outcome: EXIT.invalidInput };
   }
   if (manifests.monitors.length + manifests.prerequisites.length === 0) {
     writeError('error: no DatabaseMonitor or DatabasePrerequisite found in the given files');
-    return { manifests, outcome: EXIT.invalidInput };
+    return { manifests, targets, outcome: EXIT.invalidInput };
   }
-  return { manifests };
+  return { manifests, targets };
 }
 
-async function runMonitors(manifests: Manifests, env?: NodeJS.ProcessEnv): Promise<MonitorOutcome[]> {
+async function runMonitors(targets: MonitorTarget[]): Promise<MonitorOutcome[]> {
   return Promise.all(
-    manifests.monitors.map(async (m) => {
-      const namespace = namespaceOf(m);
-      const resolved = resolveMonitorConnection(m.spec, secretLookup(manifests, namespace, env));
-      if (!resolved.ok) throw new Error('unreachable: connections were resolved before running');
-      return {
-        name: m.metadata.name,
-        namespace,
-        engine: m.spec.engine,
-        report: await checkMonitorOnce(m.spec, resolved),
-      };
-    }),
+    targets.map(async ({ monitor, resolved }) => ({
+      name: monitor.metadata.name,
+      namespace: namespaceOf(monitor),
+      engine: monitor.spec.engine,
+      report: await checkMonitorOnce(monitor.spec, resolved),
+    })),
   );
 }
 
@@ -72,9 +84,9 @@ async function runMonitors(manifests: Manifests, env?: NodeJS.ProcessEnv): Promi
 export async function checkCommand(options: CheckOptions): Promise<number> {
   const write = options.write ?? ((t) => process.stdout.write(`${t}\n`));
   const writeError = options.writeError ?? ((t) => process.stderr.write(`${t}\n`));
-  const { manifests, outcome } = load(options, writeError);
+  const { manifests, targets, outcome } = load(options, writeError);
   if (outcome !== undefined) return outcome;
-  const monitors = await runMonitors(manifests, options.env);
+  const monitors = await runMonitors(targets);
   const prerequisites: PrerequisiteOutcome[] = await Promise.all(
     manifests.prerequisites.map(async (p) => {
       const namespace = namespaceOf(p);
@@ -99,9 +111,9 @@ export async function checkCommand(options: CheckOptions): Promise<number> {
 export async function summaryCommand(options: CheckOptions): Promise<number> {
   const write = options.write ?? ((t) => process.stdout.write(`${t}\n`));
   const writeError = options.writeError ?? ((t) => process.stderr.write(`${t}\n`));
-  const { manifests, outcome } = load(options, writeError);
+  const { targets, outcome } = load(options, writeError);
   if (outcome !== undefined) return outcome;
-  const monitors = await runMonitors(manifests, options.env);
+  const monitors = await runMonitors(targets);
   const summary = summarizeHealth(monitors.map((m) => ({ name: m.name, report: m.report })));
   write(options.output === 'table' ? renderSummary(summary) : renderData(summary, options.output));
   return exitCodeFor([summary.overallStatus]);

@@ -15,9 +15,25 @@ export interface CheckedInput {
 
 const READY_REASON: Record<HealthStatus, string> = { healthy: 'Healthy', degraded: 'Degraded', unhealthy: 'Unhealthy' };
 
+function migrationsCondition(m: MonitorReport['health']['migrationStatus']): ConditionInput {
+  const condition = (status: ConditionInput['status'], reason: string, message: string): ConditionInput => ({
+    type: 'MigrationsApplied',
+    status,
+    reason,
+    message,
+  });
+  if (!m)
+    return condition('Unknown', 'NotChecked', 'checks.migrations is not configured or the database is unreachable');
+  if (m.failedMigrations.length > 0)
+    return condition('False', 'MigrationFailed', `failed: ${m.failedMigrations.join(', ')}`);
+  if (m.pendingMigrations.length > 0)
+    return condition('False', 'MigrationsPending', `pending: ${m.pendingMigrations.join(', ')}`);
+  if (m.error) return condition('Unknown', 'MigrationTableUnreadable', m.error);
+  return condition('True', 'UpToDate', `current version ${m.currentVersion ?? '(none)'}`);
+}
+
 function aspectConditions(report: MonitorReport): ConditionInput[] {
   const { health, pool, performance } = report;
-  const m = health.migrationStatus;
   return [
     health.connection
       ? { type: 'Connected', status: 'True', reason: 'Connected', message: 'Connected and authenticated' }
@@ -27,35 +43,7 @@ function aspectConditions(report: MonitorReport): ConditionInput[] {
           reason: health.errorReason ?? 'ConnectionFailed',
           message: health.error ?? 'cannot connect',
         },
-    !m
-      ? {
-          type: 'MigrationsApplied',
-          status: 'Unknown',
-          reason: 'NotChecked',
-          message: 'checks.migrations is not configured or the database is unreachable',
-        }
-      : m.failedMigrations.length > 0
-        ? {
-            type: 'MigrationsApplied',
-            status: 'False',
-            reason: 'MigrationFailed',
-            message: `failed: ${m.failedMigrations.join(', ')}`,
-          }
-        : m.pendingMigrations.length > 0
-          ? {
-              type: 'MigrationsApplied',
-              status: 'False',
-              reason: 'MigrationsPending',
-              message: `pending: ${m.pendingMigrations.join(', ')}`,
-            }
-          : m.error
-            ? { type: 'MigrationsApplied', status: 'Unknown', reason: 'MigrationTableUnreadable', message: m.error }
-            : {
-                type: 'MigrationsApplied',
-                status: 'True',
-                reason: 'UpToDate',
-                message: `current version ${m.currentVersion ?? '(none)'}`,
-              },
+    migrationsCondition(health.migrationStatus),
     !pool?.poolHealth
       ? { type: 'PoolWithinLimits', status: 'Unknown', reason: 'NotMeasured', message: pool?.error ?? 'not measured' }
       : pool.poolHealth === 'high'

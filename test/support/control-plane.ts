@@ -77,6 +77,15 @@ function httpsGet(url: string, dir: string): Promise<number> {
   });
 }
 
+const waitForApiServer = (dir: string, server: string) =>
+  waitFor(
+    'kube-apiserver',
+    dir,
+    'kube-apiserver',
+    async () => (await httpsGet(`${server}/readyz`, dir)) === 200,
+    120_000,
+  );
+
 /** Stops processes recorded in pid files (SIGTERM, then SIGKILL after 5 s). */
 export async function stopProcesses(dir: string, names: string[]): Promise<void> {
   for (const name of names) {
@@ -158,13 +167,7 @@ export async function startControlPlane(options: { dir: string; detached?: boole
     },
   };
   try {
-    await waitFor(
-      'kube-apiserver',
-      dir,
-      'kube-apiserver',
-      async () => (await httpsGet(`${server}/readyz`, dir)) === 200,
-      120_000,
-    );
+    await waitForApiServer(dir, server);
   } catch (error) {
     await cp.stop();
     throw error;
@@ -194,13 +197,7 @@ export async function restartApiServer(dir: string): Promise<void> {
   const { cmd, args, server } = JSON.parse(readFileSync(join(dir, 'kube-apiserver.args.json'), 'utf8'));
   await stopProcesses(dir, ['kube-apiserver']);
   launch(dir, 'kube-apiserver', cmd, args, false);
-  await waitFor(
-    'kube-apiserver',
-    dir,
-    'kube-apiserver',
-    async () => (await httpsGet(`${server}/readyz`, dir)) === 200,
-    120_000,
-  );
+  await waitForApiServer(dir, server);
 }
 
 export async function removeControlPlane(cp: ControlPlane): Promise<void> {

@@ -4,6 +4,27 @@ import { join } from 'node:path';
 
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 
+/** A key and a certificate for `subject`, signed by the CA in `dir`: `base`.crt and `base`.key. */
+function signedCertificate(dir: string, base: string, subject: string, extensions: string, days: number) {
+  writeFileSync(join(dir, `${base}.ext`), extensions);
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', `-keyout=${base}.key`, `-out=${base}.csr`, `-subj=${subject}`], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      `-in=${base}.csr`,
+      '-CA=ca.crt',
+      '-CAkey=ca.key',
+      '-CAcreateserial',
+      `-out=${base}.crt`,
+      `-days=${days}`,
+      `-extfile=${base}.ext`,
+    ],
+    dir,
+  );
+  return { cert: join(dir, `${base}.crt`), key: join(dir, `${base}.key`) };
+}
+
 /**
  * Certificates for a test control plane, made with the openssl CLI: one CA that signs the API
  * server's serving certificate and the client certificates (CN = user, O = groups), and the
@@ -17,52 +38,19 @@ export function createPki(dir: string): void {
       '-newkey',
       'rsa:2048',
       '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '365',
-      '-subj',
-      '/CN=dbwatch-test-ca',
+      '-keyout=ca.key',
+      '-out=ca.crt',
+      '-days=365',
+      '-subj=/CN=dbwatch-test-ca',
     ],
     dir,
   );
-  writeFileSync(join(dir, 'serving.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  openssl(
-    [
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'serving.key',
-      '-out',
-      'serving.csr',
-      '-subj',
-      '/CN=kube-apiserver',
-    ],
+  signedCertificate(
     dir,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'serving.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'serving.crt',
-      '-days',
-      '365',
-      '-extfile',
-      'serving.ext',
-    ],
-    dir,
+    'serving',
+    '/CN=kube-apiserver',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    365,
   );
   openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
   openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
@@ -72,30 +60,5 @@ export function createPki(dir: string): void {
 export function issueClientCert(dir: string, user: string, groups: string[]): { cert: string; key: string } {
   const base = `client-${user.replace(/[^a-zA-Z0-9_-]/g, '_')}-${Date.now()}`;
   const subject = `/CN=${user}${groups.map((g) => `/O=${g}`).join('')}`;
-  writeFileSync(join(dir, `${base}.ext`), 'extendedKeyUsage=clientAuth\n');
-  openssl(
-    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', subject],
-    dir,
-  );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      `${base}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${base}.crt`,
-      '-days',
-      '30',
-      '-extfile',
-      `${base}.ext`,
-    ],
-    dir,
-  );
-  return { cert: join(dir, `${base}.crt`), key: join(dir, `${base}.key`) };
+  return signedCertificate(dir, base, subject, 'extendedKeyUsage=clientAuth\n', 30);
 }

@@ -35,7 +35,8 @@ afterAll(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(tls: Record<string, unknown>, caPem?: string) {
+/** The monitor spec and resolved connection for these TLS settings, with the CA (if any) in Secret db-ca. */
+function resolveFor(tls: Record<string, unknown>, caPem?: string) {
   const spec = databaseMonitorSpecSchema.parse({
     engine: 'postgres',
     connection: { secretRef: { name: 'db' }, tls },
@@ -53,6 +54,11 @@ async function run(tls: Record<string, unknown>, caPem?: string) {
   };
   const resolved = resolveMonitorConnection(spec, (name) => secrets[name]);
   if (!resolved.ok) throw new Error(resolved.message);
+  return { spec, resolved };
+}
+
+async function run(tls: Record<string, unknown>, caPem?: string) {
+  const { spec, resolved } = resolveFor(tls, caPem);
   return checkMonitorOnce(spec, resolved);
 }
 
@@ -74,22 +80,7 @@ describe('TLS to a real PostgreSQL with ssl=on', () => {
   });
 
   test('diagnostics report the negotiated protocol when TLS works', async () => {
-    const spec = databaseMonitorSpecSchema.parse({
-      engine: 'postgres',
-      connection: { secretRef: { name: 'db' }, tls: { mode: 'verify-full', caSecretRef: { name: 'db-ca' } } },
-    });
-    const secrets: Record<string, Record<string, string>> = {
-      db: {
-        host: server.host,
-        port: String(server.port),
-        database: 'postgres',
-        username: server.superuser,
-        password: server.superuserPassword,
-      },
-      'db-ca': { 'ca.crt': ca },
-    };
-    const resolved = resolveMonitorConnection(spec, (name) => secrets[name]);
-    if (!resolved.ok) throw new Error(resolved.message);
+    const { resolved } = resolveFor({ mode: 'verify-full', caSecretRef: { name: 'db-ca' } }, ca);
     const result = await diagnoseConnectivity(
       resolved,
       () => createEngine(resolved.config, { poolSize: 1 }),
