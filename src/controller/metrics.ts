@@ -3,6 +3,7 @@ import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '..
 import type { CheckName } from '../checks/index.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;
+const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /**
  * Prometheus metrics named dbwatch_<thing>_<unit>. Labels identify objects only: error text and
@@ -49,11 +50,42 @@ export class OperatorMetrics {
     'Unix time of the last healthy check',
     MONITOR_LABELS,
   );
+  /** Not per monitor: monitors × checks × buckets would dwarf everything else (per-monitor figures are gauges). */
   readonly checkDuration = new Histogram({
     name: 'dbwatch_check_duration_seconds',
-    help: 'Duration of each check',
-    labelNames: ['namespace', 'name', 'check'],
+    help: 'Duration of each check, over all monitors',
+    labelNames: ['engine', 'check'],
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly scheduleLag = new Histogram({
+    name: 'dbwatch_schedule_lag_seconds',
+    help: 'Database check start minus the time it was due',
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly checkQueueWait = new Histogram({
+    name: 'dbwatch_check_queue_wait_seconds',
+    help: 'Time a due check waited for a free slot (overall or for its host)',
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly workqueueWait = new Histogram({
+    name: 'dbwatch_workqueue_wait_seconds',
+    help: 'Time a key waited in the work queue for a worker',
+    buckets: LAG_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly checksRunning = this.gauge('dbwatch_checks_running', 'Database checks running now', []);
+  readonly checksWaiting = this.gauge('dbwatch_checks_waiting', 'Due database checks waiting for a slot', []);
+  readonly apiThrottled = new Counter({
+    name: 'dbwatch_api_requests_throttled_total',
+    help: 'Kubernetes API requests delayed by the client-side rate limit',
+    registers: [this.registry],
+  });
+  readonly apiThrottleWait = new Counter({
+    name: 'dbwatch_api_throttle_wait_seconds_total',
+    help: 'Time Kubernetes API requests spent waiting for the client-side rate limit',
     registers: [this.registry],
   });
   private readonly prerequisite = this.gauge('dbwatch_prerequisite_status', '1 for the current prerequisite status', [
@@ -96,22 +128,30 @@ export class OperatorMetrics {
     return new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] });
   }
 
+  /**
+   * Follows the status exactly: a value the status does not carry (not measured, check not configured,
+   * monitor stalled or suspended) has no series, and up is 0 unless the last check reached the database.
+   */
   recordMonitor(namespace: string, name: string, engine: string, status: DatabaseMonitorStatus): void {
     const labels = { namespace, name, engine };
     const h = status.health;
+    const setOrRemove = (gauge: Gauge<(typeof MONITOR_LABELS)[number]>, value: number | undefined) =>
+      value === undefined ? gauge.remove(labels) : gauge.set(labels, value);
     this.up.set(labels, h?.connection && h.queryTest ? 1 : 0);
     for (const s of ['healthy', 'degraded', 'unhealthy'] satisfies HealthStatus[]) {
       this.health.set({ ...labels, status: s }, status.status === s ? 1 : 0);
     }
-    if (h?.responseTimeMs !== undefined) this.response.set(labels, h.responseTimeMs / 1000);
-    if (status.pool?.utilizationPercent !== undefined)
-      this.utilization.set(labels, status.pool.utilizationPercent / 100);
-    if (h?.migrationStatus) {
-      this.pending.set(labels, h.migrationStatus.pendingMigrations.length);
-      this.failedMigrations.set(labels, h.migrationStatus.failedMigrations.length);
-    }
-    this.failures.set(labels, status.consecutiveFailures ?? 0);
+    setOrRemove(this.response, h?.responseTimeMs === undefined ? undefined : h.responseTimeMs / 1000);
+    const utilization = status.pool?.utilizationPercent;
+    setOrRemove(this.utilization, utilization === undefined ? undefined : utilization / 100);
+    setOrRemove(this.pending, h?.migrationStatus?.pendingMigrations.length);
+    setOrRemove(this.failedMigrations, h?.migrationStatus?.failedMigrations.length);
+    setOrRemove(this.failures, status.consecutiveFailures);
     if (status.lastSuccessTime) this.lastSuccess.set(labels, Date.parse(status.lastSuccessTime) / 1000);
+  }
+
+  observeCheckDurations(engine: string, durations: Partial<Record<CheckName, number>>): void {
+    for (const [check, seconds] of Object.entries(durations)) this.checkDuration.observe({ engine, check }, seconds);
   }
 
   recordPrerequisite(namespace: string, name: string, status: PrerequisiteStatus): void {
@@ -135,7 +175,6 @@ export class OperatorMetrics {
       metric.remove(labels);
     }
     for (const status of ['healthy', 'degraded', 'unhealthy']) this.health.remove({ ...labels, status });
-    for (const check of CHECKS) this.checkDuration.remove({ namespace, name, check });
   }
 
   forgetPrerequisite(namespace: string, name: string): void {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { type DatabaseMonitorStatus, databaseMonitorSpecSchema, parseDuration } from '../api/index.js';
 import { resolveMonitorConnection, runMonitorChecks } from '../checks/index.js';
 import { withJitter } from './backoff.js';
+import { type RunCheck, runInline } from './check-executor.js';
 import { findCondition } from './conditions.js';
 import type { EventIntent } from './events.js';
 import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './monitor-status.js';
@@ -13,6 +14,8 @@ interface Memory {
   uid?: string;
   engine?: string;
   lastCheckAt?: number;
+  /** When the periodic requeue asked to come back (interval with jitter): the next check's due time. */
+  nextCheckAt?: number;
   /** The status as last computed and as last written (writes are skipped when only timings change). */
   current?: DatabaseMonitorStatus;
   written?: DatabaseMonitorStatus;
@@ -33,7 +36,11 @@ export const formatZodIssues = (error: z.ZodError) =>
 export class MonitorReconciler {
   private readonly memory = new Map<string, Memory>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    /** Database I/O goes through the operator's check executor (limits, lag metrics, worker parking). */
+    private readonly runCheck: RunCheck = runInline,
+  ) {}
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const { deps } = this;
@@ -95,13 +102,20 @@ export class MonitorReconciler {
         runNow ||
         !previous?.lastPerformanceTime ||
         now.getTime() - Date.parse(previous.lastPerformanceTime) >= parseDuration(perf.interval));
-    const report = await runMonitorChecks(engine, spec, resolved, {
-      includePerformance: perfDue,
-      makeEngine: () => deps.engines.fresh(resolved.config),
-      now: deps.now,
-    });
-    for (const [check, seconds] of Object.entries(report.durations))
-      deps.metrics.checkDuration.observe({ namespace, name, check }, seconds);
+    // Triggered checks are due now; periodic ones when the (jittered) requeue was due.
+    const checkDueAt = newGeneration || runNow || wasStalled ? now.getTime() : Math.max(dueAt, mem.nextCheckAt ?? 0);
+    const report = await this.runCheck(
+      `DatabaseMonitor/${key}`,
+      `${resolved.config.host}:${resolved.config.port}`,
+      checkDueAt,
+      () =>
+        runMonitorChecks(engine, spec, resolved, {
+          includePerformance: perfDue,
+          makeEngine: () => deps.engines.fresh(resolved.config),
+          now: deps.now,
+        }),
+    );
+    deps.metrics.observeCheckDurations(spec.engine, report.durations);
 
     const checkedAt = deps.now();
     const { status, events } = checkedStatus({
@@ -117,7 +131,9 @@ export class MonitorReconciler {
     for (const event of events) await deps.recordEvent('DatabaseMonitor', obj, event);
     deps.metrics.recordMonitor(namespace, name, spec.engine, status);
     deps.log.debug({ monitor: key, status: status.status, raw: report.health.status }, 'checked');
-    return { requeueAfterMs: withJitter(intervalMs) };
+    const requeueAfterMs = withJitter(intervalMs);
+    mem.nextCheckAt = checkedAt.getTime() + requeueAfterMs;
+    return { requeueAfterMs };
   }
 
   private async stall(

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
+import { CheckExecutor, type CheckLimits, checkLimitsFromEnv, type RunCheck } from './check-executor.js';
 import { EnginePool } from './engine-pool.js';
 import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
 import { startHttpServer } from './http-server.js';
@@ -14,6 +15,7 @@ import { writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
+import { apiRateLimitFromEnv, type RateLimit } from './rate-limiter.js';
 import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -21,7 +23,12 @@ export interface OperatorOptions {
   kubeconfig?: string;
   /** Empty: all namespaces. */
   namespaces: string[];
+  /** Work-queue workers: reconciles computing and writing at once (checks waiting on a database park theirs). */
   maxConcurrentChecks: number;
+  /** Database I/O at once, overall and per host:port; default CHECK_CONCURRENCY / CHECKS_PER_HOST or 64 / 4. */
+  checkLimits?: Partial<CheckLimits>;
+  /** Client-side limit on Kubernetes API requests; default KUBE_API_QPS / KUBE_API_BURST or 50 / 100. */
+  apiRateLimit?: Partial<RateLimit>;
   metricsPort: number;
   leaderElection: { enabled: boolean; namespace: string; name: string };
   identity?: string;
@@ -46,9 +53,17 @@ interface SecretObject {
 /** `dbwatch operator`: watches → queue → reconcilers, behind leader election, with metrics and probes. */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log } = options;
-  const clients = makeClients(loadKubeConfig(options.kubeconfig));
-  const identity = options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const metrics = new OperatorMetrics();
+  const clients = makeClients(
+    loadKubeConfig(options.kubeconfig, undefined, {
+      limit: { ...apiRateLimitFromEnv(process.env), ...options.apiRateLimit },
+      onThrottled: (waitMs) => {
+        metrics.apiThrottled.inc();
+        metrics.apiThrottleWait.inc(waitMs / 1000);
+      },
+    }),
+  );
+  const identity = options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const engines = new EnginePool(options.engineFactory);
   const recorder = new EventRecorder(clients, identity, (error) => log.warn({ err: error }, 'could not record event'));
   let leading = !options.leaderElection.enabled;
@@ -143,8 +158,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     log,
     now: () => new Date(),
   };
-  const monitorReconciler = new MonitorReconciler(deps);
-  const prerequisiteReconciler = new PrerequisiteReconciler(deps);
+  const executor = new CheckExecutor({
+    limits: { ...checkLimitsFromEnv(process.env), ...options.checkLimits },
+    onStart: ({ lagMs, waitedMs }) => {
+      metrics.scheduleLag.observe(lagMs / 1000);
+      metrics.checkQueueWait.observe(waitedMs / 1000);
+    },
+    onLoad: (running, waiting) => {
+      metrics.checksRunning.set(running);
+      metrics.checksWaiting.set(waiting);
+    },
+  });
+  // A reconcile waiting for its check gives its queue worker back (see WorkQueue.park).
+  const runCheck: RunCheck = (owner, host, dueAt, work) => queue.park(owner, executor.run(host, dueAt, work));
+  const monitorReconciler = new MonitorReconciler(deps, runCheck);
+  const prerequisiteReconciler = new PrerequisiteReconciler(deps, runCheck);
   const queue: WorkQueue = new WorkQueue({
     concurrency: options.maxConcurrentChecks,
     reconcile: async (key) => {
@@ -161,6 +189,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log.warn({ key, err: error, retryInMs }, 'reconcile failed; retrying with backoff');
     },
     onDepth: (depth) => metrics.queueDepth.set(depth),
+    onWait: (waitedMs) => metrics.workqueueWait.observe(waitedMs / 1000),
   });
 
   const server = await startHttpServer({ port: options.metricsPort, registry: metrics.registry, ready: () => synced });

@@ -13,6 +13,7 @@ import {
   validateDatabase,
 } from '../checks/index.js';
 import { withJitter } from './backoff.js';
+import { type RunCheck, runInline } from './check-executor.js';
 import { setConditions } from './conditions.js';
 import { formatZodIssues } from './monitor-reconciler.js';
 import { prerequisiteStatus, validateFromMonitor } from './prerequisite-status.js';
@@ -34,7 +35,11 @@ interface Memory {
 export class PrerequisiteReconciler {
   private readonly memory = new Map<string, Memory>();
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    /** Database I/O goes through the operator's check executor (limits, lag metrics, worker parking). */
+    private readonly runCheck: RunCheck = runInline,
+  ) {}
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const { deps } = this;
@@ -122,11 +127,18 @@ export class PrerequisiteReconciler {
     const resolved = resolveMonitorConnection(spec, this.deps.secrets(namespace));
     if (!resolved.ok) return unavailableDatabase(db.name, resolved.message);
     const engine = this.deps.engines.get(`prerequisite:${key}/${db.name}`, resolved.config);
-    const report = await runMonitorChecks(engine, spec, resolved, {
-      includePerformance: false,
-      makeEngine: () => this.deps.engines.fresh(resolved.config),
-      now: this.deps.now,
-    });
+    const { host, port } = resolved.config;
+    const report = await this.runCheck(
+      `DatabasePrerequisite/${key}`,
+      `${host}:${port}`,
+      this.deps.now().getTime(),
+      () =>
+        runMonitorChecks(engine, spec, resolved, {
+          includePerformance: false,
+          makeEngine: () => this.deps.engines.fresh(resolved.config),
+          now: this.deps.now,
+        }),
+    );
     return validateDatabase(db.name, report, options);
   }
 

@@ -1,6 +1,10 @@
 import type { Condition } from '../api/index.js';
 
-/** Fields that change on every check without telling anyone anything new. */
+/**
+ * Fields that change on every check without telling anyone anything new. The streak counters are among
+ * them: a database that stays down is written when it first fails and when `status` crosses
+ * failureThreshold (both change other fields), then only on the heartbeat — not once per check.
+ */
 const TIMING_KEYS = new Set([
   'lastTransitionTime',
   'lastCheckTime',
@@ -10,6 +14,7 @@ const TIMING_KEYS = new Set([
   'responseTimeMs',
   'durationMs',
   'consecutiveSuccesses',
+  'consecutiveFailures',
   'server',
   'utilizationPercent',
   'checkedOut',

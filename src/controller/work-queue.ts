@@ -12,25 +12,68 @@ export interface WorkQueueOptions {
   backoff?: ExponentialBackoff;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
   onDepth?: (depth: number) => void;
+  /** When a worker picks a key up: how long it waited in the queue. */
+  onWait?: (waitedMs: number) => void;
+  now?: () => number;
 }
 
 /**
  * A deduplicating per-key queue in the manner of client-go's workqueue: a key is queued at most once,
  * never processed by two workers at once (a key added while processing runs again afterwards),
  * delayed adds keep the earliest deadline, and failures back off per key.
+ *
+ * A reconcile that waits on something slow (a database check) can `park` that wait: it gives its worker
+ * back while waiting, and gets one again, ahead of new keys, to finish. `concurrency` therefore bounds
+ * the reconciles that compute and write, not the checks that wait on the network.
  */
 export class WorkQueue {
   private readonly queued: string[] = [];
-  private readonly queuedSet = new Set<string>();
+  /** Key → when it was queued. */
+  private readonly queuedAt = new Map<string, number>();
   private readonly processing = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   private readonly idleWaiters: (() => void)[] = [];
+  /** Key → overlapping parks of its reconcile. */
+  private readonly parked = new Map<string, number>();
+  /** Parked reconciles whose wait is over, waiting for a worker to finish on. */
+  private readonly resuming: (() => void)[] = [];
   private readonly backoff: ExponentialBackoff;
+  private readonly now: () => number;
+  /** Reconciles holding a worker (processing minus parked). */
+  private active = 0;
   private stopped = false;
 
   constructor(private readonly options: WorkQueueOptions) {
     this.backoff = options.backoff ?? new ExponentialBackoff();
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Releases the worker of the reconcile of `key` while `wait` is pending, then takes one back for it to
+   * continue. Parks of one key may overlap (a prerequisite checks several databases at once): the first
+   * releases the worker, the last takes it back.
+   */
+  async park<T>(key: string, wait: Promise<T>): Promise<T> {
+    const parks = this.parked.get(key) ?? 0;
+    this.parked.set(key, parks + 1);
+    if (parks === 0) {
+      this.active--;
+      this.pump();
+    }
+    try {
+      return await wait;
+    } finally {
+      const left = this.parked.get(key)! - 1;
+      if (left > 0) this.parked.set(key, left);
+      else {
+        this.parked.delete(key);
+        await new Promise<void>((ok) => {
+          this.resuming.push(ok);
+          this.pump();
+        });
+      }
+    }
   }
 
   add(key: string): void {
@@ -40,8 +83,8 @@ export class WorkQueue {
       this.dirty.add(key);
       return;
     }
-    if (!this.queuedSet.has(key)) {
-      this.queuedSet.add(key);
+    if (!this.queuedAt.has(key)) {
+      this.queuedAt.set(key, this.now());
       this.queued.push(key);
       this.report();
     }
@@ -54,7 +97,7 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = Date.now() + delayMs;
+    const at = this.now() + delayMs;
     const existing = this.timers.get(key);
     if (existing && existing.at <= at) return;
     if (existing) clearTimeout(existing.timer);
@@ -70,7 +113,7 @@ export class WorkQueue {
   remove(key: string): void {
     this.clearTimer(key);
     this.backoff.forget(key);
-    if (this.queuedSet.delete(key)) this.queued.splice(this.queued.indexOf(key), 1);
+    if (this.queuedAt.delete(key)) this.queued.splice(this.queued.indexOf(key), 1);
   }
 
   get depth(): number {
@@ -83,7 +126,7 @@ export class WorkQueue {
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.queued.length = 0;
-    this.queuedSet.clear();
+    this.queuedAt.clear();
     if (this.processing.size === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -109,11 +152,19 @@ export class WorkQueue {
   }
 
   private pump(): void {
-    while (!this.stopped && this.processing.size < this.options.concurrency && this.queued.length > 0) {
+    // Parked reconciles finish first (even after shutdown began: they are in flight), then new keys.
+    while (this.active < this.options.concurrency && this.resuming.length > 0) {
+      this.active++;
+      this.resuming.shift()!();
+    }
+    while (!this.stopped && this.active < this.options.concurrency && this.queued.length > 0) {
       const key = this.queued.shift()!;
-      this.queuedSet.delete(key);
+      const queuedAt = this.queuedAt.get(key)!;
+      this.queuedAt.delete(key);
       this.processing.add(key);
+      this.active++;
       this.report();
+      this.options.onWait?.(Math.max(0, this.now() - queuedAt));
       void this.run(key);
     }
   }
@@ -128,6 +179,7 @@ export class WorkQueue {
       this.options.onError?.(key, error, retryInMs);
       this.addAfter(key, retryInMs);
     } finally {
+      this.active--;
       this.processing.delete(key);
       if (this.dirty.delete(key)) this.add(key);
       if (this.processing.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();

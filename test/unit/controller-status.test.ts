@@ -190,6 +190,35 @@ describe('status write damping', () => {
     expect(decideStatusWrite(first, next, 10_000, later(290))).toEqual({ write: true, why: 'heartbeat' });
   });
 
+  test('a database that stays down is written at its first failure, at the threshold and on the heartbeat only', () => {
+    const thresholds = spec({ failureThreshold: 3 });
+    let written = first;
+    let previous = first;
+    const whys: string[] = [];
+    // 60 checks 10 s apart (10 minutes), all failing.
+    for (let i = 1; i <= 60; i++) {
+      const next = checkedStatus({
+        previous,
+        report: report('unhealthy'),
+        spec: thresholds,
+        generation: 1,
+        now: later(10 * i),
+      }).status;
+      const decision = decideStatusWrite(written, next, 10_000, later(10 * i));
+      if (decision.write) {
+        whys.push(`${i}:${decision.why}:${next.status}:${next.consecutiveFailures}`);
+        written = next;
+      }
+      previous = next;
+    }
+    expect(previous.consecutiveFailures).toBe(60);
+    expect(whys).toEqual([
+      '1:changed:healthy:1', // raw health turned unhealthy; Ready still True (debounced)
+      '3:changed:unhealthy:3', // failureThreshold crossed
+      '32:heartbeat:unhealthy:32', // lastCheckTime would otherwise grow older than 5 min
+    ]);
+  });
+
   test('a changed status writes at once', () => {
     const next = checkedStatus({
       previous: first,

@@ -87,6 +87,106 @@ describe('work queue', () => {
   });
 });
 
+describe('work queue: parking a worker while a check waits', () => {
+  test('a reconcile waiting on a database gives its worker to the next key, then finishes', async () => {
+    const order: string[] = [];
+    let answer: () => void = () => undefined;
+    const databaseAnswers = new Promise<void>((ok) => {
+      answer = ok;
+    });
+    const queue: WorkQueue = new WorkQueue({
+      concurrency: 1,
+      reconcile: async (key) => {
+        order.push(`start ${key}`);
+        if (key === 'slow') await queue.park(key, databaseAnswers);
+        order.push(`end ${key}`);
+        return {};
+      },
+    });
+    queue.add('slow');
+    queue.add('fast-1');
+    queue.add('fast-2');
+    await tick(20);
+    expect(order).toEqual(['start slow', 'start fast-1', 'end fast-1', 'start fast-2', 'end fast-2']);
+    answer();
+    await tick(20);
+    expect(order.at(-1)).toBe('end slow');
+  });
+
+  test('a resumed reconcile gets the next free worker before new keys', async () => {
+    const order: string[] = [];
+    let answer: () => void = () => undefined;
+    const databaseAnswers = new Promise<void>((ok) => {
+      answer = ok;
+    });
+    let releaseBusy: () => void = () => undefined;
+    const busy = new Promise<void>((ok) => {
+      releaseBusy = ok;
+    });
+    const queue: WorkQueue = new WorkQueue({
+      concurrency: 1,
+      reconcile: async (key) => {
+        if (key === 'parked') await queue.park(key, databaseAnswers);
+        if (key === 'busy') await busy;
+        order.push(key);
+        return {};
+      },
+    });
+    queue.add('parked');
+    queue.add('busy'); // holds the only worker without parking
+    await tick(5);
+    answer(); // parked is ready to finish, but the worker is taken
+    queue.add('new');
+    await tick(5);
+    expect(order).toEqual([]);
+    releaseBusy();
+    await tick(20);
+    expect(order).toEqual(['busy', 'parked', 'new']);
+  });
+
+  test('overlapping parks of one reconcile release one worker and take one back', async () => {
+    let running = 0;
+    let most = 0;
+    const queue: WorkQueue = new WorkQueue({
+      concurrency: 2,
+      reconcile: async (key) => {
+        if (key === 'prerequisite') await Promise.all([1, 2, 3].map(() => queue.park(key, tick(20))));
+        most = Math.max(most, ++running);
+        await tick(10);
+        running--;
+        return {};
+      },
+    });
+    for (const key of ['prerequisite', 'a', 'b', 'c', 'd']) queue.add(key);
+    await tick(120);
+    expect(most).toBe(2);
+  });
+
+  test('reports how long each key waited for a worker, on the injected clock', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((ok) => {
+      release = ok;
+    });
+    const queue = new WorkQueue({
+      concurrency: 1,
+      now: () => now,
+      onWait: (ms) => waits.push(ms),
+      reconcile: async (key) => {
+        if (key === 'first') await held;
+        return {};
+      },
+    });
+    queue.add('first');
+    queue.add('second');
+    now = 750;
+    release();
+    await tick(5);
+    expect(waits).toEqual([0, 750]);
+  });
+});
+
 describe('event spam protection', () => {
   test('the same event is sent once per window; an object gets at most 25 in a burst', () => {
     let now = 0;

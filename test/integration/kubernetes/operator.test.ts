@@ -185,11 +185,14 @@ describe('the operator on a real control plane and PostgreSQL', () => {
     expect(everything.length).toBeGreaterThan(1000);
     const metrics = await operator.metrics.registry.metrics();
     expect(metrics).toMatch(new RegExp(`dbwatch_database_up\\{namespace="${ns}",name="orders",engine="postgres"\\} 1`));
+    // Check durations are one histogram over all monitors (per-monitor histograms multiply series).
     for (const check of ['health', 'migrations', 'pool']) {
       expect(metrics).toMatch(
-        new RegExp(`dbwatch_check_duration_seconds_count\\{namespace="${ns}",name="orders",check="${check}"\\} [1-9]`),
+        new RegExp(`dbwatch_check_duration_seconds_count\\{engine="postgres",check="${check}"\\} [1-9]`),
       );
     }
+    expect(metrics).not.toMatch(/dbwatch_check_duration_seconds_bucket\{[^}]*namespace=/);
+    expect(metrics).toMatch(/dbwatch_schedule_lag_seconds_count [1-9]/);
     expect(everything).not.toContain(db.password);
   });
 });
