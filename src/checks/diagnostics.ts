@@ -2,11 +2,16 @@ import dns from 'node:dns/promises';
 import net from 'node:net';
 import type { DiagnosticStage, DiagnosticsResult } from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
+import type { Deadline } from './deadline.js';
 import type { ClassifiedError, DatabaseEngine } from './engine.js';
 import { adviceFor } from './recommendations.js';
 import { round2, TimeoutError, timed, withTimeout } from './timeout.js';
 
 type StageName = DiagnosticStage['name'];
+
+const BUDGET_EXHAUSTED = "not run: the check's time budget (timeoutSeconds) ran out";
+const BUDGET_ADVICE =
+  'The earlier steps used the whole time budget: raise spec.timeoutSeconds, or lower connectTimeoutSeconds so diagnostics have time to run';
 const ORDER: StageName[] = ['configuration', 'dns', 'tcp', 'tls', 'authentication', 'database', 'query'];
 
 interface StageFailure {
@@ -16,9 +21,15 @@ interface StageFailure {
 
 async function openTcp(host: string, port: number, timeoutMs: number): Promise<void> {
   const socket = net.connect({ host, port });
+  let failed: (e: Error) => void = () => undefined;
+  // Listened to for the socket's whole life: an error after the race is settled must not go unhandled.
+  socket.on('error', (e) => failed(e));
   try {
     await withTimeout(
-      new Promise((ok, fail) => socket.once('connect', ok).once('error', fail)),
+      new Promise((ok, fail) => {
+        failed = fail;
+        socket.once('connect', ok);
+      }),
       timeoutMs,
       `TCP connect to ${host}:${port}`,
     );
@@ -34,7 +45,7 @@ async function openTcp(host: string, port: number, timeoutMs: number): Promise<v
 export async function diagnoseConnectivity(
   resolved: ResolveResult,
   makeEngine: () => DatabaseEngine,
-  timeoutMs: number,
+  deadline: Deadline,
   describeError: (e: unknown) => string,
   now: () => Date = () => new Date(),
 ): Promise<DiagnosticsResult> {
@@ -76,6 +87,7 @@ export async function diagnoseConnectivity(
     detail: `${config.engine} at ${config.host}:${config.port}/${config.database}`,
   });
 
+  const timeoutMs = () => Math.max(1, deadline.remainingMs());
   const engine = makeEngine();
   const fromError = (error: unknown, fallbackCause: string): StageFailure => {
     const classified: ClassifiedError = engine.classifyError(error);
@@ -87,7 +99,11 @@ export async function diagnoseConnectivity(
       'dns',
       async () => {
         if (net.isIP(config.host)) return `${config.host} is an IP address`;
-        const found = await withTimeout(dns.lookup(config.host, { all: true }), timeoutMs, `resolving ${config.host}`);
+        const found = await withTimeout(
+          dns.lookup(config.host, { all: true }),
+          timeoutMs(),
+          `resolving ${config.host}`,
+        );
         return `${config.host} → ${found.map((a) => a.address).join(', ')}`;
       },
       'Timeout',
@@ -95,16 +111,16 @@ export async function diagnoseConnectivity(
     [
       'tcp',
       async () => {
-        await openTcp(config.host, config.port, timeoutMs);
+        await openTcp(config.host, config.port, timeoutMs());
         return `${config.host}:${config.port} accepts TCP`;
       },
       'TcpTimeout',
     ],
-    ['tls', () => engine.probeTls(timeoutMs), 'HandshakeTimeout'],
+    ['tls', () => engine.probeTls(timeoutMs()), 'HandshakeTimeout'],
     [
       'authentication',
       async () => {
-        await engine.connectOnce(timeoutMs);
+        await engine.connectOnce(timeoutMs());
         return `logged in as ${config.username}`;
       },
       'HandshakeTimeout',
@@ -113,7 +129,7 @@ export async function diagnoseConnectivity(
     [
       'query',
       async () => {
-        await engine.ping(timeoutMs);
+        await engine.ping(timeoutMs());
         return 'test query answered';
       },
       'StatementTimeout',
@@ -121,6 +137,10 @@ export async function diagnoseConnectivity(
   ];
   try {
     for (const [name, run, timeoutCause] of steps) {
+      if (deadline.expired) {
+        stages.push({ name, outcome: 'failed', detail: BUDGET_EXHAUSTED });
+        return finish({ stage: name, cause: 'Timeout', detail: BUDGET_EXHAUSTED }, BUDGET_ADVICE);
+      }
       try {
         const { value, ms } = await timed(run);
         stages.push({ name, outcome: 'ok', durationMs: round2(ms), detail: value });
@@ -135,7 +155,7 @@ export async function diagnoseConnectivity(
           failure = { cause: 'HostNotFound', detail: describeError(error) };
         }
         stages.push({ name: stage, outcome: 'failed', detail: failure.detail });
-        return finish({ stage, ...failure }, adviceFor(failure.cause, config, timeoutMs));
+        return finish({ stage, ...failure }, adviceFor(failure.cause, config, timeoutMs()));
       }
     }
     return finish();

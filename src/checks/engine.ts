@@ -14,6 +14,11 @@ export interface ConnectionConfig {
   instance?: string;
   tls: { mode: TlsMode; ca?: string };
   connectTimeoutMs: number;
+  /**
+   * Server-side ceiling for every statement, lock wait and open transaction on dbwatch's sessions
+   * (the monitor's timeoutSeconds). A backstop: the client gives up and cleans up earlier.
+   */
+  serverTimeoutMs?: number;
 }
 
 export interface ClientPoolStats {
@@ -55,8 +60,12 @@ export interface DatabaseEngine {
   ping(timeoutMs: number): Promise<void>;
   /** Opens and closes one unpooled connection (connect + authenticate). */
   connectOnce(timeoutMs: number): Promise<void>;
-  /** Runs caller-supplied SQL read-only in a transaction that is always rolled back. */
-  runReadOnly(sql: string, timeoutMs: number): Promise<void>;
+  /**
+   * Opens a session of its own for caller-supplied test queries: each runs read-only in a transaction
+   * that is rolled back, and the session is reset after each and closed at the end, so nothing a test
+   * query takes (locks, prepared statements, settings) outlives it.
+   */
+  openTestSession(timeoutMs: number): Promise<TestQuerySession>;
   serverConnections(timeoutMs: number): Promise<ServerConnections>;
   poolStats(): ClientPoolStats;
   databaseInfo(timeoutMs: number): Promise<DatabaseInfo>;
@@ -65,6 +74,13 @@ export interface DatabaseEngine {
   /** Negotiates TLS on an open TCP socket the way the driver would; resolves to a description. */
   probeTls(timeoutMs: number): Promise<string>;
   classifyError(error: unknown): ClassifiedError;
+  close(): Promise<void>;
+}
+
+export interface TestQuerySession {
+  /** Runs one test query; resolves to the statement's own duration in ms. */
+  run(sql: string, timeoutMs: number): Promise<number>;
+  /** Closes the session (bounded); never throws. */
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 export * from './connection-config.js';
+export * from './deadline.js';
 export * from './diagnostics.js';
 export * from './engine.js';
 export * from './engines/index.js';

@@ -3,17 +3,20 @@ import type {
   DatabaseMonitorSpec,
   DiagnosticsResult,
   HealthResult,
+  MigrationStatus,
+  MigrationsCheck,
   PerformanceResult,
   PoolResult,
 } from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
+import { cleanupReserveMs, Deadline } from './deadline.js';
 import { diagnoseConnectivity } from './diagnostics.js';
-import type { DatabaseEngine } from './engine.js';
-import { healthResult, probeConnection } from './health.js';
+import type { ClassifiedError, DatabaseEngine } from './engine.js';
+import { type ConnectionProbe, healthResult, probeConnection } from './health.js';
 import { readMigrationStatus } from './migrations/read-migrations.js';
-import { measurePerformance } from './performance.js';
-import { checkPool } from './pool.js';
-import { errorMessage, redact, secretsOf } from './redact.js';
+import { BUDGET_EXHAUSTED, measurePerformance } from './performance.js';
+import { assessPool, checkPool } from './pool.js';
+import { errorMessage, redact, redactDeep, secretsOf } from './redact.js';
 
 export interface MonitorReport {
   health: HealthResult;
@@ -37,7 +40,9 @@ export interface MonitorRunOptions {
 
 /**
  * One monitoring pass: connection + test query, migrations, pool, performance when due, and
- * diagnostics when the database is unhealthy. Never throws; every step is bounded by timeoutSeconds.
+ * diagnostics when the database is unreachable. Never throws. timeoutSeconds bounds the pass: each step
+ * gets what is left, minus a small reserve for cleaning up a statement that overran. Diagnostics, which
+ * only run after a failure, get a budget of the same size of their own.
  */
 export async function runMonitorChecks(
   engine: DatabaseEngine,
@@ -46,9 +51,16 @@ export async function runMonitorChecks(
   options: MonitorRunOptions,
 ): Promise<MonitorReport> {
   const now = options.now ?? (() => new Date());
-  const timeoutMs = spec.timeoutSeconds * 1000;
+  const budgetMs = spec.timeoutSeconds * 1000;
+  const deadline = new Deadline(budgetMs - cleanupReserveMs(budgetMs));
   const secrets = secretsOf(resolved.config);
-  const describe = (e: unknown) => redact(errorMessage(e), secrets);
+  // A session that dies under any step (not only the test query) is the pass's connection result.
+  let lost: ClassifiedError | undefined;
+  const describe = (e: unknown) => {
+    const classified = engine.classifyError(e);
+    if (classified.cause === 'ConnectionLost') lost ??= classified;
+    return redact(errorMessage(e), secrets);
+  };
 
   const durations: MonitorReport['durations'] = {};
   const step = async <T>(name: CheckName, work: () => Promise<T>): Promise<T> => {
@@ -59,23 +71,35 @@ export async function runMonitorChecks(
       durations[name] = (clock.now() - started) / 1000;
     }
   };
+  const left = () => Math.max(1, deadline.remainingMs());
 
-  const probe = await step('health', () => probeConnection(engine, timeoutMs));
-  if (probe.failure) probe.failure = { ...probe.failure, message: redact(probe.failure.message, secrets) };
+  const probe = await step('health', () => probeConnection(engine, left()));
   const up = probe.connection && probe.queryTest;
   // Informational (version, read-only); a failure to read it is not a failure of the database.
-  const database = up ? await engine.databaseInfo(timeoutMs).catch(() => undefined) : undefined;
+  const database = up && !deadline.expired ? await engine.databaseInfo(left()).catch(() => undefined) : undefined;
+  const migrations = spec.checks.migrations;
   const migrationStatus =
-    up && spec.checks.migrations
-      ? await step('migrations', () => readMigrationStatus(engine, spec.checks.migrations!, timeoutMs, describe))
+    up && migrations
+      ? await step('migrations', () =>
+          deadline.expired
+            ? Promise.resolve(migrationsNotRead(migrations))
+            : readMigrationStatus(engine, migrations, left(), describe),
+        )
       : undefined;
   const pool =
     up && spec.checks.pool.enabled
-      ? await step('pool', () => checkPool(engine, spec.thresholds.poolUtilizationPercent, timeoutMs, describe))
+      ? await step('pool', () =>
+          deadline.expired
+            ? Promise.resolve(
+                assessPool(undefined, engine.poolStats(), spec.thresholds.poolUtilizationPercent, BUDGET_EXHAUSTED),
+              )
+            : checkPool(engine, spec.thresholds.poolUtilizationPercent, left(), describe),
+        )
       : undefined;
+  const reachable = up && lost === undefined;
   const health = healthResult(
     {
-      probe,
+      probe: lost ? lostProbe(probe, lost) : probe,
       ...(database ? { database } : {}),
       ...(migrationStatus ? { migrationStatus } : {}),
       ...(pool ? { pool } : {}),
@@ -84,20 +108,46 @@ export async function runMonitorChecks(
     now(),
   );
   const performance =
-    up && options.includePerformance && spec.checks.performance
-      ? await step('performance', () => measurePerformance(engine, spec.checks.performance!, timeoutMs, describe, now))
+    reachable && options.includePerformance && spec.checks.performance
+      ? await step('performance', () => measurePerformance(engine, spec.checks.performance!, deadline, describe, now))
       : undefined;
   const diagnostics =
-    health.status === 'unhealthy' && !up
-      ? await step('diagnostics', () => diagnoseConnectivity(resolved, options.makeEngine, timeoutMs, describe, now))
+    health.status === 'unhealthy' && !reachable
+      ? await step('diagnostics', () => {
+          // Diagnostics have a budget of their own: a pass that spent its time on a dead host still says why.
+          const own = new Deadline(budgetMs - cleanupReserveMs(budgetMs));
+          return diagnoseConnectivity(resolved, options.makeEngine, own, describe, now);
+        })
       : undefined;
-  return {
+  const report: MonitorReport = {
     health,
     ...(pool ? { pool } : {}),
     ...(performance ? { performance } : {}),
     ...(diagnostics ? { diagnostics } : {}),
     alerts: alertsFor(health, performance),
     durations,
+  };
+  // Whatever field the password also sits in (a username, a host, a query error), it is never shown.
+  return redactDeep(report, secrets);
+}
+
+function lostProbe(probe: ConnectionProbe, lost: ClassifiedError): ConnectionProbe {
+  if (!probe.connection || !probe.queryTest) return probe;
+  return {
+    connection: false,
+    queryTest: false,
+    failure: { ...lost, message: `session lost during the check: ${lost.message}` },
+  };
+}
+
+function migrationsNotRead(spec: MigrationsCheck): MigrationStatus {
+  return {
+    tool: spec.tool,
+    table: spec.table ?? spec.tool,
+    appliedCount: 0,
+    pendingMigrations: [],
+    failedMigrations: [],
+    error: BUDGET_EXHAUSTED,
   };
 }
 

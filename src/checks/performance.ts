@@ -1,6 +1,7 @@
 import type { PerformanceCheck, PerformanceResult, QueryPerformance } from '../api/index.js';
 import { apdex, ratingFor } from './apdex.js';
-import type { DatabaseEngine } from './engine.js';
+import type { Deadline } from './deadline.js';
+import type { DatabaseEngine, TestQuerySession } from './engine.js';
 import { PERCENTILE_METHOD, summarizeTimings } from './stats.js';
 import { round2, timed } from './timeout.js';
 
@@ -9,15 +10,23 @@ interface Samples {
   errors: string[];
 }
 
+export const BUDGET_EXHAUSTED = "not run: the check's time budget (timeoutSeconds) ran out";
+
+/** Runs `iterations` samples while the deadline allows; `run` resolves to the sample's duration. */
 async function sample(
   iterations: number,
-  run: () => Promise<void>,
+  deadline: Deadline,
+  run: (timeoutMs: number) => Promise<number>,
   describe: (e: unknown) => string,
 ): Promise<Samples> {
   const samples: Samples = { ok: [], errors: [] };
   for (let i = 0; i < iterations; i++) {
+    if (deadline.expired) {
+      samples.errors.push(BUDGET_EXHAUSTED);
+      continue;
+    }
     try {
-      samples.ok.push((await timed(run)).ms);
+      samples.ok.push(await run(deadline.remainingMs()));
     } catch (error) {
       samples.errors.push(describe(error));
     }
@@ -25,33 +34,51 @@ async function sample(
   return samples;
 }
 
+const timedConnect = (engine: DatabaseEngine) => async (timeoutMs: number) =>
+  (await timed(() => engine.connectOnce(timeoutMs))).ms;
+
 /**
  * Connection and query timings over `iterations`, rated by Apdex against `targetMs`. Queries run
- * sequentially, read-only, each in a transaction that is rolled back.
+ * sequentially on a session of their own (closed afterwards), read-only, each in a transaction that is
+ * rolled back. All of it shares the check's deadline; samples it leaves no time for count as failures.
  */
 export async function measurePerformance(
   engine: DatabaseEngine,
   spec: PerformanceCheck,
-  timeoutMs: number,
+  deadline: Deadline,
   describeError: (e: unknown) => string,
   now: () => Date = () => new Date(),
 ): Promise<PerformanceResult> {
-  const connections = await sample(spec.iterations, () => engine.connectOnce(timeoutMs), describeError);
+  const connections = await sample(spec.iterations, deadline, timedConnect(engine), describeError);
   const queryPerformance: QueryPerformance[] = [];
   const allOk: number[] = [];
   let failures = 0;
-  for (const query of spec.queries) {
-    const s = await sample(spec.iterations, () => engine.runReadOnly(query.sql, timeoutMs), describeError);
-    allOk.push(...s.ok);
-    failures += s.errors.length;
-    const timing = summarizeTimings(s.ok);
-    queryPerformance.push({
-      name: query.name,
-      iterations: spec.iterations,
-      successRate: round2((s.ok.length / spec.iterations) * 100),
-      ...(timing ? { timing } : {}),
-      ...(s.errors[0] ? { error: s.errors[0] } : {}),
-    });
+  let session: TestQuerySession | undefined;
+  let sessionError: string | undefined;
+  try {
+    if (!deadline.expired) {
+      session = await engine.openTestSession(deadline.remainingMs()).catch((e: unknown) => {
+        sessionError = describeError(e);
+        return undefined;
+      });
+    }
+    for (const query of spec.queries) {
+      const s: Samples = session
+        ? await sample(spec.iterations, deadline, (t) => session!.run(query.sql, t), describeError)
+        : { ok: [], errors: Array(spec.iterations).fill(sessionError ?? BUDGET_EXHAUSTED) };
+      allOk.push(...s.ok);
+      failures += s.errors.length;
+      const timing = summarizeTimings(s.ok);
+      queryPerformance.push({
+        name: query.name,
+        iterations: spec.iterations,
+        successRate: round2((s.ok.length / spec.iterations) * 100),
+        ...(timing ? { timing } : {}),
+        ...(s.errors[0] ? { error: s.errors[0] } : {}),
+      });
+    }
+  } finally {
+    await session?.close();
   }
   const connectTiming = summarizeTimings(connections.ok);
   const queryTiming = summarizeTimings(allOk);

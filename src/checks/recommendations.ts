@@ -16,6 +16,8 @@ export const ADVICE: Record<string, Advice> = {
   HostUnreachable: (c) => `No route to ${c.host}: check the network, NetworkPolicies and security groups`,
   ConnectionReset: (c) =>
     `${c.host}:${c.port} closed the connection: check that this port belongs to ${c.engine}, and the server log`,
+  ConnectionLost: (c) =>
+    `The session to ${c.host}:${c.port} ended under the check (terminated backend, restart or failover): if it repeats, check the server log and for a restart loop`,
   TcpTimeout: (c, t) =>
     `No TCP answer from ${c.host}:${c.port} within ${t} ms: a firewall or NetworkPolicy probably drops the packets`,
   HandshakeTimeout: (c, t) =>
@@ -23,6 +25,8 @@ export const ADVICE: Record<string, Advice> = {
   TlsRequired: () => 'The server requires TLS: set spec.connection.tls.mode to require (or verify-full with a CA)',
   TlsUnsupported: (c) =>
     `${c.host}:${c.port} does not offer TLS: enable TLS on the server, or set spec.connection.tls.mode to disable on a trusted network`,
+  TlsClosedByServer: (c) =>
+    `${c.host}:${c.port} closed the connection during TLS negotiation: check the server's TLS settings (ssl, certificates) and for a proxy or load balancer in front that does not speak ${c.engine}'s TLS`,
   TlsFailed: () =>
     'TLS failed: with verify-ca/verify-full provide the CA in tls.caSecretRef; use require only to encrypt without verifying',
   WrongPassword: (c) =>
@@ -39,8 +43,15 @@ export const ADVICE: Record<string, Advice> = {
     `Database ${c.database} does not exist on ${c.host}: check the database key in the Secret, or create it`,
   DatabaseUnavailable: (c) =>
     `Database ${c.database} is not available (offline, restoring or the login's default database is inaccessible; SQL Server error 4060)`,
+  NoConnectPrivilege: (c) =>
+    `User ${c.username} lacks the CONNECT privilege on database ${c.database}: GRANT CONNECT ON DATABASE ${c.database} TO ${c.username}`,
   DatabaseStarting: () => 'The server is starting up or in recovery: wait, then check again',
   StatementTimeout: (_c, t) => `The test query did not finish within ${t} ms: check server load and locks`,
+  LockTimeout: (_c, t) =>
+    `A query waited longer than ${t} ms for a lock another session holds: look for long transactions (pg_stat_activity, pg_locks)`,
+  IdleInTransactionTimeout: () => 'The server ended an idle transaction of the check: check server load',
+  PermissionDenied: (c) =>
+    `User ${c.username} may not read what the check needs: see docs/permissions.md for the grants (pg_monitor, SELECT on the migration table)`,
   WriteRefused: () => 'A test query tried to write: monitoring queries must only read',
   Timeout: (_c, t) => `No answer within ${t} ms: check server load and the network path`,
   QueryFailed: () => "The test query failed: see the error; check the monitoring login's permissions",

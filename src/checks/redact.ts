@@ -14,6 +14,18 @@ export function redact(text: string, secrets: string[]): string {
   return out;
 }
 
+/** Redacts every string in a JSON-like value (results, reports); other values are kept as they are. */
+export function redactDeep<T>(value: T, secrets: string[]): T {
+  if (secrets.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v, secrets);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
 export function errorMessage(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return error.errors.map(errorMessage).join('; ');

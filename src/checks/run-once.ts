@@ -10,11 +10,17 @@ import { createEngine } from './engines/index.js';
 import { type MonitorReport, runMonitorChecks } from './monitor.js';
 import { summarizeValidation, unavailableDatabase, validateDatabase } from './prerequisite.js';
 
+/**
+ * The connection a monitor's checks use: its Secret resolved, its CA added, and its timeoutSeconds as
+ * the server-side ceiling for every statement (part of the config, so a change re-creates the pool).
+ */
 export function resolveMonitorConnection(
-  spec: Pick<DatabaseMonitorSpec, 'engine' | 'connection'>,
+  spec: Pick<DatabaseMonitorSpec, 'engine' | 'connection'> & Partial<Pick<DatabaseMonitorSpec, 'timeoutSeconds'>>,
   lookup: SecretLookup,
 ): ResolveResult {
-  return withCa(resolveConnection(spec.engine, spec.connection, lookup), spec.connection, lookup);
+  const resolved = withCa(resolveConnection(spec.engine, spec.connection, lookup), spec.connection, lookup);
+  if (!resolved.ok || spec.timeoutSeconds === undefined) return resolved;
+  return { ok: true, config: { ...resolved.config, serverTimeoutMs: spec.timeoutSeconds * 1000 } };
 }
 
 /** Resolves, connects with a fresh pool, runs every configured check once, and closes. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startControlPlane, stopProcesses } from './control-plane.js';
+import { controlPlaneBinaries, startControlPlane, stopProcesses } from './control-plane.js';
 import { startPostgres } from './postgres-server.js';
 
 export interface TestComponents {
@@ -25,6 +25,8 @@ export async function startTestComponents(): Promise<TestComponents> {
     });
   }
   try {
+    // Every binary first, before any server starts or any test's timeout runs (a fresh machine builds them).
+    process.env.DBWATCH_TEST_BIN_DIR ??= controlPlaneBinaries();
     if (!process.env.DBWATCH_TEST_PG_URL) {
       const pg = await startPostgres();
       stops.push(() => pg.stop());

@@ -21,9 +21,12 @@ export interface ControlPlane {
 
 const REPO = resolve(import.meta.dirname, '../..');
 
-/** Builds the binaries on first use (minutes), then reuses them from the cache. */
+/**
+ * Builds every binary the tests use (etcd, kube-apiserver, kubectl, helm) on first use — minutes on a
+ * fresh machine — then reuses them from the cache (DBWATCH_CACHE_DIR or ~/.cache/dbwatch).
+ */
 export function controlPlaneBinaries(): string {
-  return execFileSync(join(REPO, 'hack/build-control-plane.sh'), ['etcd', 'kube-apiserver', 'kubectl'], {
+  return execFileSync(join(REPO, 'hack/build-control-plane.sh'), ['etcd', 'kube-apiserver', 'kubectl', 'helm'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();

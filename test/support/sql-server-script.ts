@@ -37,7 +37,8 @@ export function sqlServerScript(state: SqlServerState): TdsScript {
     ...(state.unavailableDatabases ? { unavailableDatabases: state.unavailableDatabases } : {}),
     ...(state.encryption ? { encryption: state.encryption } : {}),
     answer(sql, session): BatchAnswer {
-      const q = sql.trim();
+      // The engine puts session limits (SET LOCK_TIMEOUT, SET XACT_ABORT) before each batch.
+      const q = sql.replace(/^(\s*SET [A-Z_]+ [^;]+;)+/i, '').trim();
       if (state.queries?.[q]) return state.queries[q]!;
       if (q === 'SELECT 1 AS ok') return { columns: [int('ok')], rows: [[1]] };
       if (q.includes('SERVERPROPERTY')) {

@@ -8,20 +8,22 @@ import {
   type DatabaseInfo,
   PhaseError,
   type TableRef,
+  type TestQuerySession,
 } from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
+import { MssqlTestSession } from './mssql-session.js';
 
 const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
-
-/** SQL Server has no read-only session mode: transaction control in test queries is refused outright. */
-const TRANSACTION_CONTROL = /\b(COMMIT|ROLLBACK|SAVE\s+TRAN(SACTION)?|BEGIN\s+(DISTRIBUTED\s+)?TRAN(SACTION)?)\b/i;
+/** How long a cancel (TDS attention) may take before tedious closes the connection itself. */
+export const CANCEL_MS = 1000;
+export const ignore = () => undefined;
 
 const literal = (s: string) => `N'${s.replace(/'/g, "''")}'`;
 const bracket = (s: string) => `[${s.replace(/]/g, ']]')}]`;
 
 /** encrypt + trustServerCertificate from the spec's TLS mode (tedious cannot skip only the host-name check). */
-function poolConfig(config: ConnectionConfig, poolSize: number, database = config.database): sql.config {
+export function poolConfig(config: ConnectionConfig, poolSize: number, database = config.database): sql.config {
   const { mode, ca } = config.tls;
   return {
     server: config.host,
@@ -32,6 +34,8 @@ function poolConfig(config: ConnectionConfig, poolSize: number, database = confi
     connectionTimeout: config.connectTimeoutMs,
     requestTimeout: 120_000,
     options: {
+      // Below our own wait for the acknowledgement, so a cancel that is not answered closes the connection.
+      cancelTimeout: CANCEL_MS,
       encrypt: mode !== 'disable',
       trustServerCertificate: mode === 'require',
       appName: 'dbwatch',
@@ -86,21 +90,8 @@ export class MssqlEngine implements DatabaseEngine {
     return withTimeout(this.connecting, timeoutMs + 500, 'connecting');
   }
 
-  /** Runs a batch, cancelling it (TDS attention) if it outlives the timeout. */
-  private async batch<T>(request: sql.Request, text: string, timeoutMs: number): Promise<T[]> {
-    const pending = request.batch<T>(text);
-    try {
-      const result = await withTimeout(pending, timeoutMs, 'query');
-      return (result.recordset ?? []) as T[];
-    } catch (error) {
-      if (error instanceof TimeoutError) {
-        request.cancel();
-        // Wait for the server to acknowledge the cancel, so the connection (and any transaction on it)
-        // is free again for the rollback and the pool.
-        await withTimeout(pending, 5000, 'cancel').catch(() => undefined);
-      }
-      throw error;
-    }
+  private batch<T>(request: sql.Request, text: string, timeoutMs: number): Promise<T[]> {
+    return boundedBatch<T>(request, text, timeoutMs);
   }
 
   private async query<T>(text: string, timeoutMs: number): Promise<T[]> {
@@ -139,7 +130,7 @@ export class MssqlEngine implements DatabaseEngine {
       await withTimeout(pool.connect(), timeoutMs + 500, 'connecting');
       await work?.(pool);
     } finally {
-      await pool.close().catch(() => undefined);
+      await closePool(pool);
     }
   }
 
@@ -172,24 +163,19 @@ export class MssqlEngine implements DatabaseEngine {
     );
   }
 
-  async runReadOnly(text: string, timeoutMs: number): Promise<void> {
-    if (TRANSACTION_CONTROL.test(text)) {
-      throw Object.assign(
-        new Error('transaction control (COMMIT, ROLLBACK, BEGIN/SAVE TRAN) is not allowed in test queries'),
-        {
-          code: 'WRITE_REFUSED',
-        },
-      );
-    }
-    const pool = await this.connected(timeoutMs);
-    const transaction = new sql.Transaction(pool);
-    await withTimeout(transaction.begin(), timeoutMs, 'BEGIN TRANSACTION');
-    try {
-      await this.batch(new sql.Request(transaction), text, timeoutMs);
-    } finally {
-      // Always rolled back: whatever the query changed is undone.
-      await transaction.rollback().catch(() => undefined);
-    }
+  async openTestSession(timeoutMs: number): Promise<TestQuerySession> {
+    const open = async (t: number) => {
+      const pool = new sql.ConnectionPool({ ...poolConfig(this.config, 1), connectionTimeout: t });
+      pool.on('error', ignore);
+      try {
+        await withTimeout(pool.connect(), t + 500, 'connecting');
+      } catch (error) {
+        await closePool(pool);
+        throw error;
+      }
+      return pool;
+    };
+    return new MssqlTestSession(await open(timeoutMs), open);
   }
 
   async serverConnections(timeoutMs: number): Promise<ServerConnections> {
@@ -279,7 +265,31 @@ export class MssqlEngine implements DatabaseEngine {
   }
 
   async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
+    await closePool(this.pool);
+  }
+}
+
+/** Closes a pool within CANCEL_MS; never throws. */
+export async function closePool(pool: sql.ConnectionPool): Promise<void> {
+  await withTimeout(pool.close(), CANCEL_MS, 'closing the pool').catch(ignore);
+}
+
+/**
+ * Runs a batch with a server-side lock wait limit, cancelling it (TDS attention) if it outlives the
+ * timeout and waiting a little longer than tedious's own cancel timeout for the acknowledgement.
+ */
+export async function boundedBatch<T>(request: sql.Request, text: string, timeoutMs: number): Promise<T[]> {
+  const bound = Math.max(1, Math.floor(timeoutMs));
+  const pending = request.batch<T>(`SET LOCK_TIMEOUT ${bound};\n${text}`);
+  try {
+    const result = await withTimeout(pending, bound, 'query');
+    return (result.recordset ?? []) as T[];
+  } catch (error) {
+    if (error instanceof TimeoutError) {
+      request.cancel();
+      await withTimeout(pending, CANCEL_MS + 500, 'cancel').catch(ignore);
+    }
+    throw error;
   }
 }
 

@@ -8,38 +8,25 @@ import {
   type DatabaseEngine,
   PhaseError,
   type TableRef,
+  type TestQuerySession,
 } from '../engine.js';
-import { TimeoutError, withTimeout } from '../timeout.js';
+import { withTimeout } from '../timeout.js';
+import {
+  CLEANUP_MS,
+  clientConfig,
+  destroySocket,
+  endClient,
+  ignore,
+  isOverrun,
+  isSessionLost,
+  newClient,
+  PostgresTestSession,
+  processId,
+  sslOptions,
+} from './postgres-session.js';
 
 const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
-
-/** pg's TLS options for a spec's mode; verify-ca checks the chain but not the host name. */
-function sslOptions(config: ConnectionConfig): pg.ClientConfig['ssl'] {
-  const { mode, ca } = config.tls;
-  if (mode === 'disable') return false;
-  return {
-    rejectUnauthorized: mode !== 'require',
-    ...(ca ? { ca } : {}),
-    ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
-  };
-}
-
-function clientConfig(config: ConnectionConfig): pg.ClientConfig {
-  return {
-    host: config.host,
-    port: config.port,
-    database: config.database,
-    user: config.username,
-    password: config.password,
-    ssl: sslOptions(config),
-    connectionTimeoutMillis: config.connectTimeoutMs,
-    application_name: 'dbwatch',
-    // Every session starts read-only: a check can never write, whatever SQL it is given.
-    options: '-c default_transaction_read_only=on',
-    keepAlive: true,
-  };
-}
 
 // Client backends by state, against the connections a non-superuser can have. Without pg_read_all_stats
 // other roles' sessions still count, but their state reads NULL: we report that as partial visibility.
@@ -72,7 +59,10 @@ export class PostgresEngine implements DatabaseEngine {
     this.size = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.pool = new pg.Pool({ ...clientConfig(config), max: this.size, idleTimeoutMillis: 60_000 });
     // An idle client that loses its server emits here; the next check reports the outage.
-    this.pool.on('error', () => undefined);
+    this.pool.on('error', ignore);
+    // A checked-out client has no pool listener: without one of ours, a backend terminated mid-check
+    // (pg_terminate_backend, a restart, a failover) would be an unhandled 'error' event and end the process.
+    this.pool.on('connect', (client) => client.on('error', ignore));
   }
 
   /** pg enforces connectionTimeoutMillis itself; the outer bound also covers a full pool. */
@@ -90,65 +80,93 @@ export class PostgresEngine implements DatabaseEngine {
     }
   }
 
+  /**
+   * Runs work on a pooled session. Any failure discards the session; a statement the client gave up on
+   * is also ended on the server, so no dbwatch backend keeps running or waiting there.
+   */
   private async withClient<T>(timeoutMs: number, what: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.acquire(timeoutMs, what);
-    let broken: Error | undefined;
+    let result: T;
     try {
-      return await work(client);
+      result = await work(client);
     } catch (error) {
-      if (!(error instanceof Error && 'code' in error)) broken = error as Error;
+      const pid = processId(client);
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      if (isOverrun(error)) await this.terminateBackend(pid);
       throw error;
-    } finally {
-      // A timed-out or failed-at-protocol client is discarded rather than reused.
-      client.release(broken);
     }
+    client.release();
+    return result;
+  }
+
+  /** Ends a backend from a separate session (a role may end its own backends); bounded, best effort. */
+  private async terminateBackend(pid: number | undefined): Promise<void> {
+    if (pid === undefined) return;
+    const client = newClient(this.config, CLEANUP_MS);
+    const attempt = (async () => {
+      await client.connect();
+      await client.query({
+        text: 'SELECT pg_terminate_backend($1)',
+        values: [pid],
+        query_timeout: CLEANUP_MS,
+      } as pg.QueryConfig);
+    })();
+    await withTimeout(attempt, CLEANUP_MS, 'ending an overrun statement').catch(ignore);
+    await endClient(client);
   }
 
   private query<R extends pg.QueryResultRow>(
-    client: pg.PoolClient,
+    client: pg.ClientBase,
     text: string,
     values: unknown[],
     timeoutMs: number,
+    extended = false,
   ) {
-    return client.query<R>({ text, values, query_timeout: timeoutMs } as pg.QueryConfig);
+    const config = {
+      text,
+      values,
+      query_timeout: Math.max(1, timeoutMs),
+      ...(extended ? { queryMode: 'extended' } : {}),
+    };
+    return client.query<R>(config as pg.QueryConfig);
   }
 
   async ping(timeoutMs: number): Promise<void> {
-    const client = await this.acquire(timeoutMs, 'test query').catch((e: unknown) => {
-      throw new PhaseError('connect', e);
-    });
+    let lost = false;
     try {
-      await this.query(client, 'SELECT 1', [], timeoutMs);
-      client.release();
+      await this.withClient(timeoutMs, 'test query', async (c) => {
+        try {
+          await this.query(c, 'SELECT 1', [], timeoutMs);
+        } catch (error) {
+          lost = isSessionLost(error);
+          throw new PhaseError(lost ? 'connect' : 'query', error);
+        }
+      });
     } catch (error) {
-      client.release(error as Error);
-      throw new PhaseError('query', error);
+      if (error instanceof PhaseError) throw error;
+      throw new PhaseError('connect', error);
     }
   }
 
   async connectOnce(timeoutMs: number): Promise<void> {
-    const client = new pg.Client({ ...clientConfig(this.config), connectionTimeoutMillis: timeoutMs });
-    client.on('error', () => undefined);
+    const client = newClient(this.config, timeoutMs);
     try {
       await withTimeout(client.connect(), timeoutMs + 100, 'connecting');
     } finally {
-      await client.end().catch(() => undefined);
+      await endClient(client);
     }
   }
 
-  async runReadOnly(sql: string, timeoutMs: number): Promise<void> {
-    await this.withClient(timeoutMs, 'test query', async (c) => {
-      await c.query('BEGIN READ ONLY');
-      try {
-        await c.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-        // Extended protocol: a single statement only, so "SELECT 1; COMMIT; DELETE ..." is refused.
-        await c.query({ text: sql, queryMode: 'extended', query_timeout: timeoutMs + 1000 } as pg.QueryConfig);
-      } finally {
-        await c.query('ROLLBACK').catch(() => undefined);
-      }
-    });
+  async openTestSession(timeoutMs: number): Promise<TestQuerySession> {
+    const client = newClient(this.config, timeoutMs);
+    try {
+      await withTimeout(client.connect(), timeoutMs + 100, 'connecting');
+    } catch (error) {
+      await endClient(client);
+      throw error;
+    }
+    return new PostgresTestSession(client, this.config, (pid) => this.terminateBackend(pid));
   }
-
   async serverConnections(timeoutMs: number): Promise<ServerConnections> {
     const { rows } = await this.withClient(timeoutMs, 'reading pg_stat_activity', (c) =>
       this.query<{
@@ -218,11 +236,27 @@ export class PostgresEngine implements DatabaseEngine {
     const mode = this.config.tls.mode;
     if (mode === 'disable') return 'TLS disabled by the spec';
     const socket = net.connect({ host: this.config.host, port: this.config.port });
+    // One listener for the socket's whole life: a second error after a step settled must not go unhandled.
+    let failed: (e: Error) => void = ignore;
+    const closedDuringTls = () =>
+      failed(
+        Object.assign(new Error('the server closed the connection during TLS negotiation'), { code: 'TLS_CLOSED' }),
+      );
+    socket.on('error', (e) => failed(e));
     try {
-      await withTimeout(new Promise((ok, fail) => socket.once('connect', ok).once('error', fail)), timeoutMs, 'TCP');
+      await withTimeout(
+        new Promise((ok, fail) => {
+          failed = fail;
+          socket.once('connect', ok);
+        }),
+        timeoutMs,
+        'TCP',
+      );
+      socket.once('close', closedDuringTls);
       const answer = await withTimeout(
         new Promise<string>((ok, fail) => {
-          socket.once('data', (b) => ok(b.subarray(0, 1).toString())).once('error', fail);
+          failed = fail;
+          socket.once('data', (b) => ok(b.subarray(0, 1).toString()));
           const request = Buffer.alloc(8);
           request.writeInt32BE(8, 0);
           request.writeInt32BE(80877103, 4);
@@ -240,9 +274,13 @@ export class PostgresEngine implements DatabaseEngine {
         socket,
         servername: net.isIP(this.config.host) ? undefined : this.config.host,
       });
+      secure.on('error', (e) => failed(e));
       try {
         await withTimeout(
-          new Promise((ok, fail) => secure.once('secureConnect', ok).once('error', fail)),
+          new Promise((ok, fail) => {
+            failed = fail;
+            secure.once('secureConnect', ok);
+          }),
           timeoutMs,
           'TLS handshake',
         );
@@ -251,6 +289,7 @@ export class PostgresEngine implements DatabaseEngine {
         secure.destroy();
       }
     } finally {
+      failed = ignore;
       socket.destroy();
     }
   }
@@ -260,7 +299,10 @@ export class PostgresEngine implements DatabaseEngine {
   }
 
   async close(): Promise<void> {
-    await this.pool.end().catch(() => undefined);
+    // pool.end() waits for every session to say goodbye; a hung server must not hold the caller.
+    await withTimeout(this.pool.end(), CLEANUP_MS, 'closing the pool').catch(() => {
+      for (const client of (this.pool as unknown as { _clients?: pg.Client[] })._clients ?? []) destroySocket(client);
+    });
   }
 }
 
@@ -272,19 +314,25 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   const message = e?.message ?? String(error);
   const code = e?.code ?? '';
   const is = (stage: ClassifiedError['stage'], cause: string): ClassifiedError => ({ stage, cause, message });
-  if (error instanceof TimeoutError || /timeout|timed out/i.test(message)) return is('timeout', 'Timeout');
+  if (code === '57014') return is('query', 'StatementTimeout');
+  if (code === '55P03') return is('query', 'LockTimeout');
+  if (code === '25P03') return is('query', 'IdleInTransactionTimeout');
+  if (code === '57P03') return is('database', 'DatabaseStarting');
+  // The session died under a check: terminated backend, restart, failover, network cut.
+  if (isSessionLost(error)) return is('tcp', 'ConnectionLost');
+  if (isOverrun(error) || /timeout|timed out/i.test(message)) return is('timeout', 'Timeout');
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return is('dns', 'HostNotFound');
   if (code === 'ECONNREFUSED') return is('tcp', 'ConnectionRefused');
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return is('tcp', 'HostUnreachable');
-  if (code === 'ECONNRESET' || /Connection terminated/i.test(message)) return is('tcp', 'ConnectionReset');
   if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
   if (TLS_CODES.test(code) || /SSL|TLS|certificate/i.test(message)) return is('tls', 'TlsFailed');
   if (code === '28P01') return is('authentication', 'WrongPassword');
   if (code === '28000') return is('authentication', /pg_hba/.test(message) ? 'NoHbaEntry' : 'NotAuthorized');
   if (code === '53300') return is('authentication', 'TooManyConnections');
   if (code === '3D000') return is('database', 'DatabaseMissing');
-  if (code === '57P03') return is('database', 'DatabaseStarting');
-  if (code === '57014') return is('query', 'StatementTimeout');
+  if (code === '42501' && /permission denied for database/i.test(message)) return is('database', 'NoConnectPrivilege');
+  if (code === '42501') return is('query', 'PermissionDenied');
+  if (code === 'TLS_CLOSED') return is('tls', 'TlsClosedByServer');
   if (code === '25006') return is('query', 'WriteRefused');
   return is('query', 'QueryFailed');
 }

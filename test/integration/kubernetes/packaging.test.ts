@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from '@jest/globals';
+import { controlPlaneBinaries } from '../../support/control-plane.js';
 import { ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
 
 let helm: string;
 beforeAll(async () => {
-  const bin = execFileSync('hack/build-control-plane.sh', ['helm'], { encoding: 'utf8' }).trim();
-  helm = join(bin, 'helm');
+  // Built by the integration project's global setup, before any test's timeout starts.
+  helm = join(process.env.DBWATCH_TEST_BIN_DIR ?? controlPlaneBinaries(), 'helm');
   await ensureCrds();
 });
 

@@ -6,6 +6,7 @@ import { databaseMonitorSpecSchema } from '../../../src/api/index.js';
 import {
   checkMonitorOnce,
   createEngine,
+  Deadline,
   diagnoseConnectivity,
   errorMessage,
   resolveMonitorConnection,
@@ -84,7 +85,7 @@ describe('TLS to a real PostgreSQL with ssl=on', () => {
     const result = await diagnoseConnectivity(
       resolved,
       () => createEngine(resolved.config, { poolSize: 1 }),
-      5000,
+      new Deadline(5000),
       errorMessage,
     );
     expect(result.connectivity.connectionSuccessful).toBe(true);
