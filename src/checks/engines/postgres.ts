@@ -325,6 +325,7 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   if (code === 'ECONNREFUSED') return is('tcp', 'ConnectionRefused');
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return is('tcp', 'HostUnreachable');
   if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
+  if (code === 'TLS_CLOSED') return is('tls', 'TlsClosedByServer');
   if (TLS_CODES.test(code) || /SSL|TLS|certificate/i.test(message)) return is('tls', 'TlsFailed');
   if (code === '28P01') return is('authentication', 'WrongPassword');
   if (code === '28000') return is('authentication', /pg_hba/.test(message) ? 'NoHbaEntry' : 'NotAuthorized');
@@ -332,7 +333,6 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   if (code === '3D000') return is('database', 'DatabaseMissing');
   if (code === '42501' && /permission denied for database/i.test(message)) return is('database', 'NoConnectPrivilege');
   if (code === '42501') return is('query', 'PermissionDenied');
-  if (code === 'TLS_CLOSED') return is('tls', 'TlsClosedByServer');
   if (code === '25006') return is('query', 'WriteRefused');
   return is('query', 'QueryFailed');
 }

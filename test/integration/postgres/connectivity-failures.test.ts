@@ -1,7 +1,8 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startBlackHole } from '../../support/black-hole.js';
 import { freePort } from '../../support/free-port.js';
-import { createDatabase, secretData } from '../../support/pg-fixtures.js';
+import { createDatabase, secretData, withAdmin } from '../../support/pg-fixtures.js';
 import { runMonitor } from '../../support/run-monitor.js';
 
 type Db = Awaited<ReturnType<typeof createDatabase>>;
@@ -58,6 +59,40 @@ describe('connectivity failures are results with diagnostics', () => {
     expect(report.health.errorReason).toBe('TlsFailed');
     expect(report.diagnostics?.connectivity.failedStage).toBe('tls');
     expect(report.diagnostics?.recommendations[0]).toMatch(/does not offer TLS/);
+  });
+
+  test('a login without CONNECT on the database is told which grant is missing', async () => {
+    const locked = await createDatabase();
+    await withAdmin((c) => c.query(`REVOKE CONNECT ON DATABASE ${locked.database} FROM PUBLIC`));
+    const stranger = await createDatabase();
+    const report = await runMonitor({ ...secretData(stranger), database: locked.database });
+    expect(report.health).toMatchObject({ status: 'unhealthy', errorReason: 'NoConnectPrivilege' });
+    expect(report.diagnostics?.connectivity.failedStage).toBe('database');
+    expect(report.diagnostics?.recommendations[0]).toMatch(
+      new RegExp(`lacks the CONNECT privilege on database ${locked.database}: GRANT CONNECT`),
+    );
+  });
+
+  test('a server that closes the connection during TLS negotiation is named as such', async () => {
+    // Accepts, reads the SSLRequest, hangs up: what a proxy that does not speak PostgreSQL's TLS does.
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.destroy());
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const report = await runMonitor(
+        { ...secretData(db), port: String(port) },
+        { connection: { secretRef: { name: 'db' }, tls: { mode: 'require' } }, timeoutSeconds: 5 },
+      );
+      expect(report.health.status).toBe('unhealthy');
+      expect(report.diagnostics?.connectivity.failedStage).toBe('tls');
+      expect(stage(report, 'tls')?.detail).toMatch(/closed the connection during TLS negotiation/);
+      expect(report.diagnostics?.recommendations[0]).toMatch(/closed the connection during TLS negotiation/);
+    } finally {
+      server.close();
+    }
   });
 
   describe('a port that accepts and never answers', () => {
