@@ -25,20 +25,23 @@ export const migrationToolSchema = z.enum([
 export type MigrationTool = z.infer<typeof migrationToolSchema>;
 
 export const migrationsCheckSchema = withRules(
-  z.object({
+  z.strictObject({
     tool: migrationToolSchema,
     schema: z
       .string()
+      .max(128)
       .optional()
       .meta({ description: 'Schema holding the table; the default search path when empty.' }),
-    table: z.string().optional().meta({ description: "Overrides the tool's default table name." }),
-    versionColumn: z.string().optional().meta({ description: 'Required for tool: custom.' }),
+    table: z.string().max(128).optional().meta({ description: "Overrides the tool's default table name." }),
+    versionColumn: z.string().max(128).optional().meta({ description: 'Required for tool: custom.' }),
     expectedVersion: z
       .string()
+      .max(128)
       .optional()
       .meta({ description: 'Version the database must have reached; older means pending.' }),
     expectedMigrations: z
-      .array(z.string())
+      .array(z.string().max(256))
+      .max(10_000)
       .optional()
       .meta({ description: 'Migrations that must all be applied; any missing are pending.' }),
   }),
@@ -57,12 +60,12 @@ export const migrationsCheckSchema = withRules(
 );
 export type MigrationsCheck = z.infer<typeof migrationsCheckSchema>;
 
-export const testQuerySchema = z.object({
+export const testQuerySchema = z.strictObject({
   name: z.string().min(1).max(63),
   sql: z.string().min(1).max(10_000),
 });
 
-export const performanceCheckSchema = z.object({
+export const performanceCheckSchema = z.strictObject({
   queries: z
     .array(testQuerySchema)
     .min(1)
@@ -70,28 +73,33 @@ export const performanceCheckSchema = z.object({
     .default([{ name: 'select-1', sql: 'SELECT 1' }])
     .meta({ description: 'Run read-only inside a transaction that is always rolled back.' }),
   iterations: z.number().int().min(1).max(100).default(5),
-  targetMs: z.number().min(1).default(100).meta({ description: 'Apdex target T: satisfied <= T, tolerating <= 4T.' }),
+  targetMs: z
+    .number()
+    .min(1)
+    .max(600_000)
+    .default(100)
+    .meta({ description: 'Apdex target T: satisfied <= T, tolerating <= 4T.' }),
   interval: duration('1h'),
 });
 export type PerformanceCheck = z.infer<typeof performanceCheckSchema>;
 
-export const thresholdsSchema = z.object({
-  responseTimeMs: z.number().min(1).default(2000),
+export const thresholdsSchema = z.strictObject({
+  responseTimeMs: z.number().min(1).max(600_000).default(2000),
   poolUtilizationPercent: z.number().min(1).max(100).default(80),
   failureThreshold: z.number().int().min(1).max(100).default(1),
   successThreshold: z.number().int().min(1).max(100).default(1),
 });
 export type Thresholds = z.infer<typeof thresholdsSchema>;
 
-export const databaseMonitorSpecSchema = z.object({
+export const databaseMonitorSpecSchema = z.strictObject({
   engine: engineSchema,
   connection: connectionSchema,
   interval: duration('5m'),
   timeoutSeconds: z.number().int().min(1).max(600).default(30),
   suspend: z.boolean().default(false),
   checks: z
-    .object({
-      pool: z.object({ enabled: z.boolean().default(true) }).default({ enabled: true }),
+    .strictObject({
+      pool: z.strictObject({ enabled: z.boolean().default(true) }).default({ enabled: true }),
       performance: performanceCheckSchema.optional(),
       migrations: migrationsCheckSchema.optional(),
     })
@@ -105,7 +113,7 @@ export const databaseMonitorSpecSchema = z.object({
 });
 export type DatabaseMonitorSpec = z.infer<typeof databaseMonitorSpecSchema>;
 
-export const databaseMonitorStatusSchema = z.object({
+export const databaseMonitorStatusSchema = z.strictObject({
   observedGeneration: z.number().int().optional(),
   conditions: conditionsList.optional(),
   status: healthStatusSchema.optional().meta({ description: 'Debounced health (failure/success thresholds).' }),
@@ -132,7 +140,7 @@ export const objectMetaSchema = z.looseObject({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
-export const databaseMonitorSchema = z.object({
+export const databaseMonitorSchema = z.strictObject({
   apiVersion: z.literal('dbwatch.dev/v1alpha1'),
   kind: z.literal('DatabaseMonitor'),
   metadata: objectMetaSchema,

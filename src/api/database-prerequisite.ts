@@ -5,9 +5,9 @@ import { prerequisiteResultSchema } from './results.js';
 import { withRules } from './validation-rule.js';
 
 export const prerequisiteDatabaseSchema = withRules(
-  z.object({
+  z.strictObject({
     name: z.string().min(1).max(63).meta({ description: 'Label for this database in the results.' }),
-    monitorRef: z.object({ name: dnsName }).optional().meta({
+    monitorRef: z.strictObject({ name: dnsName }).optional().meta({
       description: 'A DatabaseMonitor in the same namespace whose connection and migration settings are reused.',
     }),
     engine: engineSchema.optional(),
@@ -28,14 +28,14 @@ export const prerequisiteDatabaseSchema = withRules(
 );
 export type PrerequisiteDatabase = z.infer<typeof prerequisiteDatabaseSchema>;
 
-export const databasePrerequisiteSpecSchema = z.object({
+export const databasePrerequisiteSpecSchema = z.strictObject({
   databases: z
     .array(prerequisiteDatabaseSchema)
     .min(1)
     .max(50)
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
   checkMigrations: z.boolean().default(true),
-  performanceThresholdMs: z.number().min(1).default(1000),
+  performanceThresholdMs: z.number().min(1).max(600_000).default(1000),
   allowWarnings: z.boolean().default(false),
   interval: duration('1m'),
 });
@@ -51,7 +51,7 @@ export const databasePrerequisiteStatusSchema = prerequisiteResultSchema.partial
 });
 export type DatabasePrerequisiteStatus = z.infer<typeof databasePrerequisiteStatusSchema>;
 
-export const databasePrerequisiteSchema = z.object({
+export const databasePrerequisiteSchema = z.strictObject({
   apiVersion: z.literal('dbwatch.dev/v1alpha1'),
   kind: z.literal('DatabasePrerequisite'),
   metadata: objectMetaSchema,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 export const healthStatusSchema = z.enum(['healthy', 'degraded', 'unhealthy']);
 export type HealthStatus = z.infer<typeof healthStatusSchema>;
 
-export const migrationStatusSchema = z.object({
+export const migrationStatusSchema = z.strictObject({
   tool: z.string(),
   table: z.string(),
   currentVersion: z.string().optional(),
@@ -16,13 +16,13 @@ export const migrationStatusSchema = z.object({
 });
 export type MigrationStatus = z.infer<typeof migrationStatusSchema>;
 
-export const databaseInfoSchema = z.object({
+export const databaseInfoSchema = z.strictObject({
   version: z.string(),
   state: z.string().meta({ description: 'ONLINE, or why not (SQL Server state_desc).' }),
   readOnly: z.boolean(),
 });
 
-export const healthResultSchema = z.object({
+export const healthResultSchema = z.strictObject({
   status: healthStatusSchema,
   connection: z.boolean(),
   queryTest: z.boolean(),
@@ -39,7 +39,7 @@ export const healthResultSchema = z.object({
 });
 export type HealthResult = z.infer<typeof healthResultSchema>;
 
-export const serverConnectionsSchema = z.object({
+export const serverConnectionsSchema = z.strictObject({
   active: z.number().int(),
   idle: z.number().int(),
   idleInTransaction: z.number().int(),
@@ -55,7 +55,7 @@ export type ServerConnections = z.infer<typeof serverConnectionsSchema>;
 
 export const poolHealthSchema = z.enum(['optimal', 'moderate', 'high']);
 
-export const poolResultSchema = z.object({
+export const poolResultSchema = z.strictObject({
   poolSize: z.number().int().meta({ description: "dbwatch's own client pool: configured size." }),
   checkedOut: z.number().int(),
   waiting: z.number().int(),
@@ -68,7 +68,7 @@ export const poolResultSchema = z.object({
 });
 export type PoolResult = z.infer<typeof poolResultSchema>;
 
-export const timingSchema = z.object({
+export const timingSchema = z.strictObject({
   avgMs: z.number(),
   p50Ms: z.number(),
   p95Ms: z.number(),
@@ -77,7 +77,7 @@ export const timingSchema = z.object({
 });
 export type Timing = z.infer<typeof timingSchema>;
 
-export const queryPerformanceSchema = z.object({
+export const queryPerformanceSchema = z.strictObject({
   name: z.string(),
   iterations: z.number().int(),
   successRate: z.number(),
@@ -89,14 +89,14 @@ export type QueryPerformance = z.infer<typeof queryPerformanceSchema>;
 export const performanceRatingSchema = z.enum(['excellent', 'good', 'fair', 'poor']);
 export type PerformanceRating = z.infer<typeof performanceRatingSchema>;
 
-export const performanceResultSchema = z.object({
-  connectionMetrics: z.object({
+export const performanceResultSchema = z.strictObject({
+  connectionMetrics: z.strictObject({
     attempts: z.number().int(),
     successfulConnections: z.number().int(),
     timing: timingSchema.optional(),
   }),
   queryPerformance: z.array(queryPerformanceSchema),
-  poolEfficiency: z.object({
+  poolEfficiency: z.strictObject({
     poolSize: z.number().int(),
     queriesRun: z.number().int(),
     savedPerQueryMs: z
@@ -105,7 +105,7 @@ export const performanceResultSchema = z.object({
       .meta({ description: 'Average fresh-connection time that a pooled connection avoids on each query.' }),
     note: z.string(),
   }),
-  overallAssessment: z.object({
+  overallAssessment: z.strictObject({
     performanceRating: performanceRatingSchema,
     apdex: z.number(),
     targetMs: z.number(),
@@ -117,7 +117,7 @@ export const performanceResultSchema = z.object({
 });
 export type PerformanceResult = z.infer<typeof performanceResultSchema>;
 
-export const diagnosticStageSchema = z.object({
+export const diagnosticStageSchema = z.strictObject({
   name: z.enum(['configuration', 'dns', 'tcp', 'tls', 'authentication', 'database', 'query']),
   outcome: z.enum(['ok', 'failed', 'skipped']),
   durationMs: z.number().optional(),
@@ -125,8 +125,8 @@ export const diagnosticStageSchema = z.object({
 });
 export type DiagnosticStage = z.infer<typeof diagnosticStageSchema>;
 
-export const diagnosticsResultSchema = z.object({
-  configuration: z.object({
+export const diagnosticsResultSchema = z.strictObject({
+  configuration: z.strictObject({
     valid: z.boolean(),
     issues: z.array(z.string()),
     host: z.string().optional(),
@@ -134,7 +134,7 @@ export const diagnosticsResultSchema = z.object({
     database: z.string().optional(),
     tlsMode: z.string(),
   }),
-  connectivity: z.object({
+  connectivity: z.strictObject({
     connectionSuccessful: z.boolean(),
     failedStage: z.string().optional(),
     stages: z.array(diagnosticStageSchema),
@@ -147,7 +147,7 @@ export type DiagnosticsResult = z.infer<typeof diagnosticsResultSchema>;
 export const prerequisiteStatusSchema = z.enum(['passed', 'warning', 'failed']);
 export type PrerequisiteStatus = z.infer<typeof prerequisiteStatusSchema>;
 
-export const databaseValidationSchema = z.object({
+export const databaseValidationSchema = z.strictObject({
   name: z.string(),
   status: prerequisiteStatusSchema,
   issues: z.array(z.string()),
@@ -156,14 +156,14 @@ export const databaseValidationSchema = z.object({
 });
 export type DatabaseValidation = z.infer<typeof databaseValidationSchema>;
 
-export const validationSummarySchema = z.object({
+export const validationSummarySchema = z.strictObject({
   passed: z.number().int(),
   warning: z.number().int(),
   failed: z.number().int(),
   total: z.number().int(),
 });
 
-export const prerequisiteResultSchema = z.object({
+export const prerequisiteResultSchema = z.strictObject({
   overallStatus: prerequisiteStatusSchema,
   databases: z.array(databaseValidationSchema).meta({
     'x-kubernetes-list-type': 'map',
@@ -173,11 +173,15 @@ export const prerequisiteResultSchema = z.object({
 });
 export type PrerequisiteResult = z.infer<typeof prerequisiteResultSchema>;
 
-export const healthSummarySchema = z.object({
+export const healthSummarySchema = z.strictObject({
   overallStatus: healthStatusSchema,
-  statusBreakdown: z.object({ healthy: z.number().int(), degraded: z.number().int(), unhealthy: z.number().int() }),
+  statusBreakdown: z.strictObject({
+    healthy: z.number().int(),
+    degraded: z.number().int(),
+    unhealthy: z.number().int(),
+  }),
   databases: z.array(
-    z.object({
+    z.strictObject({
       name: z.string(),
       status: healthStatusSchema,
       responseTimeMs: z.number().optional(),

@@ -1,8 +1,14 @@
 import type { ConnectionSpec, EngineName } from '../api/index.js';
 import type { ConnectionConfig } from './engine.js';
 
+/** A Secret value that cannot be used as text; `problem` says why and never holds the value. */
+export interface UnreadableSecretValue {
+  problem: string;
+}
+/** A Secret's decoded data. Values that could not be decoded stay visible as such, so the error names their key. */
+export type SecretData = Record<string, string | UnreadableSecretValue>;
 /** A Secret's decoded data, or undefined when the Secret does not exist. */
-export type SecretLookup = (name: string) => Record<string, string> | undefined;
+export type SecretLookup = (name: string) => SecretData | undefined;
 
 export type ResolveFailure = {
   ok: false;
@@ -11,6 +17,44 @@ export type ResolveFailure = {
   message: string;
 };
 export type ResolveResult = { ok: true; config: ConnectionConfig } | ResolveFailure;
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Standard base64 with padding, line breaks ignored: what the API server accepts in Secret data. */
+export const isBase64 = (text: string) => BASE64.test(text.replace(/[\r\n]/g, ''));
+
+/**
+ * Decodes one Secret `data` value the way the API server does (standard base64 with padding; line breaks
+ * ignored) and insists on UTF-8 text: Buffer.from(x, 'base64') would silently skip bad characters.
+ */
+export function decodeSecretValue(encoded: unknown): string | UnreadableSecretValue {
+  if (typeof encoded !== 'string') return { problem: 'is not a string' };
+  if (!isBase64(encoded)) return { problem: 'is not valid base64' };
+  try {
+    return utf8.decode(Buffer.from(encoded, 'base64'));
+  } catch {
+    return { problem: 'is not UTF-8 text' };
+  }
+}
+
+/** Secret `data` (base64) and `stringData` (text) as one map; stringData wins, as on the API server. */
+export function decodeSecretData(data: unknown, stringData?: unknown): SecretData {
+  const out: SecretData = Object.create(null);
+  for (const [key, value] of ownEntries(data)) out[key] = decodeSecretValue(value);
+  for (const [key, value] of ownEntries(stringData)) {
+    out[key] = typeof value === 'string' ? value : { problem: 'is not a string' };
+  }
+  return out;
+}
+
+const ownEntries = (value: unknown): [string, unknown][] =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+
+/** A key's value, read as an own property only (a key named "constructor" must not find Object's). */
+function readKey(data: SecretData, key: string): string | UnreadableSecretValue | undefined {
+  return Object.hasOwn(data, key) ? data[key] : undefined;
+}
 
 const DEFAULT_PORT: Record<EngineName, number> = { postgres: 5432, mssql: 1433 };
 
@@ -32,11 +76,18 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
     instance: 'instance',
     ...spec.secretRef.keys,
   };
-  const fromUrl = data[keys.url] !== undefined ? parseConnectionUrl(data[keys.url]!) : undefined;
+  const unreadable = Object.values(keys).find((key) => typeof readKey(data, key) === 'object');
+  if (unreadable !== undefined) {
+    const { problem } = readKey(data, unreadable) as UnreadableSecretValue;
+    return fail('InvalidConnection', `Secret ${secretName} key ${unreadable} ${problem}`);
+  }
+  const text = (key: string) => readKey(data, key) as string | undefined;
+  const urlText = text(keys.url);
+  const fromUrl = urlText !== undefined ? parseConnectionUrl(urlText) : undefined;
   if (fromUrl && 'error' in fromUrl) {
     return fail('InvalidConnection', `Secret ${secretName} key ${keys.url}: ${fromUrl.error}`);
   }
-  const value = (field: keyof typeof keys) => data[keys[field]] ?? fromUrl?.[field as keyof ParsedUrl];
+  const value = (field: keyof typeof keys) => text(keys[field]) ?? fromUrl?.[field as keyof ParsedUrl];
   const missing = (['host', 'database', 'username', 'password'] as const).filter((f) => !value(f));
   if (missing.length > 0) {
     const names = missing.map((f) => keys[f]).join(', ');
@@ -45,7 +96,7 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
   }
   const portText = value('port');
   const port = portText === undefined || portText === '' ? DEFAULT_PORT[engine] : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  if (!/^[0-9]*$/.test(portText ?? '') || !Number.isInteger(port) || port < 1 || port > 65535) {
     return fail('InvalidConnection', `Secret ${secretName} key ${keys.port} is not a port number (1-65535)`);
   }
   const instance = value('instance');
@@ -71,7 +122,9 @@ export function withCa(result: ResolveResult, spec: ConnectionSpec, lookup: Secr
   if (!result.ok || !ref) return result;
   const data = lookup(ref.name);
   if (!data) return fail('SecretNotFound', `Secret ${ref.name} (TLS CA) not found in this namespace`);
-  const ca = data[ref.key];
+  const ca = readKey(data, ref.key);
+  if (typeof ca === 'object')
+    return fail('InvalidConnection', `Secret ${ref.name} key ${ref.key} ${ca.problem} (TLS CA)`);
   if (!ca) return fail('SecretKeyMissing', `Secret ${ref.name} is missing key ${ref.key} (TLS CA)`);
   return { ok: true, config: { ...result.config, tls: { ...result.config.tls, ca } } };
 }
@@ -83,21 +136,37 @@ interface ParsedUrl {
   username?: string;
   password?: string;
   instance?: string;
-  tlsMode?: ConnectionConfig['tls']['mode'];
+  tlsMode?: TlsMode;
 }
 
-const SSLMODES: Record<string, ConnectionConfig['tls']['mode']> = {
-  disable: 'disable',
-  allow: 'disable',
-  prefer: 'disable',
-  require: 'require',
-  'verify-ca': 'verify-ca',
-  'verify-full': 'verify-full',
-};
+type TlsMode = ConnectionConfig['tls']['mode'];
+
+/** libpq's sslmode values; allow and prefer may fall back to plain text, so dbwatch treats them as disable. */
+const SSLMODES = new Map<string, TlsMode>([
+  ['disable', 'disable'],
+  ['allow', 'disable'],
+  ['prefer', 'disable'],
+  ['require', 'require'],
+  ['verify-ca', 'verify-ca'],
+  ['verify-full', 'verify-full'],
+]);
+
+/** URL parameters that would change TLS if dbwatch honoured them; refused so they are never silently ignored. */
+const UNSUPPORTED_TLS_PARAMETERS = [
+  'ssl',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslcrl',
+  'sslpassword',
+  'sslnegotiation',
+  'encrypt',
+  'trustservercertificate',
+];
 
 /**
  * postgres://, postgresql://, mssql:// and sqlserver:// URLs, and ADO.NET-style SQL Server connection
- * strings (Server=host,port;Database=...;User Id=...;Password=...).
+ * strings (Server=host,port;Database=...;User Id=...;Password=...). Errors never quote the text.
  */
 export function parseConnectionUrl(text: string): ParsedUrl | { error: string } {
   if (!/^[a-z]+:\/\//i.test(text)) return parseAdoString(text);
@@ -110,19 +179,48 @@ export function parseConnectionUrl(text: string): ParsedUrl | { error: string } 
   if (!['postgres:', 'postgresql:', 'mssql:', 'sqlserver:'].includes(url.protocol)) {
     return { error: `unsupported scheme ${url.protocol} (use postgres://, mssql:// or sqlserver://)` };
   }
-  const sslmode = url.searchParams.get('sslmode');
+  const unsupported = [...url.searchParams.keys()].find((k) => UNSUPPORTED_TLS_PARAMETERS.includes(k.toLowerCase()));
+  if (unsupported !== undefined) {
+    return { error: `URL parameter ${unsupported} is not supported: set spec.connection.tls instead` };
+  }
+  const sslmodes = url.searchParams.getAll('sslmode');
+  if (sslmodes.length > 1 || (sslmodes.length === 1 && !SSLMODES.has(sslmodes[0]!))) {
+    return { error: `sslmode must be given once, as one of ${[...SSLMODES.keys()].join(', ')}` };
+  }
+  const path = percentDecode(url.pathname.slice(1), 'database path');
+  const username = percentDecode(url.username, 'user name');
+  const password = percentDecode(url.password, 'password');
+  for (const part of [path, username, password]) if (typeof part === 'object') return part;
   // SQL Server named instances: mssql://host/INSTANCE/database.
-  const parts = decodeURIComponent(url.pathname.slice(1)).split('/');
+  const parts = (path as string).split('/');
   return {
     ...(url.hostname ? { host: url.hostname.replace(/^\[|\]$/g, '') } : {}),
     ...(url.port ? { port: url.port } : {}),
     ...(parts.at(-1) ? { database: parts.at(-1) } : {}),
     ...(parts.length > 1 && parts[0] ? { instance: parts[0] } : {}),
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
-    ...(sslmode && SSLMODES[sslmode] ? { tlsMode: SSLMODES[sslmode] } : {}),
+    ...(username ? { username: username as string } : {}),
+    ...(password ? { password: password as string } : {}),
+    ...(sslmodes.length === 1 ? { tlsMode: SSLMODES.get(sslmodes[0]!)! } : {}),
   };
 }
+
+/** decodeURIComponent throws URIError on a bare %; that becomes an error naming the part, not its text. */
+function percentDecode(text: string, part: string): string | { error: string } {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return { error: `the ${part} in the URL is not percent-encoded correctly (write a literal % as %25)` };
+  }
+}
+
+const ADO_BOOLEANS = new Map([
+  ['true', true],
+  ['yes', true],
+  ['false', false],
+  ['no', false],
+]);
+/** Encrypt values of Microsoft.Data.SqlClient (strict is TDS 8: TLS before the login, always verified). */
+const ADO_ENCRYPT = new Map([...ADO_BOOLEANS, ['mandatory', true], ['optional', false], ['strict', true]]);
 
 function parseAdoString(text: string): ParsedUrl | { error: string } {
   const pairs = new Map<string, string>();
@@ -135,11 +233,18 @@ function parseAdoString(text: string): ParsedUrl | { error: string } {
     pairs.set(part.slice(0, eq).trim().toLowerCase().replace(/\s+/g, ' '), part.slice(eq + 1).trim());
   }
   const pick = (...names: string[]) => names.map((n) => pairs.get(n)).find((v) => v !== undefined);
+  const encryptText = pick('encrypt')?.toLowerCase();
+  const trustText = pick('trustservercertificate', 'trust server certificate')?.toLowerCase();
+  const encrypt = encryptText === undefined ? undefined : ADO_ENCRYPT.get(encryptText);
+  const trust = trustText === undefined ? false : ADO_BOOLEANS.get(trustText);
+  if (encryptText !== undefined && encrypt === undefined) {
+    return { error: `Encrypt must be one of ${[...ADO_ENCRYPT.keys()].join(', ')}` };
+  }
+  if (trust === undefined)
+    return { error: `TrustServerCertificate must be one of ${[...ADO_BOOLEANS.keys()].join(', ')}` };
   const server = (pick('server', 'data source', 'address', 'addr') ?? '').replace(/^tcp:/i, '');
   const [hostPart, port] = server.split(',');
   const [host, instance] = (hostPart ?? '').split('\\');
-  const encrypt = pick('encrypt')?.toLowerCase();
-  const trust = pick('trustservercertificate')?.toLowerCase();
   return {
     ...(host ? { host } : {}),
     ...(port ? { port: port.trim() } : {}),
@@ -147,11 +252,7 @@ function parseAdoString(text: string): ParsedUrl | { error: string } {
     ...(pick('database', 'initial catalog') ? { database: pick('database', 'initial catalog') } : {}),
     ...(pick('user id', 'uid', 'user') ? { username: pick('user id', 'uid', 'user') } : {}),
     ...(pick('password', 'pwd') ? { password: pick('password', 'pwd') } : {}),
-    ...(encrypt === 'true' || encrypt === 'mandatory' || encrypt === 'strict'
-      ? { tlsMode: trust === 'true' ? 'require' : 'verify-full' }
-      : encrypt === 'false' || encrypt === 'optional'
-        ? { tlsMode: 'disable' }
-        : {}),
+    ...(encrypt === undefined ? {} : { tlsMode: encrypt ? (trust ? 'require' : 'verify-full') : 'disable' }),
   };
 }
 

@@ -7,7 +7,7 @@ import {
   summarizeHealth,
 } from '../checks/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { loadManifests, type Manifests, namespaceOf, secretLookup } from './manifests.js';
+import { formatProblem, loadManifests, type Manifests, namespaceOf, secretLookup } from './manifests.js';
 import {
   type MonitorOutcome,
   type OutputFormat,
@@ -45,19 +45,35 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
   } catch (error) {
     writeError(`error: ${(error as Error).message}`);
     return {
-      manifests: { monitors: [], prerequisites: [], secrets: new Map(), problems: [], skipped: [] },
+      manifests: { monitors: [], prerequisites: [], secrets: new Map(), problems: [], warnings: [] },
       targets: [],
       outcome: EXIT.invalidInput,
     };
   }
+  for (const warning of manifests.warnings) writeError(`warning: ${warning}`);
   const targets: MonitorTarget[] = [];
   const unresolved: string[] = [];
-  for (const monitor of manifests.monitors) {
+  // Connections are resolved only from valid manifests: an invalid Secret would also read as "not found".
+  const resolvable = manifests.problems.length === 0;
+  for (const monitor of resolvable ? manifests.monitors : []) {
     const resolved = resolveMonitorConnection(monitor.spec, secretLookup(manifests, namespaceOf(monitor), options.env));
     if (resolved.ok) targets.push({ monitor, resolved });
     else unresolved.push(`DatabaseMonitor/${monitor.metadata.name}: ${resolved.message}`);
   }
-  const problems = [...manifests.problems, ...unresolved];
+  // Inline connections of prerequisites are input too: a bad Secret stops the run like a monitor's would.
+  for (const prerequisite of resolvable ? manifests.prerequisites : []) {
+    const lookup = secretLookup(manifests, namespaceOf(prerequisite), options.env);
+    prerequisite.spec.databases.forEach((db, index) => {
+      if (!db.engine || !db.connection) return;
+      const resolved = resolveMonitorConnection({ engine: db.engine, connection: db.connection }, lookup);
+      if (!resolved.ok) {
+        unresolved.push(
+          `DatabasePrerequisite/${prerequisite.metadata.name}: spec.databases[${index}].connection: ${resolved.message}`,
+        );
+      }
+    });
+  }
+  const problems = [...manifests.problems.map(formatProblem), ...unresolved];
   if (problems.length > 0) {
     writeError(['invalid input, nothing was run:', ...problems.map((p) => `  ${p}`)].join('\n'));
     return { manifests, targets, outcome: EXIT.invalidInput };

@@ -1,25 +1,64 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
+  API_GROUP,
   type DatabaseMonitor,
   type DatabasePrerequisite,
   databaseMonitorSchema,
   databasePrerequisiteSchema,
+  objectMetaSchema,
+  secretKeyName,
 } from '../api/index.js';
-import type { SecretLookup } from '../checks/index.js';
+import { decodeSecretData, isBase64, type SecretData, type SecretLookup } from '../checks/index.js';
 
 export interface Manifests {
   monitors: DatabaseMonitor[];
   prerequisites: DatabasePrerequisite[];
   /** Decoded Secret data by namespace/name. */
-  secrets: Map<string, Record<string, string>>;
-  problems: string[];
-  skipped: string[];
+  secrets: Map<string, SecretData>;
+  /** Invalid input: nothing may run. */
+  problems: Problem[];
+  /** Valid objects of kinds dbwatch does not read: reported, then skipped. */
+  warnings: string[];
 }
 
+/** One thing wrong with the input: where (file and object), the field path in it, and what is wrong. */
+export interface Problem {
+  where: string;
+  path: string;
+  message: string;
+}
+
+export const formatProblem = (p: Problem) => `${p.where}: ${p.path}: ${p.message}`;
+
+/** One manifest file's text and the name it is reported under. */
+export interface ManifestSource {
+  file: string;
+  text: string;
+}
+
+/**
+ * YAML aliases share one object, so a "billion laughs" file parses in milliseconds and explodes only when
+ * something walks it (validation, printing). Both the alias count and the expanded size are bounded.
+ */
+export const YAML_LIMITS = { maxAliases: 100, maxDepth: 100, maxNodesPerDocument: 100_000 } as const;
+
 const namespaceOf = (doc: { metadata?: { namespace?: string } }) => doc.metadata?.namespace ?? 'default';
+
+const secretValue = z.string({ error: 'must be a string (quote numbers, such as "5432")' });
+
+/** A core/v1 Secret as a manifest holds it; data values must be base64, as the API server demands. */
+const secretManifestSchema = z.strictObject({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Secret'),
+  metadata: objectMetaSchema,
+  type: z.string().optional(),
+  immutable: z.boolean().optional(),
+  data: z.record(secretKeyName, secretValue.refine(isBase64, 'is not valid base64')).optional(),
+  stringData: z.record(secretKeyName, secretValue).optional(),
+});
 
 /** Expands directories to their .yaml/.yml files (not recursive), in name order. */
 export function expandPaths(paths: string[]): string[] {
@@ -33,50 +72,145 @@ export function expandPaths(paths: string[]): string[] {
   );
 }
 
-function formatIssues(where: string, error: z.ZodError): string[] {
-  return error.issues.map((i) => `${where}: ${i.path.join('.') || '(root)'}: ${i.message}`);
-}
-
-function decodeSecret(doc: Record<string, unknown>): Record<string, string> {
-  const data = (doc.data ?? {}) as Record<string, string>;
-  const stringData = (doc.stringData ?? {}) as Record<string, string>;
-  const decoded = Object.fromEntries(
-    Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]),
-  );
-  return { ...decoded, ...Object.fromEntries(Object.entries(stringData).map(([k, v]) => [k, String(v)])) };
-}
-
-/** Reads every document; schema problems are collected with file, object and field path. */
+/** Reads every file (directories expanded); see parseManifests. Throws only when a path cannot be read. */
 export function loadManifests(paths: string[]): Manifests {
-  const out: Manifests = { monitors: [], prerequisites: [], secrets: new Map(), problems: [], skipped: [] };
-  for (const file of expandPaths(paths)) {
-    let docs: unknown[];
-    try {
-      docs = loadAll(readFileSync(file, 'utf8'));
-    } catch (error) {
-      out.problems.push(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0]}`);
-      continue;
-    }
-    for (const doc of docs) {
-      if (doc === null || typeof doc !== 'object') continue;
-      const d = doc as Record<string, unknown> & { kind?: string; metadata?: { name?: string; namespace?: string } };
-      const where = `${file}: ${d.kind ?? '(no kind)'}/${d.metadata?.name ?? '(no name)'}`;
-      if (d.kind === 'Secret') {
-        out.secrets.set(`${namespaceOf(d)}/${d.metadata?.name}`, decodeSecret(d));
-      } else if (d.kind === 'DatabaseMonitor') {
-        const parsed = databaseMonitorSchema.safeParse(d);
-        if (parsed.success) out.monitors.push(parsed.data);
-        else out.problems.push(...formatIssues(where, parsed.error));
-      } else if (d.kind === 'DatabasePrerequisite') {
-        const parsed = databasePrerequisiteSchema.safeParse(d);
-        if (parsed.success) out.prerequisites.push(parsed.data);
-        else out.problems.push(...formatIssues(where, parsed.error));
-      } else {
-        out.skipped.push(where);
+  return parseManifests(expandPaths(paths).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+}
+
+/** A field path as Kubernetes prints it: spec.databases[0].connection. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+/** One problem per issue; an unknown field is named by its own path. */
+export function zodProblems(where: string, error: z.ZodError): Problem[] {
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ where, path: fieldPath([...issue.path, key]), message: 'unknown field' }))
+      : [{ where, path: fieldPath(issue.path) || '(root)', message: issue.message }],
+  );
+}
+
+/** Parses manifest texts without touching the disk; never throws. */
+export function parseManifests(sources: ManifestSource[]): Manifests {
+  const out: Manifests = { monitors: [], prerequisites: [], secrets: new Map(), problems: [], warnings: [] };
+  const seen = new Map<string, string>();
+  for (const { file, text } of sources) {
+    const docs = parseYaml(file, text, out.problems);
+    docs.forEach((doc, index) => {
+      const where = describe(file, doc, index);
+      if (doc === null || doc === undefined) return;
+      const problem = shapeProblem(doc);
+      if (problem) {
+        out.problems.push({ where, ...problem });
+        return;
       }
-    }
+      const d = doc as { apiVersion: string; kind: string; metadata?: { name?: unknown; namespace?: string } };
+      if (!['Secret', 'DatabaseMonitor', 'DatabasePrerequisite'].includes(d.kind)) {
+        if (d.apiVersion.startsWith(`${API_GROUP}/`)) {
+          out.problems.push({
+            where,
+            path: 'kind',
+            message: `${d.kind} is not a kind of ${API_GROUP} (DatabaseMonitor, DatabasePrerequisite)`,
+          });
+        } else out.warnings.push(`${where}: kind ${d.kind} is not read by dbwatch; skipped`);
+        return;
+      }
+      const identity = `${d.kind}/${namespaceOf(d)}/${String(d.metadata?.name)}`;
+      const first = seen.get(identity);
+      if (first !== undefined) {
+        out.problems.push({
+          where,
+          path: 'metadata.name',
+          message: `defined twice (same kind, namespace ${namespaceOf(d)} and name; first in ${first})`,
+        });
+        return;
+      }
+      seen.set(identity, file);
+      addObject(out, where, d);
+    });
   }
   return out;
+}
+
+function addObject(out: Manifests, where: string, doc: { kind: string }): void {
+  if (doc.kind === 'Secret') {
+    const parsed = secretManifestSchema.safeParse(doc);
+    if (!parsed.success) out.problems.push(...zodProblems(where, parsed.error));
+    else
+      out.secrets.set(
+        `${namespaceOf(parsed.data)}/${parsed.data.metadata.name}`,
+        decodeSecretData(parsed.data.data, parsed.data.stringData),
+      );
+  } else if (doc.kind === 'DatabaseMonitor') {
+    const parsed = databaseMonitorSchema.safeParse(doc);
+    if (parsed.success) out.monitors.push(parsed.data);
+    else out.problems.push(...zodProblems(where, parsed.error));
+  } else {
+    const parsed = databasePrerequisiteSchema.safeParse(doc);
+    if (parsed.success) out.prerequisites.push(parsed.data);
+    else out.problems.push(...zodProblems(where, parsed.error));
+  }
+}
+
+function parseYaml(file: string, text: string, problems: Problem[]): unknown[] {
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, { maxAliases: YAML_LIMITS.maxAliases, maxDepth: YAML_LIMITS.maxDepth });
+  } catch (error) {
+    const { reason, mark } = error as { reason?: string; mark?: { line: number; column: number } };
+    problems.push({
+      where: file,
+      path: mark ? `line ${mark.line + 1}, column ${mark.column + 1}` : '(file)',
+      message: `not valid YAML: ${reason ?? String(error)}`,
+    });
+    return [];
+  }
+  const oversized = docs.findIndex((doc) => exceedsNodes(doc, YAML_LIMITS.maxNodesPerDocument));
+  if (oversized >= 0) {
+    problems.push({
+      where: `${file}: document ${oversized + 1}`,
+      path: '(root)',
+      message: `expands to more than ${YAML_LIMITS.maxNodesPerDocument} values (YAML aliases?); refused`,
+    });
+    return [];
+  }
+  return docs;
+}
+
+/** Counts values as a walker would see them (aliases expanded, cycles endless) and stops at the limit. */
+function exceedsNodes(doc: unknown, limit: number): boolean {
+  const pending: unknown[] = [doc];
+  let count = 0;
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (++count > limit) return true;
+    if (value !== null && typeof value === 'object') for (const child of Object.values(value)) pending.push(child);
+  }
+  return false;
+}
+
+/** What kubectl would refuse before looking at the kind: not a mapping, no apiVersion or kind. */
+function shapeProblem(doc: unknown): Omit<Problem, 'where'> | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    return { path: '(root)', message: 'not a Kubernetes object (expected a mapping)' };
+  }
+  const { apiVersion, kind } = doc as { apiVersion?: unknown; kind?: unknown };
+  if (typeof apiVersion !== 'string' || apiVersion === '') {
+    return { path: 'apiVersion', message: 'missing (every object needs one)' };
+  }
+  if (typeof kind !== 'string' || kind === '') return { path: 'kind', message: 'missing (every object needs one)' };
+  return undefined;
+}
+
+function describe(file: string, doc: unknown, index: number): string {
+  const d = (doc ?? {}) as { kind?: unknown; metadata?: { name?: unknown } };
+  const kind = typeof d.kind === 'string' ? d.kind : undefined;
+  const name = typeof d.metadata?.name === 'string' ? d.metadata.name : undefined;
+  return kind && name ? `${file}: ${kind}/${name}` : `${file}: document ${index + 1}${kind ? ` (${kind})` : ''}`;
 }
 
 /**
@@ -95,7 +229,7 @@ export function secretLookup(
     const entries = Object.entries(env)
       .filter(([k, v]) => k.startsWith(prefix) && v !== undefined)
       .map(([k, v]) => [k.slice(prefix.length).toLowerCase(), v as string]);
-    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+    return entries.length > 0 ? decodeSecretData(undefined, Object.fromEntries(entries)) : undefined;
   };
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
-import { databaseMonitorSpecSchema, databasePrerequisiteSpecSchema, parseDuration } from '../../src/api/index.js';
+import {
+  databaseMonitorSpecSchema,
+  databasePrerequisiteSpecSchema,
+  durationMs,
+  parseDuration,
+} from '../../src/api/index.js';
 
 const base = { engine: 'postgres', connection: { secretRef: { name: 'db' } } };
 
@@ -69,5 +74,73 @@ describe('parseDuration', () => {
 
   test('rejects text that is not a duration', () => {
     expect(() => parseDuration('5 m')).toThrow(/invalid duration "5 m"/);
+  });
+});
+
+describe('strict specs', () => {
+  test.each([
+    [{ tls: { mod: 'verify-full' } }, 'connection.tls', 'mod'],
+    [{ secretRef: { name: 'db', key: { host: 'h' } } }, 'connection.secretRef', 'key'],
+  ])('an unknown connection field %j is refused at %s', (connection, path, key) => {
+    const result = databaseMonitorSpecSchema.safeParse({
+      ...base,
+      connection: { secretRef: { name: 'db' }, ...connection },
+    });
+    expect(result.error?.issues).toEqual([
+      expect.objectContaining({ code: 'unrecognized_keys', keys: [key], path: path.split('.') }),
+    ]);
+  });
+
+  test('unknown fields are refused in checks, thresholds and prerequisite databases too', () => {
+    const monitor = databaseMonitorSpecSchema.safeParse({
+      ...base,
+      checks: { pool: { enable: false }, performance: { iteration: 3 } },
+      threshold: {},
+    });
+    expect(monitor.error?.issues.map((i) => [i.path.join('.'), (i as { keys?: string[] }).keys])).toEqual([
+      ['checks.pool', ['enable']],
+      ['checks.performance', ['iteration']],
+      ['', ['threshold']],
+    ]);
+    const prerequisite = databasePrerequisiteSpecSchema.safeParse({
+      databases: [{ name: 'a', monitorRef: { name: 'm', namespace: 'x' } }],
+    });
+    expect(prerequisite.error?.issues[0]).toMatchObject({ path: ['databases', 0, 'monitorRef'], keys: ['namespace'] });
+  });
+
+  test.each([
+    ['interval', { interval: '0s' }],
+    ['interval', { interval: '999ms' }],
+    ['interval', { interval: '24h1s' }],
+    ['interval', { interval: '99999999h' }],
+    ['checks.performance.interval', { checks: { performance: { interval: '0.5s' } } }],
+  ])('%s out of bounds (%j) is refused', (path, override) => {
+    const result = databaseMonitorSpecSchema.safeParse({ ...base, ...override });
+    expect(result.error?.issues).toEqual([
+      expect.objectContaining({ path: path.split('.'), message: 'must be between 1s and 24h' }),
+    ]);
+  });
+
+  test('a prerequisite interval is bounded the same way', () => {
+    const result = databasePrerequisiteSpecSchema.safeParse({
+      databases: [{ name: 'a', monitorRef: { name: 'm' } }],
+      interval: '0s',
+    });
+    expect(result.error?.issues[0]).toMatchObject({ path: ['interval'], message: 'must be between 1s and 24h' });
+  });
+
+  test('Secret key names follow the Kubernetes rule', () => {
+    const result = databaseMonitorSpecSchema.safeParse({
+      ...base,
+      connection: { secretRef: { name: 'db', keys: { password: 'pass word' } } },
+    });
+    expect(result.error?.issues[0]?.path).toEqual(['connection', 'secretRef', 'keys', 'password']);
+  });
+});
+
+describe('durationMs', () => {
+  test('never throws; undefined for anything that is not a duration', () => {
+    expect(durationMs('1h30m')).toBe(5_400_000);
+    for (const text of ['', '5', '5 m', '-1s', '1d', 'h']) expect(durationMs(text)).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { connectionSchema } from '../../src/api/index.js';
-import { parseConnectionUrl, resolveConnection, withCa } from '../../src/checks/connection-config.js';
+import { decodeSecretData, parseConnectionUrl, resolveConnection, withCa } from '../../src/checks/connection-config.js';
+import { decodeSecretData as decodeOperatorSecret } from '../../src/controller/k8s/sources.js';
 
 const spec = (extra: object = {}) => connectionSchema.parse({ secretRef: { name: 'db' }, ...extra });
 const full = { host: 'db.example', port: '6432', database: 'orders', username: 'app', password: 'hunter2' };
@@ -113,3 +114,143 @@ describe('parseConnectionUrl', () => {
     expect(r.error).not.toContain('secretpw');
   });
 });
+
+describe('strict connection input: InvalidConnection naming the Secret and key, never the value', () => {
+  const resolveUrl = (url: string, engine: 'postgres' | 'mssql' = 'postgres') =>
+    resolveConnection(engine, spec(), () => ({ url }));
+
+  test.each([
+    ['verify_full', 'sslmode=verify_full'],
+    ['an empty sslmode', 'sslmode='],
+    ['a repeated sslmode', 'sslmode=require&sslmode=disable'],
+    ['a name of an Object property', 'sslmode=constructor'],
+  ])('%s is refused', (_what, query) => {
+    expect(resolveUrl(`postgres://app:pw@db.example/orders?${query}`)).toEqual({
+      ok: false,
+      reason: 'InvalidConnection',
+      message:
+        'Secret db key url: sslmode must be given once, as one of disable, allow, prefer, require, verify-ca, verify-full',
+    });
+  });
+
+  test.each(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'])('sslmode=%s is read', (mode) => {
+    const r = resolveUrl(`postgres://app:pw@db.example/orders?sslmode=${mode}`);
+    expect(r.ok && r.config.tls.mode).toBe(mode === 'allow' || mode === 'prefer' ? 'disable' : mode);
+  });
+
+  test('TLS parameters dbwatch does not honour are refused rather than ignored', () => {
+    expect(resolveUrl('postgres://app:pw@db.example/orders?sslrootcert=/ca.pem')).toMatchObject({
+      reason: 'InvalidConnection',
+      message: 'Secret db key url: URL parameter sslrootcert is not supported: set spec.connection.tls instead',
+    });
+  });
+
+  test.each([
+    ['password', 'postgres://app:50%off@db.example/orders'],
+    ['user name', 'postgres://a%zzpp:pw@db.example/orders'],
+    ['database path', 'postgres://app:pw@db.example/or%ders'],
+  ])('a bad percent-encoding in the %s is an error, not a URIError', (part, url) => {
+    const r = resolveUrl(url);
+    expect(r).toEqual({
+      ok: false,
+      reason: 'InvalidConnection',
+      message: `Secret db key url: the ${part} in the URL is not percent-encoded correctly (write a literal % as %25)`,
+    });
+    expect(JSON.stringify(r)).not.toMatch(/50%off|a%zzpp|or%ders/);
+  });
+
+  test.each([
+    ['Encrypt=maybe', 'Secret db key url: Encrypt must be one of true, yes, false, no, mandatory, optional, strict'],
+    [
+      'Encrypt=true;TrustServerCertificate=sure',
+      'Secret db key url: TrustServerCertificate must be one of true, yes, false, no',
+    ],
+  ])('ADO %s is refused', (setting, message) => {
+    expect(resolveUrl(`Server=sql.example;Database=Orders;User Id=app;Password=pw;${setting}`, 'mssql')).toEqual({
+      ok: false,
+      reason: 'InvalidConnection',
+      message,
+    });
+  });
+
+  test.each([
+    ['Encrypt=yes', 'verify-full'],
+    ['Encrypt=Strict', 'verify-full'],
+    ['Encrypt=Mandatory;TrustServerCertificate=yes', 'require'],
+    ['Encrypt=optional', 'disable'],
+    ['Encrypt=no', 'disable'],
+  ])('ADO %s means TLS mode %s', (setting, mode) => {
+    const r = resolveUrl(`Server=sql.example;Database=Orders;User Id=app;Password=pw;${setting}`, 'mssql');
+    expect(r.ok && r.config.tls.mode).toBe(mode);
+  });
+
+  test('Secret keys are own properties only: a key named constructor or toString is missing, not inherited', () => {
+    const r = resolveConnection(
+      'postgres',
+      spec({ secretRef: { name: 'db', keys: { host: 'constructor', password: 'toString' } } }),
+      () => ({ database: 'orders', username: 'app' }),
+    );
+    expect(r).toEqual({
+      ok: false,
+      reason: 'SecretKeyMissing',
+      message: 'Secret db is missing key constructor, toString (or a url key)',
+    });
+  });
+
+  test('a port that is not plain digits is refused', () => {
+    for (const port of ['0x10', ' 5432', '5432.0', '1e3']) {
+      expect(resolveConnection('postgres', spec(), () => ({ ...full, port }))).toMatchObject({
+        reason: 'InvalidConnection',
+      });
+    }
+  });
+});
+
+describe('Secret data decoding', () => {
+  test('base64 data decodes; stringData wins; bad values stay unreadable with the reason', () => {
+    const data = decodeSecretData(
+      { host: Buffer.from('db.example').toString('base64'), password: 'not base64!', blob: '/w==', port: 5432 },
+      { database: 'orders', host: 'override', username: 7 },
+    );
+    expect({ ...data }).toEqual({
+      host: 'override',
+      password: { problem: 'is not valid base64' },
+      blob: { problem: 'is not UTF-8 text' },
+      port: { problem: 'is not a string' },
+      database: 'orders',
+      username: { problem: 'is not a string' },
+    });
+  });
+
+  test('an unreadable key in use is InvalidConnection naming the Secret and key; unused ones do not matter', () => {
+    const data = decodeSecretData({ ...encodeAll(full), password: 'junk*', spare: '/w==' });
+    expect(resolveConnection('postgres', spec(), () => data)).toEqual({
+      ok: false,
+      reason: 'InvalidConnection',
+      message: 'Secret db key password is not valid base64',
+    });
+    const fine = decodeSecretData({ ...encodeAll(full), spare: '/w==' });
+    expect(resolveConnection('postgres', spec(), () => fine).ok).toBe(true);
+  });
+
+  test('the TLS CA key is checked the same way', () => {
+    const s = spec({ tls: { mode: 'verify-ca', caSecretRef: { name: 'ca' } } });
+    const lookup = (name: string) => (name === 'db' ? full : decodeSecretData({ 'ca.crt': '%%%' }));
+    expect(withCa(resolveConnection('postgres', s, lookup), s, lookup)).toEqual({
+      ok: false,
+      reason: 'InvalidConnection',
+      message: 'Secret ca key ca.crt is not valid base64 (TLS CA)',
+    });
+  });
+
+  test('the operator decodes Secret data through the same checks', () => {
+    expect({ ...decodeOperatorSecret({ password: 'aGk=', host: 'bad!' }) }).toEqual({
+      password: 'hi',
+      host: { problem: 'is not valid base64' },
+    });
+    expect(decodeOperatorSecret({ password: 'aGk=\n' }).password).toBe('hi');
+  });
+});
+
+const encodeAll = (values: Record<string, string>) =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));

@@ -1,4 +1,5 @@
 import { API_GROUP, API_VERSION } from '../../api/index.js';
+import { decodeSecretData as decodeSecretFields, type SecretData } from '../../checks/connection-config.js';
 import type { KubeClients } from './client.js';
 
 /** Where a ResourceCache lists and watches one resource, in one namespace or all. */
@@ -25,6 +26,8 @@ export function secretSource(clients: KubeClients, namespace?: string) {
   };
 }
 
-/** Secret data arrives base64-encoded. */
-export const decodeSecretData = (data: Record<string, string> | undefined) =>
-  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+/**
+ * Secret data arrives base64-encoded. A value that is not base64 or not UTF-8 text is kept as unreadable, so
+ * resolving a connection fails with InvalidConnection naming the Secret and key instead of using junk.
+ */
+export const decodeSecretData = (data: Record<string, string> | undefined): SecretData => decodeSecretFields(data);
