@@ -1,6 +1,8 @@
 import { createEngine } from '../checks/index.js';
+import { type CheckLimits, checkLimitsFromEnv } from '../controller/check-executor.js';
 import { createLogger } from '../controller/logger.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
+import { apiRateLimitFromEnv, type RateLimit } from '../controller/rate-limiter.js';
 import { EXIT } from './exit-codes.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -27,6 +29,9 @@ export interface OperatorSettings {
   identity?: string;
   shutdownGraceSeconds: number;
   logLevel: string;
+  /** CHECK_CONCURRENCY / CHECKS_PER_HOST and KUBE_API_QPS / KUBE_API_BURST, read by their own modules. */
+  checkLimits?: CheckLimits;
+  apiRateLimit?: RateLimit;
 }
 
 type Parsed = { ok: true; settings: OperatorSettings } | { ok: false; errors: string[] };
@@ -78,6 +83,16 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
   if (!LOG_LEVELS.includes(logLevel)) {
     errors.push(`LOG_LEVEL=${JSON.stringify(env.LOG_LEVEL)}: must be one of ${LOG_LEVELS.join(', ')}`);
   }
+  const readElsewhere = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      errors.push((error as Error).message);
+      return undefined;
+    }
+  };
+  const checkLimits = readElsewhere(() => checkLimitsFromEnv(env));
+  const apiRateLimit = readElsewhere(() => apiRateLimitFromEnv(env));
   const settings: OperatorSettings = {
     ...(get('KUBECONFIG') ? { kubeconfig: get('KUBECONFIG')! } : {}),
     namespaces,
@@ -89,6 +104,8 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
     ...(get('POD_NAME') ? { identity: get('POD_NAME')! } : {}),
     shutdownGraceSeconds: integer('SHUTDOWN_GRACE_SECONDS', 20, 0, 3600),
     logLevel,
+    ...(checkLimits ? { checkLimits } : {}),
+    ...(apiRateLimit ? { apiRateLimit } : {}),
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
 }
@@ -114,6 +131,8 @@ export async function runOperatorFromEnv(
     leaderElection: { enabled: settings.leaderElect, namespace: settings.leaseNamespace, name: settings.leaseName },
     ...(settings.identity ? { identity: settings.identity } : {}),
     gracePeriodMs: settings.shutdownGraceSeconds * 1000,
+    ...(settings.checkLimits ? { checkLimits: settings.checkLimits } : {}),
+    ...(settings.apiRateLimit ? { apiRateLimit: settings.apiRateLimit } : {}),
     engineFactory: createEngine,
     log,
   };

@@ -13,6 +13,8 @@ export interface CheckStart {
   lagMs: number;
   /** Start minus the time it was submitted. */
   waitedMs: number;
+  /** Its own host was at its limit when it was submitted: its lag is that host's backlog, not the operator's. */
+  hostLimited: boolean;
 }
 
 export interface CheckExecutorOptions {
@@ -27,6 +29,7 @@ interface Job {
   host: string;
   dueAt: number;
   submittedAt: number;
+  hostLimited: boolean;
   start: () => void;
 }
 
@@ -57,6 +60,7 @@ export class CheckExecutor {
         host,
         dueAt,
         submittedAt: this.now(),
+        hostLimited: this.runningFor(host) >= this.options.limits.perHost || this.waiting.has(host),
         start: () => {
           Promise.resolve()
             .then(work)
@@ -117,6 +121,7 @@ export class CheckExecutor {
       host: job.host,
       lagMs: Math.max(0, now - job.dueAt),
       waitedMs: Math.max(0, now - job.submittedAt),
+      hostLimited: job.hostLimited,
     });
     job.start();
   }

@@ -60,7 +60,8 @@ export class OperatorMetrics {
   });
   readonly scheduleLag = new Histogram({
     name: 'dbwatch_schedule_lag_seconds',
-    help: 'Database check start minus the time it was due',
+    help: 'Database check start minus the time it was due; host_limited: its host was at CHECKS_PER_HOST',
+    labelNames: ['host_limited'],
     buckets: LAG_BUCKETS,
     registers: [this.registry],
   });

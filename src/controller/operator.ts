@@ -160,8 +160,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
   const executor = new CheckExecutor({
     limits: { ...checkLimitsFromEnv(process.env), ...options.checkLimits },
-    onStart: ({ lagMs, waitedMs }) => {
-      metrics.scheduleLag.observe(lagMs / 1000);
+    onStart: ({ lagMs, waitedMs, hostLimited }) => {
+      metrics.scheduleLag.observe({ host_limited: String(hostLimited) }, lagMs / 1000);
       metrics.checkQueueWait.observe(waitedMs / 1000);
     },
     onLoad: (running, waiting) => {

@@ -85,8 +85,8 @@ describe('check executor', () => {
     busy.open();
     await Promise.all([first, second]);
     expect(starts).toEqual([
-      { host: 'db:5432', lagMs: 600, waitedMs: 0 },
-      { host: 'db:5432', lagMs: 2_500, waitedMs: 2_500 },
+      { host: 'db:5432', lagMs: 600, waitedMs: 0, hostLimited: false },
+      { host: 'db:5432', lagMs: 2_500, waitedMs: 2_500, hostLimited: true },
     ]);
   });
 

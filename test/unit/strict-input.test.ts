@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,6 +197,8 @@ describe('operator settings from the environment', () => {
         leaseName: 'dbwatch-operator',
         shutdownGraceSeconds: 20,
         logLevel: 'info',
+        checkLimits: { concurrency: 64, perHost: 4 },
+        apiRateLimit: { qps: 50, burst: 100 },
       },
     });
   });
@@ -210,12 +213,16 @@ describe('operator settings from the environment', () => {
       WATCH_NAMESPACES: 'shop, Bad_NS',
       POD_NAMESPACE: 'Kube System',
       LEADER_ELECTION_LEASE: 'x/y',
+      CHECK_CONCURRENCY: '0',
+      KUBE_API_QPS: 'fast',
     });
     expect(parsed).toEqual({
       ok: false,
       errors: [
         'WATCH_NAMESPACES: "Bad_NS" is not a namespace name (lowercase DNS label)',
         'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
+        'CHECK_CONCURRENCY must be a whole number ≥ 1 (got 0)',
+        'KUBE_API_QPS must be a number > 0 (got fast)',
         'MAX_CONCURRENT_CHECKS="four": must be a whole number from 1 to 256',
         'METRICS_PORT="99999": must be a whole number from 0 to 65535',
         'LEADER_ELECT="maybe": must be true or false (also 1/0, yes/no)',
@@ -225,6 +232,22 @@ describe('operator settings from the environment', () => {
       ],
     });
     expect(JSON.stringify(parsed)).not.toContain('NaN');
+  });
+
+  test('`dbwatch operator` with a bad setting prints what is wrong and exits 3 before connecting anywhere', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
+      const env = { PATH: process.env.PATH, METRICS_PORT: 'eighty', KUBECONFIG: '/nonexistent' };
+      const child = execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'operator'],
+        { env },
+        (_e, _o, stderr) => done({ code: child.exitCode, stderr }),
+      );
+    });
+    expect(result.stderr).toBe(
+      'invalid operator settings, not started:\n  METRICS_PORT="eighty": must be a whole number from 0 to 65535\n',
+    );
+    expect(result.code).toBe(3);
   });
 
   test('the values an operator is deployed with are read', () => {

@@ -64,7 +64,7 @@ describe('the operator on a real control plane and PostgreSQL', () => {
     expect(status.observedGeneration).toBe(1);
 
     const get = await kubectl(['get', 'databasemonitors', '-n', ns]);
-    expect(get.stdout).toMatch(/orders\s+postgres\s+healthy\s+[\d.]+\s+[\d.]+\s+1\s+\d+s\s+\d+s/);
+    expect(get.stdout).toMatch(/orders\s+True\s+postgres\s+healthy\s+[\d.]+\s+[\d.]+\s+1\s+\d+s\s+\d+s/);
     const wait = await kubectl(['wait', '--for=condition=Ready', '--timeout=10s', '-n', ns, 'databasemonitor/orders']);
     expect(wait.stdout).toMatch(/condition met/);
     expect((await eventsFor(ns, 'orders')).map((e) => e.reason)).toContain('Healthy');
@@ -156,7 +156,7 @@ describe('the operator on a real control plane and PostgreSQL', () => {
     const reasons = (await eventsFor(ns, 'app-ready')).map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['PrerequisiteFailed', 'PrerequisitePassed']));
     const get = await kubectl(['get', 'dbprereq', '-n', ns]);
-    expect(get.stdout).toMatch(/app-ready\s+passed\s+2\s+0\s+0/);
+    expect(get.stdout).toMatch(/app-ready\s+True\s+passed\s+2\s+0\s+0/);
   });
 
   test('a stable database over many intervals causes heartbeat writes only, not one per check', async () => {
@@ -192,7 +192,7 @@ describe('the operator on a real control plane and PostgreSQL', () => {
       );
     }
     expect(metrics).not.toMatch(/dbwatch_check_duration_seconds_bucket\{[^}]*namespace=/);
-    expect(metrics).toMatch(/dbwatch_schedule_lag_seconds_count [1-9]/);
+    expect(metrics).toMatch(/dbwatch_schedule_lag_seconds_count\{host_limited="false"\} [1-9]/);
     expect(everything).not.toContain(db.password);
   });
 });

@@ -1,0 +1,82 @@
+import * as k8s from '@kubernetes/client-node';
+
+/** Creates and inspects the benchmark's DatabaseMonitors through the API server (as admin). */
+export class Fleet {
+  private readonly core: k8s.CoreV1Api;
+  private readonly objects: k8s.CustomObjectsApi;
+
+  constructor(kubeconfig: string) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfig);
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.objects = kc.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  async createNamespaces(names: string[]): Promise<void> {
+    for (const name of names) await this.core.createNamespace({ body: { metadata: { name } } });
+  }
+
+  async createSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+    await this.core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace }, stringData: data } });
+  }
+
+  /** Creates monitors `count` at a time in parallel (the API server, not the client, is the limit here). */
+  async createMonitors(
+    monitors: { namespace: string; name: string; secret: string }[],
+    interval: string,
+    parallel = 16,
+  ): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < monitors.length) {
+        const m = monitors[next++]!;
+        await this.objects.createNamespacedCustomObject({
+          group: 'dbwatch.dev',
+          version: 'v1alpha1',
+          namespace: m.namespace,
+          plural: 'databasemonitors',
+          body: {
+            apiVersion: 'dbwatch.dev/v1alpha1',
+            kind: 'DatabaseMonitor',
+            metadata: { name: m.name, namespace: m.namespace },
+            spec: { engine: 'postgres', connection: { secretRef: { name: m.secret } }, interval },
+          },
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+  }
+
+  async deleteMonitors(monitors: { namespace: string; name: string }[], parallel = 16): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < monitors.length) {
+        const m = monitors[next++]!;
+        await this.objects.deleteNamespacedCustomObject({
+          group: 'dbwatch.dev',
+          version: 'v1alpha1',
+          namespace: m.namespace,
+          plural: 'databasemonitors',
+          name: m.name,
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+  }
+
+  /** Monitors that have a status (a health status from a finished check), over all namespaces. */
+  async withStatus(): Promise<number> {
+    const list = (await this.objects.listClusterCustomObject({
+      group: 'dbwatch.dev',
+      version: 'v1alpha1',
+      plural: 'databasemonitors',
+    })) as { items: { status?: { status?: string } }[] };
+    return list.items.filter((m) => m.status?.status !== undefined).length;
+  }
+
+  /** Events dbwatch has recorded so far, over all namespaces (nothing deletes them within the run). */
+  async eventCount(): Promise<number> {
+    const events = await this.core.listEventForAllNamespaces();
+    return events.items.filter((e) => e.reportingComponent === 'dbwatch.dev/operator').length;
+  }
+}
