@@ -32,7 +32,9 @@ export type BatchAnswer =
   | { error: { number: number; message: string; state?: number; class?: number } }
   | { done: true }
   /** Never answers until the client sends an attention (cancels). */
-  | { hang: true };
+  | { hang: true }
+  /** Drops the connection: the server died or the network was cut mid-query. */
+  | { drop: true };
 
 export interface TdsScript {
   /** user → password; a login with anything else fails with error 18456. */
@@ -217,7 +219,7 @@ function parseLogin7(p: Buffer): { user: string; password: string; database: str
 
 const sqlOf = (payload: Buffer) => payload.subarray(payload.readUInt32LE(0)).toString('ucs2');
 
-function answerTokens(answer: Exclude<BatchAnswer, { hang: true }>): Buffer {
+function answerTokens(answer: Exclude<BatchAnswer, { hang: true } | { drop: true }>): Buffer {
   if ('error' in answer) {
     const e = answer.error;
     return Buffer.concat([errorToken(e.number, e.message, e.state ?? 1, e.class ?? 16), done(DONE.ERROR)]);
@@ -314,6 +316,10 @@ export async function startTdsServer(script: TdsScript): Promise<TdsServer> {
         const answer = script.answer(sql, session);
         if ('hang' in answer) {
           hanging = true;
+          return;
+        }
+        if ('drop' in answer) {
+          socket.destroy();
           return;
         }
         return send(answerTokens(answer));

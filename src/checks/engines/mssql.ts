@@ -107,7 +107,8 @@ export class MssqlEngine implements DatabaseEngine {
       await this.batch(pool.request(), 'SELECT 1 AS ok', timeoutMs);
     } catch (error) {
       // A dropped connection surfaces while acquiring: that is a connection failure, not a query one.
-      throw new PhaseError(error instanceof sql.ConnectionError ? 'connect' : 'query', error);
+      const lost = error instanceof sql.ConnectionError || classifyMssqlError(error).cause === 'ConnectionLost';
+      throw new PhaseError(lost ? 'connect' : 'query', error);
     }
   }
 
@@ -361,7 +362,9 @@ export function classifyMssqlError(error: unknown): ClassifiedError {
   if (code === 'EINSTLOOKUP') return is('dns', 'InstanceNotFound');
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(message)) return is('dns', 'HostNotFound');
   if (/ECONNREFUSED/.test(message)) return is('tcp', 'ConnectionRefused');
-  if (/ECONNRESET|socket hang up|Connection lost/i.test(message)) return is('tcp', 'ConnectionReset');
+  // The connection died under a check: server stopped, failover, network cut.
+  if (/ECONNRESET|socket hang up|Connection lost|ESOCKET|EPIPE/i.test(`${code} ${message}`))
+    return is('tcp', 'ConnectionLost');
   if (code === 'TLS_REQUIRED' || code === 'EENCRYPT') return is('tls', 'TlsRequired');
   if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
   if (/certificate|self.signed|SSL|TLS/i.test(message)) return is('tls', 'TlsFailed');

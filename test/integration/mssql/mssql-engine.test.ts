@@ -191,4 +191,19 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
     });
     expect(ef.health.status).toBe('degraded');
   });
+
+  test('a connection dropped mid-query is a result: ConnectionLost for the test query, an error for a test query', async () => {
+    const lost = await run({ queries: { 'SELECT 1 AS ok': { drop: true } } });
+    expect(lost.health).toMatchObject({ status: 'unhealthy', connection: false, errorReason: 'ConnectionLost' });
+    expect(lost.diagnostics?.connectivity.stages.length).toBeGreaterThan(0);
+    await server?.stop();
+
+    const report = await run(
+      { queries: { 'SELECT * FROM orders': { drop: true } } },
+      { checks: { performance: { queries: [{ name: 'orders', sql: 'SELECT * FROM orders' }], iterations: 2 } } },
+    );
+    expect(report.health.status).toBe('healthy');
+    expect(report.performance?.queryPerformance[0]).toMatchObject({ successRate: 0 });
+    expect(report.performance?.queryPerformance[0]?.error).toMatch(/Connection lost|socket|closed/i);
+  });
 });
