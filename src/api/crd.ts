@@ -40,10 +40,18 @@ interface CrdInput {
   columns: PrinterColumn[];
 }
 
-const readyColumns = (): PrinterColumn[] => [
-  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', priority: 1 },
-  { name: 'Message', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message', priority: 1 },
-];
+/** Ready is in plain `kubectl get` (Flux's layout): the one column that is never stale or carried over. */
+const readyColumn: PrinterColumn = {
+  name: 'Ready',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+};
+const messageColumn: PrinterColumn = {
+  name: 'Message',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].message',
+  priority: 1,
+};
 
 function customResourceDefinition(input: CrdInput) {
   const singular = input.kind.toLowerCase();
@@ -69,8 +77,9 @@ function customResourceDefinition(input: CrdInput) {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [
+            readyColumn,
             ...input.columns,
-            ...readyColumns(),
+            messageColumn,
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
           ],
           schema: {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conditionsList, connectionSchema, dnsName, duration, engineSchema } from './common.js';
-import { objectMetaSchema } from './database-monitor.js';
+import { migrationsCheckSchema, objectMetaSchema } from './database-monitor.js';
 import { prerequisiteResultSchema } from './results.js';
 import { withRules } from './validation-rule.js';
 
@@ -12,6 +12,10 @@ export const prerequisiteDatabaseSchema = withRules(
     }),
     engine: engineSchema.optional(),
     connection: connectionSchema.optional(),
+    checks: z
+      .strictObject({ migrations: migrationsCheckSchema.optional() })
+      .optional()
+      .meta({ description: "Checks for an inline connection, as in a DatabaseMonitor's spec.checks." }),
   }),
   [
     {
@@ -23,6 +27,11 @@ export const prerequisiteDatabaseSchema = withRules(
       cel: 'has(self.connection) == has(self.engine)',
       check: (d) => (d.connection !== undefined) === (d.engine !== undefined),
       message: 'engine goes with connection (and only with it)',
+    },
+    {
+      cel: '!has(self.checks) || has(self.connection)',
+      check: (d) => d.checks === undefined || d.connection !== undefined,
+      message: "checks go with an inline connection; a monitorRef uses its monitor's checks",
     },
   ],
 );

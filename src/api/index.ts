@@ -1,4 +1,5 @@
 export * from './common.js';
+export * from './conditions.js';
 export * from './database-monitor.js';
 export * from './database-prerequisite.js';
 export * from './duration.js';

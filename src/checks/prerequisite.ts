@@ -1,4 +1,11 @@
-import type { DatabaseValidation, PrerequisiteResult, PrerequisiteStatus } from '../api/index.js';
+import {
+  type DatabaseMonitorSpec,
+  type DatabaseValidation,
+  databaseMonitorSpecSchema,
+  type PrerequisiteDatabase,
+  type PrerequisiteResult,
+  type PrerequisiteStatus,
+} from '../api/index.js';
 import type { MonitorReport } from './monitor.js';
 
 export interface ValidationOptions {
@@ -8,7 +15,9 @@ export interface ValidationOptions {
 
 /**
  * Failed: unreachable, test query failing, failed or pending migrations. Warning: slower than the
- * threshold, degraded for another reason, or migrations asked for but not checkable. Passed otherwise.
+ * threshold, high connection utilization, or configured migrations whose table cannot be read. A
+ * database without migration configuration is judged on the rest: checkMigrations judges migrations
+ * where they are configured (monitor's or inline checks.migrations), it does not demand them.
  */
 export function validateDatabase(
   name: string,
@@ -21,8 +30,7 @@ export function validateDatabase(
   if (!health.connection) failed.push(`cannot connect: ${health.error ?? 'unknown error'}`);
   else if (!health.queryTest) failed.push(`test query failed: ${health.error ?? 'unknown error'}`);
   if (options.checkMigrations && health.connection) {
-    if (!m) warnings.push('migrations not checked: the monitor has no checks.migrations');
-    else if (m.error) warnings.push(`migration status unknown: ${m.error}`);
+    if (m?.error) warnings.push(`migration status unknown: ${m.error}`);
     if (m && m.failedMigrations.length > 0) failed.push(`failed migrations: ${m.failedMigrations.join(', ')}`);
     if (m && m.pendingMigrations.length > 0) failed.push(`pending migrations: ${m.pendingMigrations.join(', ')}`);
   }
@@ -57,4 +65,13 @@ export function summarizeValidation(databases: DatabaseValidation[]): Prerequisi
   };
   const overallStatus: PrerequisiteStatus = summary.failed > 0 ? 'failed' : summary.warning > 0 ? 'warning' : 'passed';
   return { overallStatus, databases, summary };
+}
+
+/** The monitor spec an inline prerequisite database is checked with (performance never runs for a gate). */
+export function inlineMonitorSpec(db: PrerequisiteDatabase): DatabaseMonitorSpec {
+  return databaseMonitorSpecSchema.parse({
+    engine: db.engine,
+    connection: db.connection,
+    ...(db.checks?.migrations ? { checks: { migrations: db.checks.migrations } } : {}),
+  });
 }

@@ -1,14 +1,13 @@
-import {
-  type DatabaseMonitorSpec,
-  type DatabasePrerequisiteSpec,
-  type DatabaseValidation,
-  databaseMonitorSpecSchema,
-  type PrerequisiteResult,
+import type {
+  DatabaseMonitorSpec,
+  DatabasePrerequisiteSpec,
+  DatabaseValidation,
+  PrerequisiteResult,
 } from '../api/index.js';
 import { type ResolveResult, resolveConnection, type SecretLookup, withCa } from './connection-config.js';
 import { createEngine } from './engines/index.js';
 import { type MonitorReport, runMonitorChecks } from './monitor.js';
-import { summarizeValidation, unavailableDatabase, validateDatabase } from './prerequisite.js';
+import { inlineMonitorSpec, summarizeValidation, unavailableDatabase, validateDatabase } from './prerequisite.js';
 
 /**
  * The connection a monitor's checks use: its Secret resolved, its CA added, and its timeoutSeconds as
@@ -47,7 +46,7 @@ export function prerequisiteTargetSpec(
   if (db.monitorRef) {
     return monitors(db.monitorRef.name) ?? `DatabaseMonitor ${db.monitorRef.name} not found in this namespace`;
   }
-  return databaseMonitorSpecSchema.parse({ engine: db.engine, connection: db.connection });
+  return inlineMonitorSpec(db);
 }
 
 /** Checks every database (one failing never stops the others) and summarizes. */

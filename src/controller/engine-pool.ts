@@ -5,6 +5,10 @@ import type { ConnectionConfig, DatabaseEngine, EngineFactory } from '../checks/
  * One small connection pool per monitor, re-created when the resolved connection (spec or Secret)
  * changes and closed when the monitor goes away. Only a hash of the config is kept for comparison.
  */
+/** A hash of a resolved connection, for noticing changes without keeping the password. */
+export const connectionFingerprint = (config: ConnectionConfig) =>
+  createHash('sha256').update(JSON.stringify(config)).digest('hex');
+
 export class EnginePool {
   private readonly engines = new Map<string, { fingerprint: string; engine: DatabaseEngine }>();
 
@@ -14,7 +18,7 @@ export class EnginePool {
   ) {}
 
   get(key: string, config: ConnectionConfig): DatabaseEngine {
-    const fingerprint = createHash('sha256').update(JSON.stringify(config)).digest('hex');
+    const fingerprint = connectionFingerprint(config);
     const existing = this.engines.get(key);
     if (existing?.fingerprint === fingerprint) return existing.engine;
     if (existing) void existing.engine.close();

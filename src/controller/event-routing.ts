@@ -43,3 +43,7 @@ export function keysReferencingMonitor(monitorName: string | undefined, prerequi
     .filter((p) => specOf(p).databases?.some((d) => d.monitorRef?.name === monitorName))
     .map((p) => keyOf('DatabasePrerequisite', p));
 }
+
+/** The Secrets a connection reads: its credentials and, for TLS verification, its CA. */
+export const secretNamesOf = (connection: ReferenceSpec['connection']): string[] =>
+  [connection?.secretRef?.name, connection?.tls?.caSecretRef?.name].filter((n): n is string => n !== undefined);

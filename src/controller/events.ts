@@ -1,16 +1,8 @@
-/** An Event the controller wants recorded; reasons are CamelCase and fixed. */
+import type { EventReason } from '../api/index.js';
+
+/** An Event the controller wants recorded; reasons come from the vocabulary in src/api/conditions.ts. */
 export interface EventIntent {
   type: 'Normal' | 'Warning';
-  reason:
-    | 'Healthy'
-    | 'Degraded'
-    | 'Unhealthy'
-    | 'Recovered'
-    | 'MigrationsPending'
-    | 'PoolHigh'
-    | 'PrerequisitePassed'
-    | 'PrerequisiteFailed'
-    | 'InvalidSpec'
-    | 'SecretNotFound';
+  reason: EventReason;
   message: string;
 }

@@ -4,6 +4,8 @@ import { resolveMonitorConnection, runMonitorChecks } from '../checks/index.js';
 import { withJitter } from './backoff.js';
 import { type RunCheck, runInline } from './check-executor.js';
 import { findCondition } from './conditions.js';
+import { connectionFingerprint } from './engine-pool.js';
+import { secretNamesOf } from './event-routing.js';
 import type { EventIntent } from './events.js';
 import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './monitor-status.js';
 import { decideStatusWrite } from './status-writes.js';
@@ -16,6 +18,10 @@ interface Memory {
   lastCheckAt?: number;
   /** When the periodic requeue asked to come back (interval with jitter): the next check's due time. */
   nextCheckAt?: number;
+  /** Hash of the resolved connection (spec + Secret) last checked with; never the password itself. */
+  connection?: string;
+  /** Events of computed statuses not yet written: recorded once that status is written, exactly once. */
+  unrecordedEvents?: EventIntent[];
   /** The status as last computed and as last written (writes are skipped when only timings change). */
   current?: DatabaseMonitorStatus;
   written?: DatabaseMonitorStatus;
@@ -68,7 +74,10 @@ export class MonitorReconciler {
     mem.engine = spec.engine;
     if (spec.suspend) {
       await deps.engines.close(key);
-      await this.write(mem, namespace, name, suspendedStatus(previous, generation, now), Number.POSITIVE_INFINITY);
+      mem.connection = undefined;
+      const suspended = suspendedStatus(previous, generation, now);
+      deps.metrics.recordMonitor(namespace, name, spec.engine, suspended);
+      await this.write(mem, namespace, name, suspended, Number.POSITIVE_INFINITY);
       return {};
     }
 
@@ -78,17 +87,24 @@ export class MonitorReconciler {
     const wasStalled = findCondition(previous?.conditions, 'Stalled')?.status === 'True';
     const newGeneration = previous?.observedGeneration !== generation || previous?.health === undefined;
     const dueAt = (mem.lastCheckAt ?? 0) + intervalMs;
-    if (!newGeneration && !runNow && !wasStalled && now.getTime() < dueAt) {
-      // A write that failed earlier is retried here rather than waiting for the next check.
-      if (mem.current && mem.current !== mem.written) await this.write(mem, namespace, name, mem.current, intervalMs);
-      return { requeueAfterMs: dueAt - now.getTime() };
-    }
 
-    const resolved = resolveMonitorConnection(spec, deps.secrets(namespace));
+    // Resolved before the due guard: a rotated, changed or deleted Secret acts at once, not an interval later.
+    const secrets = await deps.secrets(namespace, secretNamesOf(spec.connection));
+    const resolved = resolveMonitorConnection(spec, secrets);
     if (!resolved.ok) {
       await deps.engines.close(key);
+      mem.connection = undefined;
       return this.stall(target, stalledStatus(previous, resolved.reason, resolved.message, generation, now));
     }
+    const fingerprint = connectionFingerprint(resolved.config);
+    const connectionChanged = mem.connection !== undefined && mem.connection !== fingerprint;
+    if (!newGeneration && !runNow && !wasStalled && !connectionChanged && now.getTime() < dueAt) {
+      // A write that failed earlier is retried here rather than waiting for the next check.
+      if (mem.current && mem.current !== mem.written) await this.write(mem, namespace, name, mem.current, intervalMs);
+      await this.recordPendingEvents(mem, obj);
+      return { requeueAfterMs: dueAt - now.getTime() };
+    }
+    mem.connection = fingerprint;
     if (newGeneration && previous?.observedGeneration !== generation) {
       const reconciling = reconcilingStatus(previous, generation, now);
       await this.write(mem, namespace, name, reconciling, intervalMs);
@@ -103,7 +119,10 @@ export class MonitorReconciler {
         !previous?.lastPerformanceTime ||
         now.getTime() - Date.parse(previous.lastPerformanceTime) >= parseDuration(perf.interval));
     // Triggered checks are due now; periodic ones when the (jittered) requeue was due.
-    const checkDueAt = newGeneration || runNow || wasStalled ? now.getTime() : Math.max(dueAt, mem.nextCheckAt ?? 0);
+    const checkDueAt =
+      newGeneration || runNow || wasStalled || connectionChanged
+        ? now.getTime()
+        : Math.max(dueAt, mem.nextCheckAt ?? 0);
     const report = await this.runCheck(
       `DatabaseMonitor/${key}`,
       `${resolved.config.host}:${resolved.config.port}`,
@@ -127,9 +146,8 @@ export class MonitorReconciler {
       ...(runNow ? { requestedAt } : {}),
     });
     mem.lastCheckAt = checkedAt.getTime();
-    await this.write(mem, namespace, name, status, intervalMs);
-    for (const event of events) await deps.recordEvent('DatabaseMonitor', obj, event);
     deps.metrics.recordMonitor(namespace, name, spec.engine, status);
+    await this.writeThenRecord(mem, obj, status, events, intervalMs);
     deps.log.debug({ monitor: key, status: status.status, raw: report.health.status }, 'checked');
     const requeueAfterMs = withJitter(intervalMs);
     mem.nextCheckAt = checkedAt.getTime() + requeueAfterMs;
@@ -141,10 +159,33 @@ export class MonitorReconciler {
     next: { status: DatabaseMonitorStatus; events: EventIntent[] },
   ): Promise<ReconcileResult> {
     this.deps.log.info({ monitor: t.key, reason: findCondition(next.status.conditions, 'Stalled')?.reason }, 'stalled');
-    await this.write(t.mem, t.namespace, t.name, next.status, Number.POSITIVE_INFINITY);
-    for (const event of next.events) await this.deps.recordEvent('DatabaseMonitor', t.obj, event);
+    if (t.mem.engine) this.deps.metrics.recordMonitor(t.namespace, t.name, t.mem.engine, next.status);
+    await this.writeThenRecord(t.mem, t.obj, next.status, next.events, Number.POSITIVE_INFINITY);
     // No requeue: a spec or Secret change brings the monitor back through the watches.
     return {};
+  }
+
+  /**
+   * Events describe a status that users can read, so they follow its write. A failed write keeps them
+   * pending; the retry writes the same status (the due guard) and records them then — once.
+   */
+  private async writeThenRecord(
+    mem: Memory,
+    obj: MonitorObject,
+    status: DatabaseMonitorStatus,
+    events: EventIntent[],
+    intervalMs: number,
+  ): Promise<void> {
+    mem.unrecordedEvents = [...(mem.unrecordedEvents ?? []), ...events];
+    await this.write(mem, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '', status, intervalMs);
+    await this.recordPendingEvents(mem, obj);
+  }
+
+  /** Called only after a write that did not throw (or had nothing to write). */
+  private async recordPendingEvents(mem: Memory, obj: MonitorObject): Promise<void> {
+    const events = mem.unrecordedEvents ?? [];
+    mem.unrecordedEvents = [];
+    for (const event of events) await this.deps.recordEvent('DatabaseMonitor', obj, event);
   }
 
   private async write(

@@ -1,6 +1,15 @@
-import type { Condition, DatabaseMonitorSpec, DatabaseMonitorStatus, HealthStatus } from '../api/index.js';
+import {
+  type Condition,
+  type DatabaseMonitorSpec,
+  type DatabaseMonitorStatus,
+  EventReason,
+  type HealthStatus,
+  ConditionReason as R,
+  StallReason,
+  ConditionType as T,
+} from '../api/index.js';
 import type { MonitorReport } from '../checks/index.js';
-import { type ConditionInput, setConditions } from './conditions.js';
+import { type ConditionInput, isTrue, recomputeConditions, setConditions } from './conditions.js';
 import { nextStreak } from './debounce.js';
 import type { EventIntent } from './events.js';
 
@@ -13,65 +22,75 @@ export interface CheckedInput {
   requestedAt?: string;
 }
 
-const READY_REASON: Record<HealthStatus, string> = { healthy: 'Healthy', degraded: 'Degraded', unhealthy: 'Unhealthy' };
+const READY_REASON: Record<HealthStatus, string> = { healthy: R.Healthy, degraded: R.Degraded, unhealthy: R.Unhealthy };
 
 function migrationsCondition(m: MonitorReport['health']['migrationStatus']): ConditionInput {
   const condition = (status: ConditionInput['status'], reason: string, message: string): ConditionInput => ({
-    type: 'MigrationsApplied',
+    type: T.MigrationsApplied,
     status,
     reason,
     message,
   });
   if (!m)
-    return condition('Unknown', 'NotChecked', 'checks.migrations is not configured or the database is unreachable');
+    return condition('Unknown', R.NotChecked, 'checks.migrations is not configured or the database is unreachable');
   if (m.failedMigrations.length > 0)
-    return condition('False', 'MigrationFailed', `failed: ${m.failedMigrations.join(', ')}`);
+    return condition('False', R.MigrationFailed, `failed: ${m.failedMigrations.join(', ')}`);
   if (m.pendingMigrations.length > 0)
-    return condition('False', 'MigrationsPending', `pending: ${m.pendingMigrations.join(', ')}`);
-  if (m.error) return condition('Unknown', 'MigrationTableUnreadable', m.error);
-  return condition('True', 'UpToDate', `current version ${m.currentVersion ?? '(none)'}`);
+    return condition('False', R.MigrationsPending, `pending: ${m.pendingMigrations.join(', ')}`);
+  if (m.error) return condition('Unknown', R.MigrationTableUnreadable, m.error);
+  return condition('True', R.UpToDate, `current version ${m.currentVersion ?? '(none)'}`);
 }
 
-function aspectConditions(report: MonitorReport): ConditionInput[] {
-  const { health, pool, performance } = report;
-  return [
-    health.connection
-      ? { type: 'Connected', status: 'True', reason: 'Connected', message: 'Connected and authenticated' }
-      : {
-          type: 'Connected',
-          status: 'False',
-          reason: health.errorReason ?? 'ConnectionFailed',
-          message: health.error ?? 'cannot connect',
+/** The server's connection utilization against its threshold. */
+function connectionUtilizationCondition(pool: MonitorReport['pool']): ConditionInput {
+  if (!pool?.poolHealth)
+    return {
+      type: T.PoolWithinLimits,
+      status: 'Unknown',
+      reason: R.NotMeasured,
+      message: pool?.error ?? 'not measured',
+    };
+  if (pool.poolHealth === 'high')
+    return { type: T.PoolWithinLimits, status: 'False', reason: R.UtilizationHigh, message: pool.overflowAnalysis };
+  return {
+    type: T.PoolWithinLimits,
+    status: 'True',
+    reason: R.WithinLimits,
+    message: `utilization ${pool.poolHealth}`,
+  };
+}
+
+function performanceCondition(performance: DatabaseMonitorStatus['performance']): ConditionInput[] {
+  if (!performance) return [];
+  const { performanceRating: rating, apdex, targetMs } = performance.overallAssessment;
+  return ['excellent', 'good'].includes(rating)
+    ? [
+        {
+          type: T.PerformanceWithinTarget,
+          status: 'True',
+          reason: R.WithinTarget,
+          message: `rated ${rating} (Apdex ${apdex})`,
         },
-    migrationsCondition(health.migrationStatus),
-    !pool?.poolHealth
-      ? { type: 'PoolWithinLimits', status: 'Unknown', reason: 'NotMeasured', message: pool?.error ?? 'not measured' }
-      : pool.poolHealth === 'high'
-        ? { type: 'PoolWithinLimits', status: 'False', reason: 'UtilizationHigh', message: pool.overflowAnalysis }
-        : {
-            type: 'PoolWithinLimits',
-            status: 'True',
-            reason: 'WithinLimits',
-            message: `utilization ${pool.poolHealth}`,
-          },
-    ...(performance
-      ? [
-          ['excellent', 'good'].includes(performance.overallAssessment.performanceRating)
-            ? {
-                type: 'PerformanceWithinTarget',
-                status: 'True' as const,
-                reason: 'WithinTarget',
-                message: `rated ${performance.overallAssessment.performanceRating} (Apdex ${performance.overallAssessment.apdex})`,
-              }
-            : {
-                type: 'PerformanceWithinTarget',
-                status: 'False' as const,
-                reason: 'SlowerThanTarget',
-                message: `rated ${performance.overallAssessment.performanceRating} (Apdex ${performance.overallAssessment.apdex} at ${performance.overallAssessment.targetMs} ms)`,
-              },
-        ]
-      : []),
-  ];
+      ]
+    : [
+        {
+          type: T.PerformanceWithinTarget,
+          status: 'False',
+          reason: R.SlowerThanTarget,
+          message: `rated ${rating} (Apdex ${apdex} at ${targetMs} ms)`,
+        },
+      ];
+}
+
+function connectedCondition(health: MonitorReport['health']): ConditionInput {
+  return health.connection
+    ? { type: T.Connected, status: 'True', reason: R.Connected, message: 'Connected and authenticated' }
+    : {
+        type: T.Connected,
+        status: 'False',
+        reason: health.errorReason ?? R.ConnectionFailed,
+        message: health.error ?? 'cannot connect',
+      };
 }
 
 function transitionEvents(before: DatabaseMonitorStatus | undefined, after: DatabaseMonitorStatus): EventIntent[] {
@@ -83,28 +102,42 @@ function transitionEvents(before: DatabaseMonitorStatus | undefined, after: Data
     if (now === 'healthy') {
       events.push(
         was === undefined
-          ? { type: 'Normal', reason: 'Healthy', message: 'Database is healthy' }
-          : { type: 'Normal', reason: 'Recovered', message: `Database recovered (was ${was})` },
+          ? { type: 'Normal', reason: EventReason.Healthy, message: 'Database is healthy' }
+          : { type: 'Normal', reason: EventReason.Recovered, message: `Database recovered (was ${was})` },
       );
-    } else if (now === 'degraded') events.push({ type: 'Warning', reason: 'Degraded', message: reasons });
-    else events.push({ type: 'Warning', reason: 'Unhealthy', message: reasons });
+    } else if (now === 'degraded') events.push({ type: 'Warning', reason: EventReason.Degraded, message: reasons });
+    else events.push({ type: 'Warning', reason: EventReason.Unhealthy, message: reasons });
   }
   const pendingBefore = before?.health?.migrationStatus?.pendingMigrations.length ?? 0;
   const pendingAfter = after.health?.migrationStatus?.pendingMigrations ?? [];
   if (pendingBefore === 0 && pendingAfter.length > 0) {
     events.push({
       type: 'Warning',
-      reason: 'MigrationsPending',
+      reason: EventReason.MigrationsPending,
       message: `Pending migrations: ${pendingAfter.join(', ')}`,
     });
   }
   if (before?.pool?.poolHealth !== 'high' && after.pool?.poolHealth === 'high') {
-    events.push({ type: 'Warning', reason: 'PoolHigh', message: after.pool.overflowAnalysis });
+    events.push({ type: 'Warning', reason: EventReason.PoolHigh, message: after.pool.overflowAnalysis });
   }
   return events;
 }
 
-/** Pure: a finished check → the next status and the Events its transitions call for. */
+/** What survives from one status to the next although not measured now: history, not health. */
+const history = (previous: DatabaseMonitorStatus | undefined, requestedAt?: string) => ({
+  ...(previous?.lastSuccessTime ? { lastSuccessTime: previous.lastSuccessTime } : {}),
+  ...(requestedAt
+    ? { lastHandledReconcileAt: requestedAt }
+    : previous?.lastHandledReconcileAt
+      ? { lastHandledReconcileAt: previous.lastHandledReconcileAt }
+      : {}),
+});
+
+/**
+ * Pure: a finished check → the next status and the Events its transitions call for. The status is built
+ * from the spec and this check only; performance results (measured on their own, longer interval) are the
+ * one thing taken from the previous status, and only while checks.performance is still configured.
+ */
 export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorStatus; events: EventIntent[] } {
   const { previous, report, spec, generation, now } = input;
   const streak = nextStreak(
@@ -121,45 +154,42 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
     reported === 'healthy'
       ? 'Database is healthy'
       : report.health.reasons.join('; ') || `observed ${report.health.status}`;
-  const conditions = setConditions(
+  const performanceConfigured = spec.checks.performance !== undefined;
+  const performance = performanceConfigured ? (report.performance ?? previous?.performance) : undefined;
+  const lastPerformanceTime = !performanceConfigured
+    ? undefined
+    : report.performance
+      ? now.toISOString()
+      : previous?.lastPerformanceTime;
+  const conditions = recomputeConditions(
     previous?.conditions,
     [
       {
-        type: 'Ready',
+        type: T.Ready,
         status: reported === 'healthy' ? 'True' : 'False',
         reason: READY_REASON[reported],
         message: readyMessage,
       },
-      { type: 'Reconciling', status: 'False', reason: 'Checked', message: `generation ${generation} checked` },
-      { type: 'Stalled', status: 'False', reason: 'Checked', message: 'Spec and Secret are valid' },
-      ...aspectConditions(report),
+      { type: T.Reconciling, status: 'False', reason: R.Checked, message: `generation ${generation} checked` },
+      { type: T.Stalled, status: 'False', reason: R.Checked, message: 'Spec and Secret are valid' },
+      connectedCondition(report.health),
+      migrationsCondition(report.health.migrationStatus),
+      connectionUtilizationCondition(report.pool),
+      ...performanceCondition(performance),
     ],
     generation,
     now,
   );
-  const performance = report.performance ?? previous?.performance;
   const status: DatabaseMonitorStatus = {
     observedGeneration: generation,
     conditions,
     status: reported,
     lastCheckTime: now.toISOString(),
-    ...(report.health.status === 'healthy'
-      ? { lastSuccessTime: now.toISOString() }
-      : previous?.lastSuccessTime
-        ? { lastSuccessTime: previous.lastSuccessTime }
-        : {}),
-    ...(report.performance
-      ? { lastPerformanceTime: now.toISOString() }
-      : previous?.lastPerformanceTime
-        ? { lastPerformanceTime: previous.lastPerformanceTime }
-        : {}),
+    ...history(previous, input.requestedAt),
+    ...(report.health.status === 'healthy' ? { lastSuccessTime: now.toISOString() } : {}),
+    ...(lastPerformanceTime ? { lastPerformanceTime } : {}),
     consecutiveFailures: streak.consecutiveFailures,
     consecutiveSuccesses: streak.consecutiveSuccesses,
-    ...(input.requestedAt
-      ? { lastHandledReconcileAt: input.requestedAt }
-      : previous?.lastHandledReconcileAt
-        ? { lastHandledReconcileAt: previous.lastHandledReconcileAt }
-        : {}),
     health: report.health,
     ...(report.pool ? { pool: report.pool } : {}),
     ...(performance ? { performance } : {}),
@@ -169,9 +199,10 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
   return { status, events: transitionEvents(previous, status) };
 }
 
-export type StallReason = 'InvalidSpec' | 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidConnection';
-
-/** Pure: a problem no retry can fix → Stalled=True and Ready=False, keeping the last results. */
+/**
+ * Pure: a problem no retry can fix → Stalled=True and Ready=False. Nothing measured before is kept: a
+ * monitor that cannot run shows no health (`status` absent), only why it cannot run.
+ */
 export function stalledStatus(
   previous: DatabaseMonitorStatus | undefined,
   reason: StallReason,
@@ -179,26 +210,29 @@ export function stalledStatus(
   generation: number,
   now: Date,
 ): { status: DatabaseMonitorStatus; events: EventIntent[] } {
-  const conditions = setConditions(
+  const conditions = recomputeConditions(
     previous?.conditions,
     [
-      { type: 'Ready', status: 'False', reason, message },
-      { type: 'Stalled', status: 'True', reason, message },
-      { type: 'Reconciling', status: 'False', reason, message: 'waiting for the spec or Secret to be fixed' },
+      { type: T.Ready, status: 'False', reason, message },
+      { type: T.Stalled, status: 'True', reason, message },
+      { type: T.Reconciling, status: 'False', reason, message: 'waiting for the spec or Secret to be fixed' },
     ],
     generation,
     now,
   );
-  const wasStalled = previous?.conditions?.find((c: Condition) => c.type === 'Stalled' && c.status === 'True');
+  const wasStalled = previous?.conditions?.find((c: Condition) => c.type === T.Stalled && c.status === 'True');
   const changed = !wasStalled || wasStalled.message !== message;
-  const eventReason = reason === 'InvalidSpec' ? 'InvalidSpec' : 'SecretNotFound';
+  const eventReason = reason === StallReason.InvalidSpec ? EventReason.InvalidSpec : EventReason.SecretNotFound;
   return {
-    status: { ...previous, observedGeneration: generation, conditions },
+    status: { observedGeneration: generation, conditions, ...history(previous) },
     events: changed ? [{ type: 'Warning', reason: eventReason, message }] : [],
   };
 }
 
-/** Pure: a new generation seen and about to be checked. */
+/**
+ * Pure: a new generation seen and about to be checked. The last results stay, still labelled with the
+ * generation they were measured for (status.observedGeneration), until this check replaces them.
+ */
 export function reconcilingStatus(
   previous: DatabaseMonitorStatus | undefined,
   generation: number,
@@ -207,10 +241,10 @@ export function reconcilingStatus(
   const conditions = setConditions(
     previous?.conditions,
     [
-      { type: 'Reconciling', status: 'True', reason: 'Progressing', message: `checking generation ${generation}` },
-      ...(previous?.conditions?.some((c) => c.type === 'Ready')
+      { type: T.Reconciling, status: 'True', reason: R.Progressing, message: `checking generation ${generation}` },
+      ...(previous?.conditions?.some((c) => c.type === T.Ready)
         ? []
-        : [{ type: 'Ready', status: 'Unknown' as const, reason: 'Progressing', message: 'first check running' }]),
+        : [{ type: T.Ready, status: 'Unknown' as const, reason: R.Progressing, message: 'first check running' }]),
     ],
     generation,
     now,
@@ -218,19 +252,26 @@ export function reconcilingStatus(
   return { ...previous, conditions };
 }
 
+/** Pure: checks are paused, so no health is claimed: Ready=Unknown and no results. */
 export function suspendedStatus(
   previous: DatabaseMonitorStatus | undefined,
   generation: number,
   now: Date,
 ): DatabaseMonitorStatus {
-  const conditions = setConditions(
+  const conditions = recomputeConditions(
     previous?.conditions,
     [
-      { type: 'Ready', status: 'Unknown', reason: 'Suspended', message: 'spec.suspend is true: checks are paused' },
-      { type: 'Reconciling', status: 'False', reason: 'Suspended', message: 'checks are paused' },
+      { type: T.Ready, status: 'Unknown', reason: R.Suspended, message: 'spec.suspend is true: checks are paused' },
+      { type: T.Reconciling, status: 'False', reason: R.Suspended, message: 'checks are paused' },
+      { type: T.Stalled, status: 'False', reason: R.Suspended, message: 'checks are paused' },
     ],
     generation,
     now,
   );
-  return { ...previous, observedGeneration: generation, conditions };
+  return { observedGeneration: generation, conditions, ...history(previous) };
 }
+
+/** True when the status claims no measured health (stalled, suspended, never checked). */
+export const hasNoHealth = (status: DatabaseMonitorStatus | undefined) => status?.health === undefined;
+
+export const isStalled = (status: DatabaseMonitorStatus | undefined) => isTrue(status?.conditions, T.Stalled);

@@ -10,7 +10,7 @@ import { loadKubeConfig, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { ResourceCache } from './k8s/resource-cache.js';
-import { customResourceSource, decodeSecretData, secretSource } from './k8s/sources.js';
+import { customResourceSource, readSecrets, secretMetadataSource } from './k8s/sources.js';
 import { writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
@@ -45,9 +45,9 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
+/** Secrets are cached as metadata only (see secretMetadataSource). */
 interface SecretObject {
   metadata?: { name?: string; namespace?: string };
-  data?: Record<string, string>;
 }
 
 /** `dbwatch operator`: watches → queue → reconcilers, behind leader election, with metrics and probes. */
@@ -118,7 +118,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const secrets = new ResourceCache<SecretObject>(
     clients.kc,
     'secrets',
-    namespaces.map((ns) => secretSource(clients, ns)),
+    namespaces.map((ns) => secretMetadataSource(clients, ns)),
     {
       add: secretChanged,
       update: secretChanged,
@@ -130,10 +130,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const deps: ReconcilerDeps = {
     monitors,
     prerequisites,
-    secrets: (namespace) => (name) => {
-      const secret = secrets.get(namespace, name);
-      return secret ? decodeSecretData(secret.data) : undefined;
-    },
+    secrets: (namespace, names) => readSecrets(clients, namespace, names),
     writeStatus: (kind, namespace, name, status) =>
       writeStatus(
         clients,

@@ -1,11 +1,13 @@
 import {
+  type DatabaseMonitorSpec,
   type DatabasePrerequisiteStatus,
   type DatabaseValidation,
-  databaseMonitorSpecSchema,
   databasePrerequisiteSpecSchema,
   parseDuration,
 } from '../api/index.js';
 import {
+  inlineMonitorSpec,
+  type ResolveResult,
   resolveMonitorConnection,
   runMonitorChecks,
   summarizeValidation,
@@ -14,9 +16,10 @@ import {
 } from '../checks/index.js';
 import { withJitter } from './backoff.js';
 import { type RunCheck, runInline } from './check-executor.js';
-import { setConditions } from './conditions.js';
+import { connectionFingerprint } from './engine-pool.js';
+import { secretNamesOf } from './event-routing.js';
 import { formatZodIssues } from './monitor-reconciler.js';
-import { prerequisiteStatus, validateFromMonitor } from './prerequisite-status.js';
+import { invalidPrerequisiteStatus, prerequisiteStatus, validateFromMonitor } from './prerequisite-status.js';
 import { decideStatusWrite } from './status-writes.js';
 import { REQUESTED_AT, type ReconcilerDeps } from './types.js';
 import type { ReconcileResult } from './work-queue.js';
@@ -25,7 +28,7 @@ interface Memory {
   uid?: string;
   written?: DatabasePrerequisiteStatus;
   /** Inline databases are checked on the prerequisite's interval; monitorRef ones come from the cache. */
-  inline: Map<string, { at: number; validation: DatabaseValidation }>;
+  inline: Map<string, { at: number; connection: string; validation: DatabaseValidation }>;
 }
 
 /**
@@ -60,18 +63,10 @@ export class PrerequisiteReconciler {
     const now = deps.now();
     const parsed = databasePrerequisiteSpecSchema.safeParse(obj.spec);
     if (!parsed.success) {
-      const message = formatZodIssues(parsed.error);
-      const conditions = setConditions(
-        mem.written?.conditions,
-        [
-          { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
-          { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message },
-        ],
-        generation,
-        now,
-      );
-      await this.write(mem, namespace, name, { ...mem.written, observedGeneration: generation, conditions }, 0);
-      await deps.recordEvent('DatabasePrerequisite', obj, { type: 'Warning', reason: 'InvalidSpec', message });
+      const { status, events } = invalidPrerequisiteStatus(mem.written, formatZodIssues(parsed.error), generation, now);
+      await this.write(mem, namespace, name, status, 0);
+      for (const event of events) await deps.recordEvent('DatabasePrerequisite', obj, event);
+      deps.metrics.forgetPrerequisite(namespace, name);
       return {};
     }
     const spec = parsed.data;
@@ -95,10 +90,19 @@ export class PrerequisiteReconciler {
             options,
           );
         }
+        // Resolved before the cache is consulted: a changed Secret or connection is checked at once.
+        const inlineSpec = inlineMonitorSpec(db);
+        const secrets = await deps.secrets(namespace, secretNamesOf(inlineSpec.connection));
+        const resolved = resolveMonitorConnection(inlineSpec, secrets);
+        if (!resolved.ok) {
+          mem.inline.delete(db.name);
+          return unavailableDatabase(db.name, resolved.message);
+        }
+        const connection = connectionFingerprint(resolved.config);
         const cached = mem.inline.get(db.name);
-        if (cached && now.getTime() - cached.at < intervalMs) return cached.validation;
-        const validation = await this.checkInline(key, db, options);
-        mem.inline.set(db.name, { at: now.getTime(), validation });
+        if (cached?.connection === connection && now.getTime() - cached.at < intervalMs) return cached.validation;
+        const validation = await this.checkInline(key, db.name, inlineSpec, resolved, options);
+        mem.inline.set(db.name, { at: now.getTime(), connection, validation });
         return validation;
       }),
     );
@@ -119,14 +123,12 @@ export class PrerequisiteReconciler {
 
   private async checkInline(
     key: string,
-    db: { name: string; engine?: 'postgres' | 'mssql'; connection?: unknown },
+    dbName: string,
+    spec: DatabaseMonitorSpec,
+    resolved: Extract<ResolveResult, { ok: true }>,
     options: { checkMigrations: boolean; performanceThresholdMs: number },
   ): Promise<DatabaseValidation> {
-    const spec = databaseMonitorSpecSchema.parse({ engine: db.engine, connection: db.connection });
-    const namespace = key.split('/')[0]!;
-    const resolved = resolveMonitorConnection(spec, this.deps.secrets(namespace));
-    if (!resolved.ok) return unavailableDatabase(db.name, resolved.message);
-    const engine = this.deps.engines.get(`prerequisite:${key}/${db.name}`, resolved.config);
+    const engine = this.deps.engines.get(`prerequisite:${key}/${dbName}`, resolved.config);
     const { host, port } = resolved.config;
     const report = await this.runCheck(
       `DatabasePrerequisite/${key}`,
@@ -139,7 +141,7 @@ export class PrerequisiteReconciler {
           now: this.deps.now,
         }),
     );
-    return validateDatabase(db.name, report, options);
+    return validateDatabase(dbName, report, options);
   }
 
   private async write(

@@ -4,8 +4,9 @@ import type {
   DatabaseValidation,
   PrerequisiteResult,
 } from '../api/index.js';
+import { EventReason, ConditionReason as R, ConditionType as T } from '../api/index.js';
 import { unavailableDatabase, type ValidationOptions, validateDatabase } from '../checks/index.js';
-import { setConditions } from './conditions.js';
+import { recomputeConditions } from './conditions.js';
 import type { EventIntent } from './events.js';
 
 /** A referenced monitor as the prerequisite sees it in the cache. */
@@ -23,8 +24,10 @@ export function validateFromMonitor(
 ): DatabaseValidation {
   if (!monitor) return unavailableDatabase(name, `DatabaseMonitor ${monitorName} not found in this namespace`);
   const status = monitor.status;
-  const stalled = status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
+  const stalled = status?.conditions?.find((c) => c.type === T.Stalled && c.status === 'True');
   if (stalled) return unavailableDatabase(name, `DatabaseMonitor ${monitorName} cannot run: ${stalled.message}`);
+  const ready = status?.conditions?.find((c) => c.type === T.Ready);
+  if (ready?.reason === R.Suspended) return unavailableDatabase(name, `DatabaseMonitor ${monitorName} is suspended`);
   if (!status?.health || status.observedGeneration !== monitor.generation) {
     return unavailableDatabase(name, `DatabaseMonitor ${monitorName} has not checked its current spec yet`);
   }
@@ -43,18 +46,18 @@ export function prerequisiteStatus(
   const problems = result.databases
     .filter((d) => d.status !== 'passed')
     .map((d) => `${d.name}: ${d.issues.join('; ')}`);
-  const reason = { passed: 'Passed', warning: 'Warning', failed: 'Failed' }[result.overallStatus];
-  const conditions = setConditions(
+  const reason = { passed: R.Passed, warning: R.Warning, failed: R.Failed }[result.overallStatus];
+  const conditions = recomputeConditions(
     previous?.conditions,
     [
       {
-        type: 'Ready',
+        type: T.Ready,
         status: ready ? 'True' : 'False',
         reason,
         message: problems.length === 0 ? `all ${result.summary.total} database(s) passed` : problems.join(' | '),
       },
-      { type: 'Reconciling', status: 'False', reason: 'Checked', message: `generation ${generation} checked` },
-      { type: 'Stalled', status: 'False', reason: 'Checked', message: 'spec is valid' },
+      { type: T.Reconciling, status: 'False', reason: R.Checked, message: `generation ${generation} checked` },
+      { type: T.Stalled, status: 'False', reason: R.Checked, message: 'spec is valid' },
     ],
     generation,
     now,
@@ -77,19 +80,52 @@ export function prerequisiteStatus(
         ? { lastHandledReconcileAt: previous.lastHandledReconcileAt }
         : {}),
   };
-  const wasReady = previous?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const wasReady = previous?.conditions?.find((c) => c.type === T.Ready)?.status;
   const events: EventIntent[] = [];
   if (ready && wasReady !== 'True') {
     events.push({
       type: 'Normal',
-      reason: 'PrerequisitePassed',
+      reason: EventReason.PrerequisitePassed,
       message: `${result.summary.passed}/${result.summary.total} passed, ${result.summary.warning} warning`,
     });
   } else if (
     !ready &&
     (wasReady === 'True' || wasReady === undefined || previous?.overallStatus !== result.overallStatus)
   ) {
-    events.push({ type: 'Warning', reason: 'PrerequisiteFailed', message: problems.join(' | ').slice(0, 1000) });
+    events.push({
+      type: 'Warning',
+      reason: EventReason.PrerequisiteFailed,
+      message: problems.join(' | ').slice(0, 1000),
+    });
   }
   return { status, events };
+}
+
+/** Pure: a spec that fails validation → Stalled, and no results (nothing was evaluated for it). */
+export function invalidPrerequisiteStatus(
+  previous: DatabasePrerequisiteStatus | undefined,
+  message: string,
+  generation: number,
+  now: Date,
+): { status: DatabasePrerequisiteStatus; events: EventIntent[] } {
+  const conditions = recomputeConditions(
+    previous?.conditions,
+    [
+      { type: T.Ready, status: 'False', reason: R.InvalidSpec, message },
+      { type: T.Stalled, status: 'True', reason: R.InvalidSpec, message },
+      { type: T.Reconciling, status: 'False', reason: R.InvalidSpec, message: 'waiting for the spec to be fixed' },
+    ],
+    generation,
+    now,
+  );
+  const wasStalled = previous?.conditions?.find((c) => c.type === T.Stalled && c.status === 'True');
+  return {
+    status: {
+      observedGeneration: generation,
+      conditions,
+      ...(previous?.lastSuccessTime ? { lastSuccessTime: previous.lastSuccessTime } : {}),
+      ...(previous?.lastHandledReconcileAt ? { lastHandledReconcileAt: previous.lastHandledReconcileAt } : {}),
+    },
+    events: wasStalled?.message === message ? [] : [{ type: 'Warning', reason: EventReason.InvalidSpec, message }],
+  };
 }

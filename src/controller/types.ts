@@ -40,7 +40,8 @@ export const REQUESTED_AT = 'dbwatch.dev/requestedAt';
 export interface ReconcilerDeps {
   monitors: ObjectStore<MonitorObject>;
   prerequisites: ObjectStore<PrerequisiteObject>;
-  secrets: (namespace: string) => SecretLookup;
+  /** Reads the named Secrets of a namespace when a reconcile needs them (a GET each; nothing is cached). */
+  secrets: (namespace: string, names: string[]) => Promise<SecretLookup>;
   writeStatus(kind: Kind, namespace: string, name: string, status: object): Promise<void>;
   recordEvent(kind: Kind, object: { metadata?: ObjectMeta }, event: EventIntent): Promise<void>;
   engines: EnginePool;

@@ -7,22 +7,50 @@ import { kubectl, userKubeconfig } from './kube.js';
 let operatorKubeconfig: string | undefined;
 
 /**
- * A kubeconfig for user dbwatch-operator bound to exactly the shipped ClusterRole (deploy/rbac), so
- * every operator test also proves the RBAC is sufficient.
+ * A kubeconfig for user dbwatch-operator bound to exactly the shipped roles (deploy/rbac), so every operator
+ * test also proves the RBAC is sufficient: the ClusterRole cluster-wide, and — per namespace passed, as the
+ * chart does with watchNamespaces — Secrets through a RoleBinding and Leases through the leader-election Role.
  */
-export async function operatorUserKubeconfig(): Promise<string> {
-  if (operatorKubeconfig) return operatorKubeconfig;
-  const applied = await kubectl(['apply', '-f', 'deploy/rbac/clusterrole.yaml']);
-  if (applied.code !== 0) throw new Error(applied.stderr);
-  await kubectl([
-    'create',
-    'clusterrolebinding',
-    'dbwatch-operator-test',
-    '--clusterrole=dbwatch-operator',
-    '--user=dbwatch-operator',
-  ]);
-  operatorKubeconfig = userKubeconfig('dbwatch-operator');
+export async function operatorUserKubeconfig(namespace?: string): Promise<string> {
+  if (!operatorKubeconfig) {
+    for (const file of ['deploy/rbac/clusterrole.yaml', 'deploy/rbac/secrets-clusterrole.yaml']) {
+      const applied = await kubectl(['apply', '-f', file]);
+      if (applied.code !== 0) throw new Error(applied.stderr);
+    }
+    await kubectl([
+      'create',
+      'clusterrolebinding',
+      'dbwatch-operator-test',
+      '--clusterrole=dbwatch-operator',
+      '--user=dbwatch-operator',
+    ]);
+    operatorKubeconfig = userKubeconfig('dbwatch-operator');
+  }
+  if (namespace) await grantOperatorNamespace(namespace);
   return operatorKubeconfig;
+}
+
+const granted = new Set<string>();
+
+/** The operator's namespaced grants in one namespace: read its Secrets, hold its leader Lease. */
+export async function grantOperatorNamespace(namespace: string): Promise<void> {
+  if (granted.has(namespace)) return;
+  const steps = [
+    ['apply', '-n', namespace, '-f', 'deploy/rbac/leader-election-role.yaml'],
+    ['create', 'rolebinding', 'dbwatch-operator-leader-election', '-n', namespace].concat([
+      '--role=dbwatch-operator-leader-election',
+      '--user=dbwatch-operator',
+    ]),
+    ['create', 'rolebinding', 'dbwatch-operator-secrets', '-n', namespace].concat([
+      '--clusterrole=dbwatch-operator-secrets',
+      '--user=dbwatch-operator',
+    ]),
+  ];
+  for (const args of steps) {
+    const result = await kubectl(args);
+    if (result.code !== 0 && !/AlreadyExists/.test(result.stderr)) throw new Error(result.stderr);
+  }
+  granted.add(namespace);
 }
 
 export interface TestOperator extends RunningOperator {
@@ -39,7 +67,7 @@ export async function startTestOperator(namespace: string, extra: { identity?: s
     },
   });
   const operator = await startOperator({
-    kubeconfig: await operatorUserKubeconfig(),
+    kubeconfig: await operatorUserKubeconfig(namespace),
     namespaces: [namespace],
     maxConcurrentChecks: 4,
     metricsPort: 0,

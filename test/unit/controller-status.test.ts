@@ -3,7 +3,7 @@ import { databaseMonitorSpecSchema, type HealthResult } from '../../src/api/inde
 import type { MonitorReport } from '../../src/checks/monitor.js';
 import { setConditions } from '../../src/controller/conditions.js';
 import { nextStreak } from '../../src/controller/debounce.js';
-import { checkedStatus, stalledStatus } from '../../src/controller/monitor-status.js';
+import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor-status.js';
 import { gateState } from '../../src/controller/prerequisite-gate.js';
 import { decideStatusWrite } from '../../src/controller/status-writes.js';
 
@@ -149,7 +149,7 @@ describe('monitor status', () => {
     expect(second.events).toEqual([]);
   });
 
-  test('stalled keeps the results, says why, and emits one event per distinct message', () => {
+  test('stalled shows no health it has not measured, says why, and emits one event per distinct message', () => {
     const healthy = checkedStatus({
       previous: undefined,
       report: report('healthy'),
@@ -158,7 +158,17 @@ describe('monitor status', () => {
       now: t0,
     }).status;
     const stalled = stalledStatus(healthy, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(5));
-    expect(stalled.status.health).toEqual(healthy.health);
+    expect(stalled.status).toEqual({
+      observedGeneration: 2,
+      lastSuccessTime: t0.toISOString(),
+      conditions: expect.any(Array),
+    });
+    expect(stalled.status.conditions?.map((c) => c.type)).toEqual(['Ready', 'Stalled', 'Reconciling']);
+    expect(stalled.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotFound',
+      lastTransitionTime: later(5).toISOString(),
+    });
     expect(stalled.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
       status: 'True',
       reason: 'SecretNotFound',
@@ -167,6 +177,70 @@ describe('monitor status', () => {
     expect(
       stalledStatus(stalled.status, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(9)).events,
     ).toEqual([]);
+  });
+});
+
+describe('status is recomputed, not carried', () => {
+  const perfSpec = (performance: object | undefined) =>
+    databaseMonitorSpecSchema.parse({
+      engine: 'postgres',
+      connection: { secretRef: { name: 'db' } },
+      checks: performance ? { performance } : {},
+    });
+  const performance = {
+    connectionMetrics: { attempts: 1, successfulConnections: 1 },
+    queryPerformance: [],
+    poolEfficiency: { acquireMs: 1 },
+    overallAssessment: { performanceRating: 'good', apdex: 0.9, targetMs: 100 },
+    recommendations: [],
+  } as unknown as NonNullable<MonitorReport['performance']>;
+
+  test('performance results stay between their runs, and go with their condition once checks.performance is removed', () => {
+    const measured = checkedStatus({
+      previous: undefined,
+      report: { ...report('healthy'), performance },
+      spec: perfSpec({}),
+      generation: 1,
+      now: t0,
+    }).status;
+    expect(measured.conditions?.find((c) => c.type === 'PerformanceWithinTarget')?.status).toBe('True');
+    const between = checkedStatus({
+      previous: measured,
+      report: report('healthy'),
+      spec: perfSpec({}),
+      generation: 1,
+      now: later(60),
+    }).status;
+    expect(between.performance).toEqual(performance);
+    expect(between.lastPerformanceTime).toBe(t0.toISOString());
+    const removed = checkedStatus({
+      previous: between,
+      report: report('healthy'),
+      spec: perfSpec(undefined),
+      generation: 2,
+      now: later(120),
+    }).status;
+    expect(removed.performance).toBeUndefined();
+    expect(removed.lastPerformanceTime).toBeUndefined();
+    expect(removed.conditions?.map((c) => c.type)).not.toContain('PerformanceWithinTarget');
+  });
+
+  test('a suspended monitor claims no health: Ready Unknown, no results', () => {
+    const healthy = checkedStatus({
+      previous: undefined,
+      report: report('healthy'),
+      spec: spec(),
+      generation: 1,
+      now: t0,
+    }).status;
+    const suspended = suspendedStatus(healthy, 2, later(5));
+    expect(suspended.status).toBeUndefined();
+    expect(suspended.health).toBeUndefined();
+    expect(suspended.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'Unknown',
+      reason: 'Suspended',
+    });
+    expect(suspended.conditions?.map((c) => c.type)).not.toContain('Connected');
   });
 });
 

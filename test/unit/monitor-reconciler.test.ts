@@ -14,7 +14,7 @@ function healthyEngine(): DatabaseEngine & { closed: boolean } {
     closed: false,
     ping: async () => undefined,
     connectOnce: async () => undefined,
-    runReadOnly: async () => undefined,
+    openTestSession: async () => ({ run: async () => 1, close: async () => undefined }),
     serverConnections: async () => ({
       active: 1,
       idle: 1,
@@ -43,11 +43,17 @@ function world(monitor: MonitorObject, initialSecret: Record<string, string> | u
   const events: EventIntent[] = [];
   const engines: ReturnType<typeof healthyEngine>[] = [];
   const objects = new Map([['ns/orders', monitor]]);
+  /** Status writes to fail before one succeeds again (an API server hiccup). */
+  let failWrites = 0;
   const deps: ReconcilerDeps = {
     monitors: { get: (ns, name) => objects.get(`${ns}/${name}`), list: () => [...objects.values()] },
     prerequisites: { get: () => undefined, list: () => [] },
-    secrets: () => (name) => (name === 'db' ? secret : undefined),
+    secrets: async () => (name) => (name === 'db' ? secret : undefined),
     writeStatus: async (_kind, _ns, _name, status) => {
+      if (failWrites > 0) {
+        failWrites--;
+        throw new Error('etcdserver: request timed out');
+      }
       writes.push(status);
       monitor.status = status as MonitorObject['status'];
     },
@@ -63,10 +69,22 @@ function world(monitor: MonitorObject, initialSecret: Record<string, string> | u
     log: pino({ level: 'silent' }),
     now: () => new Date(),
   };
-  const setSecret = (next: Record<string, string>) => {
+  const setSecret = (next: Record<string, string> | undefined) => {
     secret = next;
   };
-  return { reconciler: new MonitorReconciler(deps), writes, events, engines, objects, setSecret };
+  const failNextWrites = (n: number) => {
+    failWrites = n;
+  };
+  return {
+    reconciler: new MonitorReconciler(deps),
+    writes,
+    events,
+    engines,
+    objects,
+    setSecret,
+    failNextWrites,
+    metrics: deps.metrics,
+  };
 }
 
 const secret = { host: 'db.example', database: 'orders', username: 'app', password: 'pw' };
@@ -112,19 +130,64 @@ describe('MonitorReconciler', () => {
     expect(w.engines[0]?.closed).toBe(true);
   });
 
-  test('a changed Secret re-creates the pool; a deleted monitor closes it', async () => {
+  test('a spec change with the same connection reuses the pool; a deleted monitor closes it', async () => {
     const w = world(monitor({}), secret);
     await w.reconciler.reconcile('ns', 'orders');
-    w.objects.set('ns/orders', { ...monitor({}, 2), status: w.objects.get('ns/orders')!.status });
+    w.objects.set('ns/orders', { ...monitor({ interval: '10m' }, 2), status: w.objects.get('ns/orders')!.status });
     await w.reconciler.reconcile('ns', 'orders');
-    expect(w.engines).toHaveLength(1); // same connection: pool reused
-    w.setSecret({ ...secret, password: 'rotated' });
-    w.objects.set('ns/orders', { ...monitor({}, 3), status: w.objects.get('ns/orders')!.status });
-    await w.reconciler.reconcile('ns', 'orders');
-    expect(w.engines).toHaveLength(2);
-    expect(w.engines[0]?.closed).toBe(true);
+    expect(w.engines).toHaveLength(1);
+    expect((w.writes.at(-1) as MonitorObject['status'])?.observedGeneration).toBe(2);
     w.objects.delete('ns/orders');
     await w.reconciler.reconcile('ns', 'orders');
-    expect(w.engines[1]?.closed).toBe(true);
+    expect(w.engines[0]?.closed).toBe(true);
+  });
+
+  test('a changed Secret alone (same generation, check not due) re-checks at once with a new pool', async () => {
+    const w = world(monitor({}), secret);
+    await w.reconciler.reconcile('ns', 'orders');
+    const firstCheck = w.objects.get('ns/orders')?.status?.lastCheckTime;
+    // Not due for 5 minutes and nothing else changed: no check.
+    await w.reconciler.reconcile('ns', 'orders');
+    expect(w.engines).toHaveLength(1);
+    await new Promise((ok) => setTimeout(ok, 5));
+    w.setSecret({ ...secret, password: 'rotated' });
+    const result = await w.reconciler.reconcile('ns', 'orders');
+    expect(w.engines).toHaveLength(2);
+    expect(w.engines[0]?.closed).toBe(true);
+    expect(w.objects.get('ns/orders')?.status?.observedGeneration).toBe(1);
+    expect(w.objects.get('ns/orders')?.status?.lastCheckTime).not.toBe(firstCheck);
+    expect(result.requeueAfterMs).toBeGreaterThanOrEqual(270_000);
+  });
+
+  test('a Secret deleted from a healthy monitor stalls it at once: no health, up 0', async () => {
+    const w = world(monitor({}), secret);
+    await w.reconciler.reconcile('ns', 'orders');
+    w.setSecret(undefined);
+    await w.reconciler.reconcile('ns', 'orders');
+    const status = w.objects.get('ns/orders')?.status;
+    expect(status?.status).toBeUndefined();
+    expect(status?.health).toBeUndefined();
+    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'SecretNotFound',
+    });
+    const metrics = await w.metrics.registry.metrics();
+    expect(metrics).toMatch(/dbwatch_database_up\{namespace="ns",name="orders",engine="postgres"\} 0/);
+    expect(metrics).toMatch(/dbwatch_database_health\{[^}]*status="healthy"\} 0/);
+    expect(metrics).not.toMatch(/dbwatch_database_response_time_seconds\{/);
+  });
+
+  test("a transition's Events are recorded exactly once when its status write fails and is retried", async () => {
+    const w = world(monitor({}), secret);
+    w.failNextWrites(2); // the Reconciling write and the result's write
+    await expect(w.reconciler.reconcile('ns', 'orders')).rejects.toThrow(/timed out/);
+    expect(w.events).toEqual([]);
+    await expect(w.reconciler.reconcile('ns', 'orders')).rejects.toThrow(/timed out/);
+    expect(w.events).toEqual([]);
+    // The retry (work-queue backoff) writes the computed status and only then records its Event.
+    await w.reconciler.reconcile('ns', 'orders');
+    await w.reconciler.reconcile('ns', 'orders');
+    expect(w.events.map((e) => e.reason)).toEqual(['Healthy']);
+    expect(w.objects.get('ns/orders')?.status?.status).toBe('healthy');
   });
 });

@@ -48,12 +48,21 @@ describe('prerequisite validation', () => {
     });
   });
 
-  test('a warning when migrations are asked for but the monitor does not check them', () => {
+  test('a database without migration configuration passes: checkMigrations judges configured migrations only', () => {
     const { migrationStatus: _none, ...noMigrations } = health();
-    expect(validateDatabase('c', { health: noMigrations }, options).status).toBe('warning');
-    expect(validateDatabase('c', { health: noMigrations }, { ...options, checkMigrations: false }).status).toBe(
-      'passed',
-    );
+    expect(validateDatabase('c', { health: noMigrations }, options)).toMatchObject({ status: 'passed', issues: [] });
+    const unreadable = health({
+      migrationStatus: {
+        tool: 'flyway',
+        table: 'flyway_schema_history',
+        appliedCount: 0,
+        pendingMigrations: [],
+        failedMigrations: [],
+        error: 'table flyway_schema_history not found',
+      },
+    });
+    expect(validateDatabase('c', { health: unreadable }, options).status).toBe('warning');
+    expect(validateDatabase('c', { health: unreadable }, { ...options, checkMigrations: false }).status).toBe('passed');
   });
 
   test('the summary counts each status and the worst wins', () => {

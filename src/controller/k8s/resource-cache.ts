@@ -23,6 +23,8 @@ type ListFn = () => Promise<{ items: CachedObject[]; metadata?: { resourceVersio
 interface Source {
   path: string;
   list: ListFn;
+  /** A different client configuration for the watch (e.g. one asking for metadata only). */
+  kc?: k8s.KubeConfig;
 }
 
 /**
@@ -63,7 +65,7 @@ export class ResourceCache<T extends CachedObject> {
       markListed();
       return result;
     };
-    const informer = k8s.makeInformer(this.kc, source.path, list as never);
+    const informer = k8s.makeInformer(source.kc ?? this.kc, source.path, list as never);
     this.informers.push(informer);
     this.stores.push(informer);
     if (this.handlers.add) informer.on('add', this.handlers.add as never);

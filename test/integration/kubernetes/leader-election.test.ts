@@ -20,7 +20,7 @@ async function spawnOperator(name: string, namespace: string): Promise<OperatorP
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'operator'], {
     env: {
       ...process.env,
-      KUBECONFIG: await operatorUserKubeconfig(),
+      KUBECONFIG: await operatorUserKubeconfig(namespace),
       WATCH_NAMESPACES: namespace,
       LEADER_ELECTION_NAMESPACE: namespace,
       POD_NAME: name,

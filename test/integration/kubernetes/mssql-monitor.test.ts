@@ -54,6 +54,6 @@ describe('an engine: mssql DatabaseMonitor through the operator', () => {
     expect(status.health?.database).toMatchObject({ state: 'ONLINE' });
     expect(status.health?.migrationStatus?.currentVersion).toBe('Scripts.0002_orders.sql');
     const get = await kubectl(['get', 'dbmon', '-n', ns]);
-    expect(get.stdout).toMatch(/erp\s+mssql\s+healthy/);
+    expect(get.stdout).toMatch(/erp\s+True\s+mssql\s+healthy/);
   });
 });

@@ -1,0 +1,78 @@
+/**
+ * The operator's vocabulary, in one place (as CloudNativePG keeps api/v1/cluster_conditions.go): condition
+ * types, their reasons, Event reasons and annotations. docs/operator.md describes each; code refers to these.
+ */
+
+export const ConditionType = {
+  Ready: 'Ready',
+  Reconciling: 'Reconciling',
+  Stalled: 'Stalled',
+  Connected: 'Connected',
+  MigrationsApplied: 'MigrationsApplied',
+  /** The server's connection utilization (not dbwatch's own client pool). */
+  PoolWithinLimits: 'PoolWithinLimits',
+  PerformanceWithinTarget: 'PerformanceWithinTarget',
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** Problems no retry can fix: Stalled=True until the spec or a Secret changes. */
+export const StallReason = {
+  InvalidSpec: 'InvalidSpec',
+  SecretNotFound: 'SecretNotFound',
+  SecretKeyMissing: 'SecretKeyMissing',
+  InvalidConnection: 'InvalidConnection',
+} as const;
+export type StallReason = (typeof StallReason)[keyof typeof StallReason];
+
+export const ConditionReason = {
+  ...StallReason,
+  // Ready (DatabaseMonitor)
+  Healthy: 'Healthy',
+  Degraded: 'Degraded',
+  Unhealthy: 'Unhealthy',
+  Progressing: 'Progressing',
+  Suspended: 'Suspended',
+  // Ready (DatabasePrerequisite)
+  Passed: 'Passed',
+  Warning: 'Warning',
+  Failed: 'Failed',
+  // Reconciling / Stalled when all is well
+  Checked: 'Checked',
+  // Connected (the failure causes come from the engines' error classification)
+  Connected: 'Connected',
+  ConnectionFailed: 'ConnectionFailed',
+  // MigrationsApplied
+  UpToDate: 'UpToDate',
+  MigrationFailed: 'MigrationFailed',
+  MigrationsPending: 'MigrationsPending',
+  MigrationTableUnreadable: 'MigrationTableUnreadable',
+  NotChecked: 'NotChecked',
+  // PoolWithinLimits
+  WithinLimits: 'WithinLimits',
+  UtilizationHigh: 'UtilizationHigh',
+  NotMeasured: 'NotMeasured',
+  // PerformanceWithinTarget
+  WithinTarget: 'WithinTarget',
+  SlowerThanTarget: 'SlowerThanTarget',
+} as const;
+export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
+
+export const EventReason = {
+  Healthy: 'Healthy',
+  Degraded: 'Degraded',
+  Unhealthy: 'Unhealthy',
+  Recovered: 'Recovered',
+  MigrationsPending: 'MigrationsPending',
+  /** The server's connection utilization crossed its threshold. */
+  PoolHigh: 'PoolHigh',
+  PrerequisitePassed: 'PrerequisitePassed',
+  PrerequisiteFailed: 'PrerequisiteFailed',
+  InvalidSpec: 'InvalidSpec',
+  SecretNotFound: 'SecretNotFound',
+} as const;
+export type EventReason = (typeof EventReason)[keyof typeof EventReason];
+
+export const Annotation = {
+  /** Asks for an immediate run (Flux's requestedAt pattern); echoed in status.lastHandledReconcileAt. */
+  RequestedAt: 'dbwatch.dev/requestedAt',
+} as const;
