@@ -1,0 +1,38 @@
+import { describe, expect, test } from '@jest/globals';
+import { CheckExecutor, type RunCheck } from '../../src/controller/check-executor.js';
+import { WorkQueue } from '../../src/controller/work-queue.js';
+
+/**
+ * The issue-9 scenario in miniature, wired as operator.ts wires it: 4 queue workers, a check executor
+ * (64 overall, 4 per host) and reconciles that park their worker while their check waits. 200 monitors
+ * point at a host that never answers; 50 healthy ones must still all be checked and written.
+ */
+describe('isolation of a host that never answers', () => {
+  test('200 checks stuck on one host do not delay 50 healthy monitors, and hold only 4 slots', async () => {
+    const executor = new CheckExecutor({ limits: { concurrency: 64, perHost: 4 } });
+    let blackHoleAnswers: () => void = () => undefined;
+    const blackHole = new Promise<void>((ok) => {
+      blackHoleAnswers = ok;
+    });
+    const written: string[] = [];
+    const runCheck: RunCheck = (owner, host, dueAt, work) => queue.park(owner, executor.run(host, dueAt, work));
+    const queue: WorkQueue = new WorkQueue({
+      concurrency: 4,
+      reconcile: async (key) => {
+        const host = key.startsWith('dead') ? 'black-hole:5432' : `db-${key}:5432`;
+        await runCheck(key, host, Date.now(), () => (host === 'black-hole:5432' ? blackHole : Promise.resolve()));
+        written.push(key);
+        return {};
+      },
+    });
+    for (let i = 0; i < 200; i++) queue.add(`dead-${i}`);
+    for (let i = 0; i < 50; i++) queue.add(`healthy-${i}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+    expect(written.filter((k) => k.startsWith('healthy'))).toHaveLength(50);
+    expect(executor.runningFor('black-hole:5432')).toBe(4);
+    expect(executor.load).toEqual({ running: 4, waiting: 196 });
+    blackHoleAnswers();
+    await queue.shutdown(1000);
+    expect(written).toHaveLength(250);
+  });
+});
