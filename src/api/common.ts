@@ -4,7 +4,6 @@ import { withRules } from './validation-rule.js';
 
 export const API_GROUP = 'dbwatch.dev';
 export const API_VERSION = 'v1alpha1';
-export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
 
 /** Go-style durations as used by Kubernetes tooling: 30s, 5m, 1h30m, 500ms. */
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';

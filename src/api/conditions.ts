@@ -1,4 +1,9 @@
 /**
+ * Naming: "connection utilization" is the server's connections in use against its usable maximum (checked by
+ * spec.checks.pool, reported in status.pool.utilizationPercent/poolHealth); "client pool" is dbwatch's own
+ * small pool of connections to the database (status.pool.poolSize/checkedOut/waiting). The CRD field names
+ * (pool, poolUtilizationPercent) predate this and stay; conditions, Events, metrics and docs use the two names.
+ *
  * The operator's vocabulary, in one place (as CloudNativePG keeps api/v1/cluster_conditions.go): condition
  * types, their reasons, Event reasons and annotations. docs/operator.md describes each; code refers to these.
  */
@@ -10,7 +15,7 @@ export const ConditionType = {
   Connected: 'Connected',
   MigrationsApplied: 'MigrationsApplied',
   /** The server's connection utilization (not dbwatch's own client pool). */
-  PoolWithinLimits: 'PoolWithinLimits',
+  ConnectionUtilizationWithinLimits: 'ConnectionUtilizationWithinLimits',
   PerformanceWithinTarget: 'PerformanceWithinTarget',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
@@ -46,8 +51,10 @@ export const ConditionReason = {
   MigrationFailed: 'MigrationFailed',
   MigrationsPending: 'MigrationsPending',
   MigrationTableUnreadable: 'MigrationTableUnreadable',
+  /** The table alone cannot tell whether an expected migration is applied (Alembic ancestry, Rails gaps, ...). */
+  MigrationStateUnknown: 'MigrationStateUnknown',
   NotChecked: 'NotChecked',
-  // PoolWithinLimits
+  // ConnectionUtilizationWithinLimits
   WithinLimits: 'WithinLimits',
   UtilizationHigh: 'UtilizationHigh',
   NotMeasured: 'NotMeasured',
@@ -64,7 +71,7 @@ export const EventReason = {
   Recovered: 'Recovered',
   MigrationsPending: 'MigrationsPending',
   /** The server's connection utilization crossed its threshold. */
-  PoolHigh: 'PoolHigh',
+  ConnectionUtilizationHigh: 'ConnectionUtilizationHigh',
   PrerequisitePassed: 'PrerequisitePassed',
   PrerequisiteFailed: 'PrerequisiteFailed',
   InvalidSpec: 'InvalidSpec',

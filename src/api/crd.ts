@@ -112,7 +112,12 @@ export const databaseMonitorCrd = () =>
       { name: 'Engine', type: 'string', jsonPath: '.spec.engine' },
       { name: 'Status', type: 'string', jsonPath: '.status.status' },
       { name: 'Response', type: 'number', jsonPath: '.status.health.responseTimeMs', description: 'ms' },
-      { name: 'Pool %', type: 'number', jsonPath: '.status.pool.utilizationPercent' },
+      {
+        name: 'Utilization %',
+        type: 'number',
+        jsonPath: '.status.pool.utilizationPercent',
+        description: "The server's connection utilization",
+      },
       { name: 'Migration', type: 'string', jsonPath: '.status.health.migrationStatus.currentVersion' },
       { name: 'Last Check', type: 'date', jsonPath: '.status.lastCheckTime' },
     ],

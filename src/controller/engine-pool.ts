@@ -45,8 +45,4 @@ export class EnginePool {
   async closeAll(): Promise<void> {
     await Promise.all([...this.engines.keys()].map((k) => this.close(k)));
   }
-
-  get size(): number {
-    return this.engines.size;
-  }
 }

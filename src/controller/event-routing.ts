@@ -1,4 +1,5 @@
-import { type Kind, type MonitorObject, type PrerequisiteObject, REQUESTED_AT } from './types.js';
+import { Annotation } from '../api/index.js';
+import type { Kind, MonitorObject, PrerequisiteObject } from './types.js';
 
 /** The fields of a resource that say which other objects it depends on. */
 interface References {
@@ -18,8 +19,8 @@ export const keyOf = (kind: Kind, o: References) => `${kind}/${o.metadata?.names
 /** A spec change or a run request needs a check; a status-only update (our own write) does not. */
 export const needsReconcile = (o: MonitorObject | PrerequisiteObject) =>
   o.status?.observedGeneration !== o.metadata?.generation ||
-  (o.metadata?.annotations?.[REQUESTED_AT] !== undefined &&
-    o.metadata.annotations[REQUESTED_AT] !== o.status?.lastHandledReconcileAt);
+  (o.metadata?.annotations?.[Annotation.RequestedAt] !== undefined &&
+    o.metadata.annotations[Annotation.RequestedAt] !== o.status?.lastHandledReconcileAt);
 
 /** Objects to re-check when a Secret in their namespace changes: those that connect with it. */
 export function keysUsingSecret(

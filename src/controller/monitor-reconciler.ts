@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { type DatabaseMonitorStatus, databaseMonitorSpecSchema, parseDuration } from '../api/index.js';
+import {
+  Annotation,
+  ConditionType,
+  type DatabaseMonitorStatus,
+  databaseMonitorSpecSchema,
+  parseDuration,
+  StallReason,
+} from '../api/index.js';
 import { resolveMonitorConnection, runMonitorChecks } from '../checks/index.js';
 import { withJitter } from './backoff.js';
 import { type RunCheck, runInline } from './check-executor.js';
@@ -9,7 +16,7 @@ import { secretNamesOf } from './event-routing.js';
 import type { EventIntent } from './events.js';
 import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './monitor-status.js';
 import { decideStatusWrite } from './status-writes.js';
-import { type MonitorObject, REQUESTED_AT, type ReconcilerDeps } from './types.js';
+import type { MonitorObject, ReconcilerDeps } from './types.js';
 import type { ReconcileResult } from './work-queue.js';
 
 interface Memory {
@@ -68,7 +75,10 @@ export class MonitorReconciler {
 
     const parsed = databaseMonitorSpecSchema.safeParse(obj.spec);
     if (!parsed.success) {
-      return this.stall(target, stalledStatus(previous, 'InvalidSpec', formatZodIssues(parsed.error), generation, now));
+      return this.stall(
+        target,
+        stalledStatus(previous, StallReason.InvalidSpec, formatZodIssues(parsed.error), generation, now),
+      );
     }
     const spec = parsed.data;
     mem.engine = spec.engine;
@@ -82,9 +92,9 @@ export class MonitorReconciler {
     }
 
     const intervalMs = parseDuration(spec.interval);
-    const requestedAt = obj.metadata?.annotations?.[REQUESTED_AT];
+    const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
-    const wasStalled = findCondition(previous?.conditions, 'Stalled')?.status === 'True';
+    const wasStalled = findCondition(previous?.conditions, ConditionType.Stalled)?.status === 'True';
     const newGeneration = previous?.observedGeneration !== generation || previous?.health === undefined;
     const dueAt = (mem.lastCheckAt ?? 0) + intervalMs;
 
@@ -158,7 +168,10 @@ export class MonitorReconciler {
     t: Target,
     next: { status: DatabaseMonitorStatus; events: EventIntent[] },
   ): Promise<ReconcileResult> {
-    this.deps.log.info({ monitor: t.key, reason: findCondition(next.status.conditions, 'Stalled')?.reason }, 'stalled');
+    this.deps.log.info(
+      { monitor: t.key, reason: findCondition(next.status.conditions, ConditionType.Stalled)?.reason },
+      'stalled',
+    );
     if (t.mem.engine) this.deps.metrics.recordMonitor(t.namespace, t.name, t.mem.engine, next.status);
     await this.writeThenRecord(t.mem, t.obj, next.status, next.events, Number.POSITIVE_INFINITY);
     // No requeue: a spec or Secret change brings the monitor back through the watches.

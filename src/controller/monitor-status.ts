@@ -38,6 +38,7 @@ function migrationsCondition(m: MonitorReport['health']['migrationStatus']): Con
   if (m.pendingMigrations.length > 0)
     return condition('False', R.MigrationsPending, `pending: ${m.pendingMigrations.join(', ')}`);
   if (m.error) return condition('Unknown', R.MigrationTableUnreadable, m.error);
+  if (m.unknownReason) return condition('Unknown', R.MigrationStateUnknown, m.unknownReason);
   return condition('True', R.UpToDate, `current version ${m.currentVersion ?? '(none)'}`);
 }
 
@@ -45,15 +46,20 @@ function migrationsCondition(m: MonitorReport['health']['migrationStatus']): Con
 function connectionUtilizationCondition(pool: MonitorReport['pool']): ConditionInput {
   if (!pool?.poolHealth)
     return {
-      type: T.PoolWithinLimits,
+      type: T.ConnectionUtilizationWithinLimits,
       status: 'Unknown',
       reason: R.NotMeasured,
       message: pool?.error ?? 'not measured',
     };
   if (pool.poolHealth === 'high')
-    return { type: T.PoolWithinLimits, status: 'False', reason: R.UtilizationHigh, message: pool.overflowAnalysis };
+    return {
+      type: T.ConnectionUtilizationWithinLimits,
+      status: 'False',
+      reason: R.UtilizationHigh,
+      message: pool.overflowAnalysis,
+    };
   return {
-    type: T.PoolWithinLimits,
+    type: T.ConnectionUtilizationWithinLimits,
     status: 'True',
     reason: R.WithinLimits,
     message: `utilization ${pool.poolHealth}`,
@@ -118,7 +124,11 @@ function transitionEvents(before: DatabaseMonitorStatus | undefined, after: Data
     });
   }
   if (before?.pool?.poolHealth !== 'high' && after.pool?.poolHealth === 'high') {
-    events.push({ type: 'Warning', reason: EventReason.PoolHigh, message: after.pool.overflowAnalysis });
+    events.push({
+      type: 'Warning',
+      reason: EventReason.ConnectionUtilizationHigh,
+      message: after.pool.overflowAnalysis,
+    });
   }
   return events;
 }

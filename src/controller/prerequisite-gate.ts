@@ -1,3 +1,4 @@
+import { ConditionType } from '../api/index.js';
 import type { PrerequisiteObject } from './types.js';
 
 export interface GateState {
@@ -16,7 +17,7 @@ export function gateState(obj: PrerequisiteObject | undefined, name: string): Ga
       message: `DatabasePrerequisite ${name} generation ${generation} has not been evaluated yet`,
     };
   }
-  const ready = status.conditions?.find((c) => c.type === 'Ready');
+  const ready = status.conditions?.find((c) => c.type === ConditionType.Ready);
   if (ready?.status === 'True') return { ready: true, message: ready.message };
   return { ready: false, message: ready ? `${ready.reason}: ${ready.message}` : 'no Ready condition yet' };
 }

@@ -1,4 +1,5 @@
 import {
+  Annotation,
   type DatabaseMonitorSpec,
   type DatabasePrerequisiteStatus,
   type DatabaseValidation,
@@ -21,7 +22,7 @@ import { secretNamesOf } from './event-routing.js';
 import { formatZodIssues } from './monitor-reconciler.js';
 import { invalidPrerequisiteStatus, prerequisiteStatus, validateFromMonitor } from './prerequisite-status.js';
 import { decideStatusWrite } from './status-writes.js';
-import { REQUESTED_AT, type ReconcilerDeps } from './types.js';
+import type { ReconcilerDeps } from './types.js';
 import type { ReconcileResult } from './work-queue.js';
 
 interface Memory {
@@ -71,7 +72,7 @@ export class PrerequisiteReconciler {
     }
     const spec = parsed.data;
     const intervalMs = parseDuration(spec.interval);
-    const requestedAt = obj.metadata?.annotations?.[REQUESTED_AT];
+    const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const runNow = requestedAt !== undefined && requestedAt !== mem.written?.lastHandledReconcileAt;
     if (runNow || mem.written?.observedGeneration !== generation) mem.inline.clear();
     const options = { checkMigrations: spec.checkMigrations, performanceThresholdMs: spec.performanceThresholdMs };

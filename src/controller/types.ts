@@ -33,9 +33,6 @@ export interface ObjectStore<T> {
 
 export type Kind = 'DatabaseMonitor' | 'DatabasePrerequisite';
 
-/** The annotation that asks for an immediate run (Flux's requestedAt pattern). */
-export const REQUESTED_AT = 'dbwatch.dev/requestedAt';
-
 /** What reconcilers need from the world; the operator wires the real ones, unit tests fakes. */
 export interface ReconcilerDeps {
   monitors: ObjectStore<MonitorObject>;

@@ -87,10 +87,4 @@ export class EventRecorder {
   get trackedKeys(): number {
     return this.lastSent.size;
   }
-
-  /** Forgets an object's history (it was deleted). */
-  forget(uid: string): void {
-    for (const key of this.lastSent.keys()) if (key.startsWith(`${uid}|`)) this.lastSent.delete(key);
-    this.buckets.delete(uid);
-  }
 }

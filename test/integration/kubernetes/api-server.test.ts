@@ -90,7 +90,7 @@ describe('the CRDs on a real kube-apiserver', () => {
       'ENGINE',
       'STATUS',
       'RESPONSE',
-      'POOL %',
+      'UTILIZATION %',
       'MIGRATION',
       'LAST CHECK',
       'AGE',
