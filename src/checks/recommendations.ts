@@ -45,6 +45,10 @@ export const ADVICE: Record<string, Advice> = {
     `Database ${c.database} is not available (offline, restoring or the login's default database is inaccessible; SQL Server error 4060)`,
   NoConnectPrivilege: (c) =>
     `User ${c.username} lacks the CONNECT privilege on database ${c.database}: GRANT CONNECT ON DATABASE ${c.database} TO ${c.username}`,
+  NoDatabaseAccess: (c) =>
+    `Login ${c.username} has no user in database ${c.database}: CREATE USER ${c.username} FOR LOGIN ${c.username} in that database (see docs/permissions.md)`,
+  TransactionEscaped: () =>
+    "A test query ended dbwatch's transaction itself (COMMIT or ROLLBACK inside EXEC, sp_executesql or a procedure): what it changed may be committed; remove it and give the login read-only permissions",
   DatabaseStarting: () => 'The server is starting up or in recovery: wait, then check again',
   StatementTimeout: (_c, t) => `The test query did not finish within ${t} ms: check server load and locks`,
   LockTimeout: (_c, t) =>

@@ -30,7 +30,8 @@ export type Cell = string | number | boolean | null;
 export type BatchAnswer =
   | { rows: Cell[][]; columns: Column[] }
   | { error: { number: number; message: string; state?: number; class?: number } }
-  | { done: true }
+  /** A statement without rows; `use` switches the session's database (USE), `endsTransaction` ends it (COMMIT). */
+  | { done: true; use?: string; endsTransaction?: boolean }
   /** Never answers until the client sends an attention (cancels). */
   | { hang: true }
   /** Drops the connection: the server died or the network was cut mid-query. */
@@ -41,6 +42,8 @@ export interface TdsScript {
   logins: Record<string, string>;
   /** Databases that refuse logins with error 4060 (offline, restoring...). */
   unavailableDatabases?: string[];
+  /** When set, the databases that exist: a login to any other also fails with 4060. */
+  databases?: string[];
   /** Encryption answered in PRELOGIN: NOT_SUP (default) or REQ (server requires TLS). */
   encryption?: 'NOT_SUP' | 'REQ';
   /** Answers SQL batches; tedious's own session set-up is answered before this is asked. */
@@ -258,7 +261,9 @@ export async function startTdsServer(script: TdsScript): Promise<TdsServer> {
             Buffer.concat([errorToken(18456, `Login failed for user '${login.user}'.`, 1, 14), done(DONE.ERROR)]),
           );
         }
-        if (script.unavailableDatabases?.includes(login.database)) {
+        const missing =
+          script.databases !== undefined && login.database !== '' && !script.databases.includes(login.database);
+        if (missing || script.unavailableDatabases?.includes(login.database)) {
           // As SQL Server does: 4060 then 18456 (tedious keeps only the last one).
           return send(
             Buffer.concat([
@@ -321,6 +326,10 @@ export async function startTdsServer(script: TdsScript): Promise<TdsServer> {
         if ('drop' in answer) {
           socket.destroy();
           return;
+        }
+        if ('done' in answer) {
+          if (answer.use) session.database = answer.use;
+          if (answer.endsTransaction) session.inTransaction = false;
         }
         return send(answerTokens(answer));
       }

@@ -2,6 +2,7 @@ import sql from 'mssql';
 import type { TestQuerySession } from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
 import { boundedBatch, CANCEL_MS, closePool } from './mssql.js';
+import { TRANCOUNT_SQL } from './mssql-queries.js';
 
 /** SQL Server has no read-only session mode: transaction control in test queries is refused outright. */
 const TRANSACTION_CONTROL = /\b(COMMIT|ROLLBACK|SAVE\s+TRAN(SACTION)?|BEGIN\s+(DISTRIBUTED\s+)?TRAN(SACTION)?)\b/i;
@@ -46,6 +47,8 @@ export class MssqlTestSession implements TestQuerySession {
       failure = error;
     }
     const ms = performance.now() - started;
+    // The text filter cannot see EXEC('COM'+'MIT'), sp_executesql or a procedure: @@TRANCOUNT can.
+    if (failure === undefined) failure = await this.escapedTransaction(transaction);
     try {
       // Always rolled back: whatever the query changed is undone.
       await withTimeout(transaction.rollback(), CANCEL_MS, 'ROLLBACK');
@@ -55,6 +58,19 @@ export class MssqlTestSession implements TestQuerySession {
     }
     if (failure !== undefined) throw failure;
     return ms;
+  }
+
+  private async escapedTransaction(transaction: sql.Transaction): Promise<Error | undefined> {
+    try {
+      const [r] = await boundedBatch<{ trancount: number }>(new sql.Request(transaction), TRANCOUNT_SQL, CANCEL_MS);
+      if (r && Number(r.trancount) > 0) return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+    return Object.assign(
+      new Error("the test query committed or rolled back dbwatch's transaction itself (@@TRANCOUNT was 0 after it)"),
+      { code: 'WRITE_ESCAPED' },
+    );
   }
 
   private async discard(): Promise<void> {

@@ -11,6 +11,16 @@ import {
   type TestQuerySession,
 } from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
+import {
+  AZURE_SQL_DATABASE,
+  bracket,
+  DATABASE_INFO_SQL,
+  databaseAccessSql,
+  literal,
+  SERVER_FACTS_SQL,
+  type ServerFacts,
+  serverConnectionsSql,
+} from './mssql-queries.js';
 import { MssqlTestSession } from './mssql-session.js';
 
 const DEFAULT_POOL_SIZE = 2;
@@ -18,9 +28,6 @@ const MAX_ROWS = 10_000;
 /** How long a cancel (TDS attention) may take before tedious closes the connection itself. */
 export const CANCEL_MS = 1000;
 export const ignore = () => undefined;
-
-const literal = (s: string) => `N'${s.replace(/'/g, "''")}'`;
-const bracket = (s: string) => `[${s.replace(/]/g, ']]')}]`;
 
 /** encrypt + trustServerCertificate from the spec's TLS mode (tedious cannot skip only the host-name check). */
 export function poolConfig(config: ConnectionConfig, poolSize: number, database = config.database): sql.config {
@@ -48,28 +55,11 @@ export function poolConfig(config: ConnectionConfig, poolSize: number, database 
   } as sql.config;
 }
 
-// User sessions against the configured maximum. Without VIEW SERVER STATE the DMV silently shows
-// only our own session: HAS_PERMS_BY_NAME tells us, and the result says the figure is partial.
-const SERVER_CONNECTIONS_SQL = `
-SELECT COUNT(*) AS total,
-       SUM(CASE WHEN s.status = 'running' THEN 1 ELSE 0 END) AS active,
-       SUM(CASE WHEN s.status = 'sleeping' AND s.open_transaction_count = 0 THEN 1 ELSE 0 END) AS idle,
-       SUM(CASE WHEN s.status = 'sleeping' AND s.open_transaction_count > 0 THEN 1 ELSE 0 END) AS idle_in_tx,
-       (SELECT CAST(value_in_use AS int) FROM sys.configurations WHERE name = 'user connections') AS configured,
-       @@MAX_CONNECTIONS AS max_connections,
-       HAS_PERMS_BY_NAME(NULL, NULL, 'VIEW SERVER STATE') AS sees_all
-FROM sys.dm_exec_sessions s
-WHERE s.is_user_process = 1`;
-
-const DATABASE_INFO_SQL = `
-SELECT d.state_desc, d.is_read_only, CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version
-FROM sys.databases d
-WHERE d.name = DB_NAME()`;
-
 export class MssqlEngine implements DatabaseEngine {
   readonly name = 'mssql' as const;
   private readonly pool: sql.ConnectionPool;
   private connecting: Promise<sql.ConnectionPool> | undefined;
+  private facts: ServerFacts | undefined;
   private readonly size: number;
 
   constructor(
@@ -100,8 +90,9 @@ export class MssqlEngine implements DatabaseEngine {
   }
 
   async ping(timeoutMs: number): Promise<void> {
-    const pool = await this.connected(timeoutMs).catch((e: unknown) => {
-      throw new PhaseError('connect', e);
+    const pool = await this.connected(timeoutMs).catch(async (e: unknown) => {
+      // A failed login says only "Login failed": master tells a missing, offline or inaccessible database apart.
+      throw new PhaseError('connect', await this.explainLoginFailure(e, timeoutMs));
     });
     try {
       await this.batch(pool.request(), 'SELECT 1 AS ok', timeoutMs);
@@ -142,26 +133,16 @@ export class MssqlEngine implements DatabaseEngine {
   private async explainLoginFailure(error: unknown, timeoutMs: number): Promise<unknown> {
     if (classifyMssqlError(error).cause !== 'LoginFailed' || this.config.database.toLowerCase() === 'master')
       return error;
-    let state: string | undefined;
+    let found: { has_access: number | null; state_desc: string | null } | undefined;
     try {
       await this.openAndClose('master', timeoutMs, async (pool) => {
-        const rows = await this.batch<{ state_desc: string }>(
-          pool.request(),
-          `SELECT state_desc FROM sys.databases WHERE name = ${literal(this.config.database)}`,
-          timeoutMs,
-        );
-        state = rows[0]?.state_desc ?? 'MISSING';
+        [found] = await this.batch(pool.request(), databaseAccessSql(this.config.database), timeoutMs);
       });
     } catch {
       return error;
     }
-    const what = state === 'MISSING' ? 'does not exist' : `is ${state}`;
-    return Object.assign(
-      new Error(`Login succeeded on master, but database ${this.config.database} ${what} (state_desc)`),
-      {
-        code: state === 'MISSING' ? 'DB_MISSING' : 'DB_UNAVAILABLE',
-      },
-    );
+    const explained = explainDatabaseAccess(this.config.database, found?.has_access ?? null, found?.state_desc ?? null);
+    return explained ? Object.assign(new Error(explained.message), { code: explained.code }) : error;
   }
 
   async openTestSession(timeoutMs: number): Promise<TestQuerySession> {
@@ -179,7 +160,28 @@ export class MssqlEngine implements DatabaseEngine {
     return new MssqlTestSession(await open(timeoutMs), open);
   }
 
+  /** Edition and version, read once per pool: they decide which permission and which views apply. */
+  private async serverFacts(timeoutMs: number): Promise<ServerFacts> {
+    if (this.facts) return this.facts;
+    const [r] = await this.query<{ engine_edition: number; major_version: number; product_version: string }>(
+      SERVER_FACTS_SQL,
+      timeoutMs,
+    );
+    this.facts = {
+      engineEdition: Number(r?.engine_edition ?? 0),
+      majorVersion: Number(r?.major_version ?? 0),
+      productVersion: r?.product_version ?? 'unknown',
+    };
+    return this.facts;
+  }
+
   async serverConnections(timeoutMs: number): Promise<ServerConnections> {
+    const facts = await this.serverFacts(timeoutMs);
+    if (facts.engineEdition === AZURE_SQL_DATABASE) {
+      throw new Error(
+        'Azure SQL Database does not expose its connection limit (it depends on the service tier): utilization is not measured',
+      );
+    }
     const [r] = await this.query<{
       total: number;
       active: number | null;
@@ -187,8 +189,8 @@ export class MssqlEngine implements DatabaseEngine {
       idle_in_tx: number | null;
       configured: number | null;
       max_connections: number;
-      sees_all: number | boolean;
-    }>(SERVER_CONNECTIONS_SQL, timeoutMs);
+      sees_all: number | boolean | null;
+    }>(serverConnectionsSql(facts), timeoutMs);
     if (!r) throw new Error('sys.dm_exec_sessions returned no row');
     // 0 means "unlimited", which is @@MAX_CONNECTIONS (32767).
     const maxUsable = r.configured ? r.configured : r.max_connections;
@@ -208,14 +210,16 @@ export class MssqlEngine implements DatabaseEngine {
   }
 
   async databaseInfo(timeoutMs: number): Promise<DatabaseInfo> {
-    const [r] = await this.query<{ state_desc: string; is_read_only: boolean | number; version: string }>(
+    const facts = await this.serverFacts(timeoutMs);
+    const [r] = await this.query<{ state_desc: string; is_read_only: boolean | number; updateability: string | null }>(
       DATABASE_INFO_SQL,
       timeoutMs,
     );
     return {
-      version: r?.version ?? 'unknown',
+      version: facts.productVersion,
       state: r?.state_desc ?? 'UNKNOWN',
-      readOnly: r?.is_read_only === true || r?.is_read_only === 1,
+      // is_read_only is 0 on readable AG secondaries and geo-replicas; Updateability says READ_ONLY there.
+      readOnly: r?.is_read_only === true || r?.is_read_only === 1 || r?.updateability === 'READ_ONLY',
     };
   }
 
@@ -342,6 +346,37 @@ async function preloginEncryption(host: string, port: number, timeoutMs: number)
   }
 }
 
+/** What master can tell about a database a login could not open; undefined when it cannot tell more. */
+export function explainDatabaseAccess(
+  database: string,
+  hasAccess: number | null,
+  state: string | null,
+): { code: string; message: string } | undefined {
+  const on = 'Login succeeded on master, but database';
+  if (state !== null && state !== 'ONLINE') {
+    return { code: 'DB_UNAVAILABLE', message: `${on} ${database} is ${state} (sys.databases.state_desc)` };
+  }
+  if (hasAccess === null) {
+    return {
+      code: 'DB_MISSING',
+      message: `${on} ${database} does not exist (HAS_DBACCESS is NULL for names that do not exist)`,
+    };
+  }
+  if (hasAccess === 0 && state === 'ONLINE') {
+    return {
+      code: 'DB_NO_ACCESS',
+      message: `${on} ${database} is ONLINE and this login has no access to it: create a user for the login there (or it is in single-user mode)`,
+    };
+  }
+  if (hasAccess === 0) {
+    return {
+      code: 'DB_UNAVAILABLE',
+      message: `${on} ${database} cannot be opened and is not visible to this login in sys.databases: it is OFFLINE, suspect or in single-user mode, or the login has no user there (grant VIEW ANY DATABASE to see which)`,
+    };
+  }
+  return undefined;
+}
+
 export function classifyMssqlError(error: unknown): ClassifiedError {
   if (error instanceof PhaseError) return classifyMssqlError(error.cause);
   const e = error as {
@@ -355,6 +390,8 @@ export function classifyMssqlError(error: unknown): ClassifiedError {
   const is = (stage: ClassifiedError['stage'], cause: string): ClassifiedError => ({ stage, cause, message });
   if (code === 'DB_MISSING') return is('database', 'DatabaseMissing');
   if (code === 'DB_UNAVAILABLE' || /Cannot open database/i.test(message)) return is('database', 'DatabaseUnavailable');
+  if (code === 'DB_NO_ACCESS') return is('database', 'NoDatabaseAccess');
+  if (code === 'WRITE_ESCAPED') return is('query', 'TransactionEscaped');
   if (code === 'WRITE_REFUSED') return is('query', 'WriteRefused');
   if (code === 'ECANCEL' || (error instanceof TimeoutError && /query/.test(message)))
     return is('query', 'StatementTimeout');

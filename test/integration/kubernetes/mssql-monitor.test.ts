@@ -17,7 +17,7 @@ beforeAll(async () => {
       tables: {
         SchemaVersions: {
           columns: [
-            { name: 'SchemaVersionsID', type: 'int' },
+            { name: 'Id', type: 'int' },
             { name: 'ScriptName', type: 'nvarchar' },
           ],
           rows: [

@@ -61,7 +61,8 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
 
   test('utilization against user connections, and partial without VIEW SERVER STATE', async () => {
     const report = await run({
-      sessions: { total: 1, running: 1, sleeping: 0, idleInTransaction: 0, configured: 50, seesAll: false },
+      grants: [],
+      sessions: { total: 1, running: 1, sleeping: 0, idleInTransaction: 0, configured: 50 },
     });
     expect(report.pool?.server).toMatchObject({
       total: 1,
@@ -74,7 +75,7 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
 
   test('utilization past the threshold degrades the database', async () => {
     const report = await run({
-      sessions: { total: 45, running: 40, sleeping: 5, idleInTransaction: 0, configured: 50, seesAll: true },
+      sessions: { total: 45, running: 40, sleeping: 5, idleInTransaction: 0, configured: 50 },
     });
     expect(report.pool?.poolHealth).toBe('high');
     expect(report.health.status).toBe('degraded');
@@ -90,11 +91,11 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
   });
 
   test('an offline database (4060) is found through master and reported with its state_desc', async () => {
-    const report = await run({ unavailableDatabases: ['orders'], databaseStates: { orders: 'OFFLINE' } });
+    const report = await run({ databaseStates: { orders: 'OFFLINE' } });
     expect(report.health.status).toBe('unhealthy');
     expect(report.diagnostics?.connectivity.failedStage).toBe('database');
     const stage = report.diagnostics?.connectivity.stages.find((s) => s.name === 'database');
-    expect(stage?.detail).toBe('Login succeeded on master, but database orders is OFFLINE (state_desc)');
+    expect(stage?.detail).toBe('Login succeeded on master, but database orders is OFFLINE (sys.databases.state_desc)');
     expect(report.diagnostics?.recommendations[0]).toMatch(/4060/);
   });
 
@@ -150,13 +151,15 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
           columns: [
             { name: 'installed_rank', type: 'int' },
             { name: 'version', type: 'nvarchar' },
+            { name: 'description', type: 'nvarchar' },
+            { name: 'type', type: 'nvarchar' },
             { name: 'script', type: 'nvarchar' },
             { name: 'success', type: 'bit' },
           ],
           rows: [
-            [1, '1', 'V1__init.sql', true],
-            [2, '2', 'V2__orders.sql', true],
-            [3, '3', 'V3__bad.sql', false],
+            [1, '1', 'init', 'SQL', 'V1__init.sql', true],
+            [2, '2', 'orders', 'SQL', 'V2__orders.sql', true],
+            [3, '3', 'bad', 'SQL', 'V3__bad.sql', false],
           ],
         },
         __EFMigrationsHistory: {
@@ -169,10 +172,11 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
       },
     };
     const flyway = await run(state, { checks: { migrations: { tool: 'flyway', expectedVersion: '3' } } });
+    // As `flyway info` sees it: the failed migration is the current version, and failed, not pending.
     expect(flyway.health.migrationStatus).toMatchObject({
-      currentVersion: '2',
+      currentVersion: '3',
       failedMigrations: ['3'],
-      pendingMigrations: ['3'],
+      pendingMigrations: [],
     });
     expect(flyway.health.status).toBe('unhealthy');
     await server!.stop();
