@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { checkCommand, summaryCommand } from './check-command.js';
 import { EXIT } from './exit-codes.js';
+import { clusterScopeOptions, parseSummaryFlags, type SummaryFlags } from './summary-cluster-flags.js';
 
 const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
@@ -35,16 +36,34 @@ export function buildProgram(): Command {
       process.exitCode = await checkCommand({ files: opts.filename, output: opts.output });
     });
 
-  program
+  const summary = program
     .command('summary')
-    .summary('multi-database health summary over the monitors in manifest files')
-    .description('Multi-database health summary (worst case, breakdown, alerts) over the monitors in the files.')
-    .addHelpText('after', FILES_HELP)
-    .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
-    .addOption(outputOption())
-    .action(async (opts: { filename: string[]; output: 'table' | 'json' | 'yaml' }) => {
-      process.exitCode = await summaryCommand({ files: opts.filename, output: opts.output });
-    });
+    .summary('multi-database health summary: from manifest files (-f), or from the cluster (--cluster)')
+    .description(
+      'Multi-database health summary (worst case, breakdown, alerts, recommendations). With -f it runs the ' +
+        'monitors in the files; with --cluster it reads the status the operator wrote, through your kubeconfig ' +
+        '(list on databasemonitors and databaseprerequisites is all it needs; no database connection, no Secret).',
+    )
+    .addHelpText(
+      'after',
+      `${FILES_HELP}\nWith --cluster, exit 3 also means the cluster could not be read (the reason is printed).`,
+    )
+    .option('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
+    .option('--cluster', 'read DatabaseMonitor and DatabasePrerequisite status from the cluster')
+    .addOption(outputOption());
+  for (const option of clusterScopeOptions()) summary.addOption(option);
+  summary.action(async (opts: SummaryFlags & { output: 'table' | 'json' | 'yaml' }) => {
+    const flags = parseSummaryFlags(opts);
+    if (!flags.ok) {
+      process.stderr.write(`error: ${flags.message}\n`);
+      process.exitCode = EXIT.invalidInput;
+    } else if (flags.source === 'files') {
+      process.exitCode = await summaryCommand({ files: flags.files, output: opts.output });
+    } else {
+      const { summaryClusterCommand } = await import('./summary-cluster-command.js');
+      process.exitCode = await summaryClusterCommand(flags.scope, opts.output);
+    }
+  });
 
   program
     .command('operator')
