@@ -77,12 +77,14 @@ export function loadManifests(paths: string[]): Manifests {
   return parseManifests(expandPaths(paths).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
 }
 
-/** A field path as Kubernetes prints it: spec.databases[0].connection. */
+/** A field path as Kubernetes prints it: spec.databases[0].connection; other keys quoted: data["ca.crt"]. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (text, key) => (typeof key === 'number' ? `${text}[${key}]` : text ? `${text}.${String(key)}` : String(key)),
-    '',
-  );
+  return path.reduce<string>((text, key) => {
+    if (typeof key === 'number') return `${text}[${key}]`;
+    const name = String(key);
+    if (!/^[A-Za-z_$][\w$-]*$/.test(name)) return `${text}[${JSON.stringify(name)}]`;
+    return text ? `${text}.${name}` : name;
+  }, '');
 }
 
 /** One problem per issue; an unknown field is named by its own path. */
@@ -108,7 +110,7 @@ export function parseManifests(sources: ManifestSource[]): Manifests {
         out.problems.push({ where, ...problem });
         return;
       }
-      const d = doc as { apiVersion: string; kind: string; metadata?: { name?: unknown; namespace?: string } };
+      const d = doc as { apiVersion: string; kind: string; metadata?: { name?: unknown; namespace?: unknown } };
       if (!['Secret', 'DatabaseMonitor', 'DatabasePrerequisite'].includes(d.kind)) {
         if (d.apiVersion.startsWith(`${API_GROUP}/`)) {
           out.problems.push({
@@ -119,13 +121,16 @@ export function parseManifests(sources: ManifestSource[]): Manifests {
         } else out.warnings.push(`${where}: kind ${d.kind} is not read by dbwatch; skipped`);
         return;
       }
-      const identity = `${d.kind}/${namespaceOf(d)}/${String(d.metadata?.name)}`;
+      // Only text is interpolated: a YAML mapping such as {toString: 1} cannot be turned into a string.
+      const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+      const namespace = text(d.metadata?.namespace ?? 'default');
+      const identity = `${d.kind}/${namespace}/${text(d.metadata?.name)}`;
       const first = seen.get(identity);
       if (first !== undefined) {
         out.problems.push({
           where,
           path: 'metadata.name',
-          message: `defined twice (same kind, namespace ${namespaceOf(d)} and name; first in ${first})`,
+          message: `defined twice (same kind, namespace ${namespace} and name; first in ${first})`,
         });
         return;
       }

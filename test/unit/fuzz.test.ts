@@ -76,6 +76,8 @@ const trickyValue = fc.constantFrom<unknown>(
   false,
   null,
 );
+/** Values that break code which assumes a shape: no string form, a prototype key, lengths and deep nesting. */
+const hostileValue = fc.constantFrom<unknown>({ toString: 1, valueOf: 1 }, { toJSON: 1 }, { length: 1e9 }, [[[[[]]]]]);
 const key = fc.oneof(
   fc.constantFrom(
     'mod',
@@ -99,6 +101,7 @@ const anyValue = fc.oneof(
   { weight: 4, arbitrary: leaf },
   { weight: 1, arbitrary: fc.array(leaf, { maxLength: 3 }) },
   { weight: 1, arbitrary: fc.array(fc.tuple(key, leaf), { maxLength: 3 }).map(ownObject) },
+  { weight: 1, arbitrary: hostileValue },
 );
 
 /** Builds an object with own properties only, even for keys such as __proto__. */
@@ -164,6 +167,7 @@ const secretKey = fc.oneof(
     'constructor',
     '__proto__',
   ),
+  fc.stringMatching(/^[-._a-zA-Z0-9]{1,8}$/),
   fc.string({ maxLength: 6 }),
 );
 const base64Value = fc.oneof(
@@ -186,7 +190,13 @@ const plausibleSecret = fc.record(
 const randomSecret = fc.array(fc.tuple(secretKey, fc.oneof(secretText, leaf)), { maxLength: 7 }).map(ownObject);
 /** Secret `data`: mostly valid base64 of the text, sometimes junk, a number or null in its place. */
 const secretData = fc
-  .tuple(fc.oneof(plausibleSecret, randomSecret), fc.array(fc.tuple(secretKey, base64Value), { maxLength: 2 }))
+  .tuple(
+    fc.oneof({ weight: 3, arbitrary: plausibleSecret }, { weight: 1, arbitrary: randomSecret }),
+    fc.oneof(
+      { weight: 3, arbitrary: fc.constant([]) },
+      { weight: 1, arbitrary: fc.array(fc.tuple(secretKey, base64Value), { maxLength: 2 }) },
+    ),
+  )
   .map(([values, junk]) =>
     ownObject([
       ...Object.entries(values).map(([k, v]): [string, unknown] => [
@@ -197,14 +207,18 @@ const secretData = fc
     ]),
   );
 const secretStringData = fc.oneof(
-  fc.constant(undefined),
-  plausibleSecret,
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: plausibleSecret },
   fc
     .array(fc.tuple(secretKey, fc.oneof({ weight: 4, arbitrary: secretText }, { weight: 1, arbitrary: leaf })), {
       maxLength: 7,
     })
     .map(ownObject),
 );
+
+/** A value in one run of four, else null. */
+const sometimes = <T>(arbitrary: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary });
 
 // ---- mutations -------------------------------------------------------------------------------------------
 
@@ -220,7 +234,15 @@ const mutation: fc.Arbitrary<Mutation> = fc.record({
   key,
   value: anyValue,
 });
-const mutations = fc.array(mutation, { maxLength: 3 });
+/** Often none, so that valid documents reach connection resolution next to broken ones. */
+const mutationsWeighted = (none: number, some: number) =>
+  fc.oneof(
+    { weight: none, arbitrary: fc.constant<Mutation[]>([]) },
+    { weight: some, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 3 }) },
+  );
+const mutations = mutationsWeighted(2, 3);
+/** In a file of four documents, most documents stay intact so whole files are valid now and then. */
+const documentMutations = mutationsWeighted(3, 1);
 
 type Container = Record<string, unknown> | unknown[];
 const isContainer = (v: unknown): v is Container => v !== null && typeof v === 'object';
@@ -239,13 +261,25 @@ function slots(root: Container): [Container, string][] {
   return out;
 }
 
+/**
+ * A deep copy made of this realm's plain objects and arrays (structuredClone under jest's VM makes objects of
+ * another realm, which js-yaml's dump silently drops as not plain).
+ */
+function copy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(copy) as T;
+  if (!isContainer(value)) return value;
+  return ownObject(Object.entries(value).map(([k, v]): [string, unknown] => [k, copy(v)])) as T;
+}
+
 const setOwn = (node: Container, k: string, value: unknown) =>
   Object.defineProperty(node, k, { value, enumerable: true, writable: true, configurable: true });
 
 /** Applies mutations to a deep copy; the root object is a wrapper so whole documents can be replaced too. */
 function mutate<T>(value: T, list: Mutation[]): unknown {
-  const root = { value: structuredClone(value) } as Record<string, unknown>;
-  for (const m of list) {
+  const root = { value: copy(value) } as Record<string, unknown>;
+  for (const mutation of list) {
+    // Generated values may be shared constants: insert copies, so later mutations never edit the constant.
+    const m = { ...mutation, value: copy(mutation.value) };
     const all = slots(root);
     const [node, k] = all[m.at % all.length]!;
     const current = (node as Record<string, unknown>)[k];
@@ -358,19 +392,35 @@ afterAll(() => {
 describe('fuzz: mutated specs and Secrets never raise, and every error names where', () => {
   test(`the CLI manifest parser and connection resolution (${RUNS} generated files)`, () => {
     const file = fc.record({
-      monitor: mutations.map((m) => mutate(resource('DatabaseMonitor', monitorSpec), m)),
-      prerequisite: mutations.map((m) => mutate(resource('DatabasePrerequisite', prerequisiteSpec), m)),
+      monitor: documentMutations.map((m) => mutate(resource('DatabaseMonitor', monitorSpec), m)),
+      prerequisite: documentMutations.map((m) => mutate(resource('DatabasePrerequisite', prerequisiteSpec), m)),
       secret: fc
-        .tuple(secretData, secretStringData, mutations)
+        .tuple(secretData, secretStringData, documentMutations)
         .map(([data, stringData, m]) => mutate(secret('db', data, stringData), m)),
-      ca: fc.tuple(secretData, secretStringData).map(([data, stringData]) => secret('ca', data, stringData)),
-      extras: fc.subarray([0, 1, 2]).chain((picks) => fc.tuple(...picks.map(() => extraDocument))),
-      corruption: fc.option(fc.tuple(fc.nat(), fc.string({ maxLength: 4 })), { freq: 4 }),
+      ca: fc.oneof(
+        {
+          weight: 3,
+          arbitrary: fc.constant(secret('ca', { 'ca.crt': Buffer.from('PEM').toString('base64') }, undefined)),
+        },
+        { weight: 1, arbitrary: fc.tuple(secretData, secretStringData).map(([d, s]) => secret('ca', d, s)) },
+      ),
+      extras: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.array(extraDocument, { minLength: 1, maxLength: 3 }) },
+      ),
+      corruption: sometimes(fc.tuple(fc.nat(), fc.string({ maxLength: 4 }))),
+      // metadata.name and namespace are read before validation (duplicates, messages): hit them directly.
+      identity: sometimes(fc.tuple(fc.nat(3), fc.constantFrom('name', 'namespace'), fc.oneof(hostileValue, anyValue))),
     });
     fc.assert(
       fc.property(file, (f) => {
         runs.manifests++;
         const docs = [f.secret, f.ca, f.monitor, f.prerequisite, ...f.extras];
+        if (f.identity) {
+          const [index, field, value] = f.identity;
+          const metadata = (docs[index] as { metadata?: unknown }).metadata;
+          if (isContainer(metadata)) setOwn(metadata, field, copy(value));
+        }
         let text = docs.map((d) => dump(d, { skipInvalid: true })).join('---\n');
         if (f.corruption) {
           const at = f.corruption[0] % (text.length + 1);

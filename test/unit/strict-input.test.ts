@@ -108,6 +108,17 @@ describe('dbwatch check refuses input it would otherwise half-accept (exit 3, no
     expect(out.monitors).toHaveLength(2);
   });
 
+  test('a name or namespace that is a mapping (even {toString: 1}) is a field error, not a TypeError', () => {
+    const odd = MONITOR.replace('{name: orders}', '{name: {toString: 1, valueOf: 1}, namespace: {toString: 1}}');
+    const out = parse(odd, odd);
+    expect(out.problems).toContain(
+      'f1.yaml: document 1 (DatabaseMonitor): metadata.name: defined twice (same kind, namespace {"toString":1} and name; first in f0.yaml)',
+    );
+    expect(out.problems).toContain(
+      'f0.yaml: document 1 (DatabaseMonitor): metadata.name: Invalid input: expected string, received object',
+    );
+  });
+
   test('other kinds are reported as skipped; a dbwatch.dev kind that does not exist and shapeless documents are errors', async () => {
     const { code, stderr } = await check(
       `${SECRET}---\n${MONITOR}---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\napiVersion: dbwatch.dev/v1alpha1\nkind: DatabaseMonitors\nmetadata: {name: x}\n---\n- a list\n---\nfoo: bar\n---\n`,
