@@ -9,9 +9,16 @@ export const migrationStatusSchema = z.strictObject({
   tool: z.string(),
   table: z.string(),
   currentVersion: z.string().optional(),
-  appliedCount: z.number().int(),
+  appliedCount: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: 'Migrations applied (not rows); absent when the table alone cannot count them.' }),
   pendingMigrations: z.array(z.string()),
   failedMigrations: z.array(z.string()),
+  unknownReason: z.string().optional().meta({
+    description: 'Why the table alone cannot tell whether every expected migration is applied (docs/checks.md).',
+  }),
   error: z.string().optional().meta({ description: 'Why the migration table could not be read.' }),
 });
 export type MigrationStatus = z.infer<typeof migrationStatusSchema>;

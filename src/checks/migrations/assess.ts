@@ -1,40 +1,56 @@
 import type { MigrationStatus } from '../../api/index.js';
-import type { AppliedMigrations } from './tools.js';
-import { compareVersions } from './version-order.js';
+import type { MigrationHistory, MigrationState } from './history.js';
 
 export interface Expectation {
   expectedVersion?: string;
   expectedMigrations?: string[];
 }
 
+interface Judgement {
+  pending: string[];
+  unknownReason?: string;
+}
+
+const isUnknown = (s: MigrationState): s is { unknown: string } => typeof s === 'object';
+
 /**
- * Pending is only knowable against an expectation. For ordered tools a migration at or below the
- * current version counts as applied; otherwise it must appear by name.
+ * Pending is only knowable against an expectation, and only as far as the tool's own semantics allow: a
+ * migration the table cannot decide is not called pending, it makes the answer unknown, with the reason.
  */
-export function pendingMigrations(found: AppliedMigrations, expected: Expectation): string[] {
-  const applied = new Set(found.applied);
-  const reached = (v: string) =>
-    applied.has(v) ||
-    (found.ordered &&
-      found.currentVersion !== undefined &&
-      found.failed.length === 0 &&
-      compareVersions(found.currentVersion, v) >= 0);
+export function judgeExpectation(history: MigrationHistory, expected: Expectation): Judgement {
   const wanted = expected.expectedMigrations ?? (expected.expectedVersion ? [expected.expectedVersion] : []);
-  return wanted.filter((v) => !reached(v));
+  const states = wanted.map((m) => ({ m, state: history.stateOf(m) }));
+  const pending = states.filter((s) => s.state === 'pending').map((s) => s.m);
+  const undecided = states.filter((s) => isUnknown(s.state));
+  const first = undecided[0];
+  if (first && isUnknown(first.state))
+    return {
+      pending,
+      unknownReason: `cannot tell whether ${undecided.map((s) => s.m).join(', ')} applied: ${first.state.unknown}`,
+    };
+  const version = expected.expectedVersion;
+  if (version !== undefined && history.runsMissingOlder && states[0]?.state === 'applied')
+    return {
+      pending,
+      unknownReason: `${version} is applied, but ${history.runsMissingOlder}: list them in expectedMigrations to know none is missing`,
+    };
+  return { pending };
 }
 
 export function assessMigrations(
   tool: string,
   table: string,
-  found: AppliedMigrations,
+  history: MigrationHistory,
   expected: Expectation,
 ): MigrationStatus {
+  const { pending, unknownReason } = judgeExpectation(history, expected);
   return {
     tool,
     table,
-    ...(found.currentVersion !== undefined ? { currentVersion: found.currentVersion } : {}),
-    appliedCount: found.applied.length,
-    pendingMigrations: pendingMigrations(found, expected),
-    failedMigrations: found.failed,
+    ...(history.currentVersion !== undefined ? { currentVersion: history.currentVersion } : {}),
+    ...(history.appliedCount !== undefined ? { appliedCount: history.appliedCount } : {}),
+    pendingMigrations: pending,
+    failedMigrations: history.failed,
+    ...(unknownReason ? { unknownReason } : {}),
   };
 }

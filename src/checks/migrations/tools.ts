@@ -1,68 +1,60 @@
 import type { MigrationTool } from '../../api/index.js';
-import { highestVersion } from './version-order.js';
-
-type Row = Record<string, unknown>;
-
-/** What a tool's bookkeeping table says, before comparing with what is expected. */
-export interface AppliedMigrations {
-  applied: string[];
-  failed: string[];
-  currentVersion?: string;
-  /** Versions are ordered (a later version implies the earlier ones). */
-  ordered: boolean;
-}
+import { djangoHistory } from './django.js';
+import { flywayHistory } from './flyway.js';
+import type { MigrationHistory, Row } from './history.js';
+import { defined, inOrder, namedHistory, text, truthy } from './history.js';
+import { compareVersions, highestVersion } from './version-order.js';
 
 export interface MigrationTableReader {
   table: string;
   columns: string[];
-  read(rows: Row[]): AppliedMigrations;
+  read(rows: Row[]): MigrationHistory;
 }
 
-const text = (v: unknown) => (v === null || v === undefined ? undefined : String(v));
-const defined = (v: string | undefined): v is string => v !== undefined;
-const truthy = (v: unknown) => v === true || v === 1 || v === '1' || v === 't' || v === 'true';
-const byNumber = (column: string) => (a: Row, b: Row) => Number(a[column]) - Number(b[column]);
-
-/** The last entry by insertion order, for tools whose names are not versions. */
-function lastBy(rows: Row[], orderColumn: string, name: (r: Row) => string | undefined) {
-  return [...rows].sort(byNumber(orderColumn)).map(name).filter(defined).at(-1);
-}
-
-function plainList(table: string, column: string, ordered: boolean): MigrationTableReader {
+/** Tools whose versions are ordered and that never run a version below the current one. */
+function orderedHistory(versions: string[], dirtyVersion?: string): MigrationHistory {
+  const currentVersion = dirtyVersion ?? highestVersion(versions);
   return {
-    table,
-    columns: [column],
-    read: (rows) => {
-      const applied = rows.map((r) => text(r[column])).filter(defined);
-      return { applied, failed: [], currentVersion: highestVersion(applied), ordered };
+    ...(currentVersion !== undefined ? { currentVersion } : {}),
+    appliedCount: versions.length,
+    failed: dirtyVersion ? [dirtyVersion] : [],
+    stateOf: (v) => {
+      if (currentVersion === undefined) return 'pending';
+      const order = compareVersions(v, currentVersion);
+      if (order === 0 && dirtyVersion) return 'failed';
+      return order <= 0 ? 'applied' : 'pending';
     },
   };
 }
 
-/** Table and columns per tool: ../shared/README.md §3 and each tool's documentation. */
+/** Liquibase names a changeset `filename::id::author`; an expectation may give the id alone or `id::author`. */
+const liquibaseNames = (r: Row) => {
+  const [file, id, author] = [String(r.filename), String(r.id), String(r.author)];
+  return [id, `${id}::${author}`, `${file}::${id}::${author}`];
+};
+
+/** Table and columns per tool: ../shared/README.md §3; semantics per tool: docs/checks.md, "Migrations". */
 export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, MigrationTableReader> = {
   flyway: {
     table: 'flyway_schema_history',
-    columns: ['installed_rank', 'version', 'script', 'success'],
-    read: (rows) => {
-      // Repeatable migrations have no version and do not move the schema version.
-      const ok = rows.filter((r) => truthy(r.success));
-      const applied = ok.map((r) => text(r.version)).filter(defined);
-      const failed = rows.filter((r) => !truthy(r.success)).map((r) => text(r.version) ?? String(r.script));
-      return { applied, failed, currentVersion: highestVersion(applied), ordered: true };
-    },
+    columns: ['installed_rank', 'version', 'description', 'type', 'script', 'success'],
+    read: flywayHistory,
   },
   liquibase: {
     table: 'databasechangelog',
-    columns: ['id', 'author', 'orderexecuted', 'exectype'],
+    columns: ['id', 'author', 'filename', 'orderexecuted', 'exectype'],
     read: (rows) => {
-      const done = rows.filter((r) => ['EXECUTED', 'RERAN', 'MARK_RAN'].includes(String(r.exectype)));
-      return {
-        applied: done.map((r) => String(r.id)),
-        failed: rows.filter((r) => r.exectype === 'FAILED').map((r) => String(r.id)),
-        currentVersion: lastBy(done, 'orderexecuted', (r) => text(r.id)),
-        ordered: false,
-      };
+      const ordered = inOrder(rows, 'orderexecuted');
+      const done = ordered.filter((r) => ['EXECUTED', 'RERAN', 'MARK_RAN'].includes(String(r.exectype)));
+      const failed = ordered.filter((r) => r.exectype === 'FAILED');
+      const key = (r: Row) => `${String(r.filename)}::${String(r.id)}::${String(r.author)}`;
+      const last = done.at(-1);
+      const named = namedHistory('Liquibase', done.map(key), {
+        ...(last ? { currentVersion: String(last.id) } : {}),
+        failed: failed.map((r) => String(r.id)),
+      });
+      // A FAILED changeset has not run in Liquibase's eyes: the next update runs it again.
+      return { ...named, stateOf: (m) => (done.some((r) => liquibaseNames(r).includes(m)) ? 'applied' : 'pending') };
     },
   },
   'golang-migrate': {
@@ -71,14 +63,13 @@ export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, Migratio
     read: (rows) => {
       const row = rows[0];
       const version = row ? text(row.version) : undefined;
-      // A dirty version failed half-way; golang-migrate refuses to run until it is forced.
-      const dirty = row !== undefined && truthy(row.dirty);
-      return {
-        applied: version && !dirty ? [version] : [],
-        failed: version && dirty ? [version] : [],
-        currentVersion: version,
-        ordered: true,
-      };
+      // -1 is golang-migrate's "no version" (kept only when dirty during the very first migration).
+      if (version === undefined || version === '-1') return { ...orderedHistory([]), appliedCount: 0 };
+      // Dirty: this version failed half-way, every version before it completed.
+      const history = truthy(row?.dirty) ? orderedHistory([], version) : orderedHistory([version]);
+      // One row holds only the version reached: how many migrations led there is in the files.
+      const { appliedCount: _, ...withoutCount } = history;
+      return withoutCount;
     },
   },
   alembic: {
@@ -86,7 +77,13 @@ export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, Migratio
     columns: ['version_num'],
     read: (rows) => {
       const heads = rows.map((r) => String(r.version_num)).sort();
-      return { applied: heads, failed: [], currentVersion: heads.join(',') || undefined, ordered: false };
+      if (heads.length === 0) return { appliedCount: 0, failed: [], stateOf: () => 'pending' };
+      const ancestry = `alembic_version holds only the heads (${heads.join(', ')}); whether a revision is one of their ancestors is in the migration scripts, not in the database`;
+      return {
+        currentVersion: heads.join(','),
+        failed: [],
+        stateOf: (rev) => (heads.includes(rev) ? 'applied' : { unknown: ancestry }),
+      };
     },
   },
   prisma: {
@@ -96,46 +93,65 @@ export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, Migratio
       const live = rows.filter((r) => r.rolled_back_at === null || r.rolled_back_at === undefined);
       const done = live.filter((r) => r.finished_at !== null && r.finished_at !== undefined);
       const applied = done.map((r) => String(r.migration_name)).sort();
-      return {
-        applied,
-        failed: live.filter((r) => !done.includes(r)).map((r) => String(r.migration_name)),
-        currentVersion: applied.at(-1),
-        ordered: true,
-      };
+      const failed = live.filter((r) => !done.includes(r)).map((r) => String(r.migration_name));
+      const currentVersion = applied.at(-1);
+      return namedHistory('Prisma', applied, { failed, ...(currentVersion ? { currentVersion } : {}) });
     },
   },
   knex: {
     table: 'knex_migrations',
     columns: ['id', 'name'],
-    read: (rows) => ({
-      applied: rows.map((r) => String(r.name)),
-      failed: [],
-      currentVersion: lastBy(rows, 'id', (r) => text(r.name)),
-      ordered: false,
-    }),
-  },
-  efcore: plainList('__EFMigrationsHistory', 'MigrationId', true),
-  rails: plainList('schema_migrations', 'version', true),
-  django: {
-    table: 'django_migrations',
-    columns: ['id', 'app', 'name'],
     read: (rows) => {
-      const name = (r: Row) => `${String(r.app)}.${String(r.name)}`;
-      return { applied: rows.map(name), failed: [], currentVersion: lastBy(rows, 'id', name), ordered: false };
+      const names = rows.map((r) => String(r.name));
+      // knex's current version is the highest timestamp prefix of any applied name, printed bare.
+      const stamps = names.map((n) => n.split('_')[0]).filter(defined);
+      const currentVersion = stamps.sort().at(-1);
+      return namedHistory('knex', names, {
+        ...(currentVersion ? { currentVersion } : {}),
+        matches: (expected, name) => expected === name || (/^\d+$/.test(expected) && name.split('_')[0] === expected),
+      });
     },
   },
+  efcore: {
+    table: '__EFMigrationsHistory',
+    columns: ['MigrationId'],
+    read: (rows) => {
+      // EF Core orders migration ids ordinally; the timestamp prefix makes that chronological.
+      const ids = rows.map((r) => String(r.MigrationId)).sort();
+      const currentVersion = ids.at(-1);
+      return namedHistory('EF Core', ids, currentVersion ? { currentVersion } : {});
+    },
+  },
+  rails: {
+    table: 'schema_migrations',
+    columns: ['version'],
+    read: (rows) => {
+      const versions = rows.map((r) => String(r.version));
+      const currentVersion = highestVersion(versions);
+      // An expectation may name the file (20240101000000_create_users.rb) or the version.
+      return namedHistory('Rails', versions, {
+        ...(currentVersion ? { currentVersion } : {}),
+        matches: (expected, version) => expected.split('_')[0] === version,
+      });
+    },
+  },
+  django: { table: 'django_migrations', columns: ['id', 'app', 'name'], read: djangoHistory },
   dbup: {
     table: 'SchemaVersions',
     columns: ['SchemaVersionsID', 'ScriptName'],
-    read: (rows) => ({
-      applied: rows.map((r) => String(r.ScriptName)),
-      failed: [],
-      currentVersion: lastBy(rows, 'SchemaVersionsID', (r) => text(r.ScriptName)),
-      ordered: false,
-    }),
+    read: (rows) => {
+      const scripts = inOrder(rows, 'SchemaVersionsID').map((r) => String(r.ScriptName));
+      const currentVersion = scripts.at(-1);
+      return namedHistory('DbUp', scripts, currentVersion ? { currentVersion } : {});
+    },
   },
 };
 
+/** A table with one version column: versions are ordered, the highest is current. */
 export function customReader(table: string, versionColumn: string): MigrationTableReader {
-  return plainList(table, versionColumn, true);
+  return {
+    table,
+    columns: [versionColumn],
+    read: (rows) => orderedHistory(rows.map((r) => text(r[versionColumn])).filter(defined)),
+  };
 }
