@@ -10,7 +10,7 @@ import { loadKubeConfig, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { ResourceCache } from './k8s/resource-cache.js';
-import { customResourceSource, readSecrets, secretMetadataSource } from './k8s/sources.js';
+import { customResourceSource, SecretReader, secretMetadataSource } from './k8s/sources.js';
 import { writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
@@ -47,7 +47,7 @@ export interface RunningOperator {
 
 /** Secrets are cached as metadata only (see secretMetadataSource). */
 interface SecretObject {
-  metadata?: { name?: string; namespace?: string };
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
 /** `dbwatch operator`: watches → queue → reconcilers, behind leader election, with metrics and probes. */
@@ -122,15 +122,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     {
       add: secretChanged,
       update: secretChanged,
-      delete: secretChanged,
+      delete: (s) => {
+        secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+        secretChanged(s);
+      },
     },
     { onWatchError },
   );
+  const secretReader = new SecretReader(clients, (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion);
 
   const deps: ReconcilerDeps = {
     monitors,
     prerequisites,
-    secrets: (namespace, names) => readSecrets(clients, namespace, names),
+    secrets: (namespace, names) => secretReader.lookup(namespace, names),
     writeStatus: (kind, namespace, name, status) =>
       writeStatus(
         clients,

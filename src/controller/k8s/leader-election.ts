@@ -12,27 +12,40 @@ export interface LeaderElectionOptions {
   retryPeriodSeconds?: number;
   onStartedLeading: () => void;
   onStoppedLeading: () => void;
+  /** This replica's clock (ms since the epoch); injected so that tests can skew it. */
+  now?: () => number;
 }
 
 type Lease = k8s.V1Lease;
 
 /** MicroTime fields come back as strings or Dates; a plain Date would serialise with milliseconds and be refused. */
-const microTime = (value: unknown) =>
-  new k8s.V1MicroTime(value === undefined ? Date.now() : new Date(value as string).getTime());
+const microTime = (ms: number) => new k8s.V1MicroTime(ms);
+
+/** The Lease as this replica last saw it change, and when — by this replica's own clock. */
+interface Observation {
+  resourceVersion: string;
+  holder: string;
+  leaseDurationSeconds: number;
+  at: number;
+}
 
 /**
- * Leader election on a coordination.k8s.io/v1 Lease: take it when free or expired, renew every retry
- * period, and replace with the resourceVersion read so that a 409 means someone else won. A leader that
- * cannot renew within the deadline stops leading.
+ * Leader election on a coordination.k8s.io/v1 Lease, judged as client-go's leaderelection does: another
+ * holder's Lease has expired when this replica has not seen the record change for leaseDurationSeconds
+ * of its OWN clock. The renewTime written by the holder is never compared with the local clock, so clock
+ * skew between nodes can neither make two leaders nor none. Writes replace the Lease as read (with its
+ * resourceVersion), so a 409 means someone else won. A leader that cannot renew within the deadline stops.
  */
 export class LeaderElector {
   private leading = false;
   private lastRenewed = 0;
+  private observed: Observation | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly leaseS: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
+  private readonly now: () => number;
 
   constructor(
     private readonly clients: KubeClients,
@@ -42,10 +55,7 @@ export class LeaderElector {
     this.leaseS = options.leaseDurationSeconds ?? 15;
     this.renewDeadlineMs = (options.renewDeadlineSeconds ?? 10) * 1000;
     this.retryMs = (options.retryPeriodSeconds ?? 2) * 1000;
-  }
-
-  get isLeader(): boolean {
-    return this.leading;
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
@@ -57,11 +67,13 @@ export class LeaderElector {
   }
 
   private async tick(): Promise<void> {
+    if (this.stopped) return;
     try {
       // Bounded well inside the renew deadline, so a hung API server cannot keep a stale leader working.
       const acquired = await withTimeout(this.tryAcquireOrRenew(), this.renewDeadlineMs / 2, 'lease request');
+      if (this.stopped) return;
       if (acquired) {
-        this.lastRenewed = Date.now();
+        this.lastRenewed = this.now();
         if (!this.leading) {
           this.leading = true;
           this.log.info({ lease: this.options.name, identity: this.options.identity }, 'became leader');
@@ -72,7 +84,7 @@ export class LeaderElector {
       }
     } catch (error) {
       this.log.warn({ err: error }, 'leader election: lease request failed');
-      if (this.leading && Date.now() - this.lastRenewed > this.renewDeadlineMs) this.lose('renew deadline exceeded');
+      if (this.leading && this.now() - this.lastRenewed > this.renewDeadlineMs) this.lose('renew deadline exceeded');
     }
     this.schedule();
   }
@@ -83,16 +95,30 @@ export class LeaderElector {
     this.options.onStoppedLeading();
   }
 
+  /** Remembers the record and the local time, but only when the record changed since the last look. */
+  private observe(lease: Lease): Observation {
+    const resourceVersion = lease.metadata?.resourceVersion ?? '';
+    if (this.observed?.resourceVersion !== resourceVersion) {
+      this.observed = {
+        resourceVersion,
+        holder: lease.spec?.holderIdentity ?? '',
+        leaseDurationSeconds: lease.spec?.leaseDurationSeconds ?? this.leaseS,
+        at: this.now(),
+      };
+    }
+    return this.observed;
+  }
+
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.options;
-    const now = new k8s.V1MicroTime();
+    const now = microTime(this.now());
     let lease: Lease;
     try {
       lease = await this.clients.coordination.readNamespacedLease({ namespace, name });
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error;
       try {
-        await this.clients.coordination.createNamespacedLease({
+        const created = await this.clients.coordination.createNamespacedLease({
           namespace,
           body: {
             metadata: { name, namespace },
@@ -105,26 +131,28 @@ export class LeaderElector {
             },
           },
         });
+        this.observe(created);
         return true;
       } catch (createError) {
         if (statusCodeOf(createError) === 409) return false;
         throw createError;
       }
     }
+    const seen = this.observe(lease);
+    const held = seen.holder !== '' && seen.holder !== identity;
+    const valid = this.now() < seen.at + seen.leaseDurationSeconds * 1000;
+    if (held && valid) return false;
     const spec = lease.spec ?? {};
-    const holder = spec.holderIdentity ?? '';
-    const renewedAt = spec.renewTime ? microTime(spec.renewTime).getTime() : 0;
-    const expired = Date.now() - renewedAt > (spec.leaseDurationSeconds ?? this.leaseS) * 1000;
-    if (holder !== identity && holder !== '' && !expired) return false;
-    const takingOver = holder !== identity;
+    const takingOver = spec.holderIdentity !== identity;
     try {
-      await this.replaceLease(lease, {
+      const written = await this.replaceLease(lease, {
         holderIdentity: identity,
         leaseDurationSeconds: this.leaseS,
-        acquireTime: takingOver ? now : microTime(spec.acquireTime),
+        acquireTime: takingOver || !spec.acquireTime ? now : microTime(new Date(spec.acquireTime).getTime()),
         renewTime: now,
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
       });
+      this.observe(written);
       return true;
     } catch (error) {
       if (statusCodeOf(error) === 409) return false;
@@ -133,21 +161,25 @@ export class LeaderElector {
   }
 
   /** Replaces the Lease as read: a 409 means someone else wrote it first. */
-  private async replaceLease(lease: Lease, spec: k8s.V1LeaseSpec): Promise<void> {
+  private async replaceLease(lease: Lease, spec: k8s.V1LeaseSpec): Promise<Lease> {
     const { namespace, name } = this.options;
-    await this.clients.coordination.replaceNamespacedLease({
+    return this.clients.coordination.replaceNamespacedLease({
       namespace,
       name,
       body: { metadata: { name, namespace, resourceVersion: lease.metadata?.resourceVersion }, spec },
     });
   }
 
-  /** Stops the loop and, if leading, hands the Lease back so a standby takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the loop and, if leading and `release` (the default), hands the Lease back so a standby takes
+   * over at once. Without release the Lease simply expires, as when the process dies.
+   */
+  async stop({ release = true }: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     if (!this.leading) return;
     this.leading = false;
+    if (!release) return;
     const { namespace, name } = this.options;
     try {
       const lease = await this.clients.coordination.readNamespacedLease({ namespace, name });
@@ -155,8 +187,10 @@ export class LeaderElector {
       await this.replaceLease(lease, {
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        acquireTime: microTime(lease.spec.acquireTime),
-        renewTime: new k8s.V1MicroTime(),
+        acquireTime: lease.spec.acquireTime
+          ? microTime(new Date(lease.spec.acquireTime).getTime())
+          : microTime(this.now()),
+        renewTime: microTime(this.now()),
         leaseTransitions: lease.spec.leaseTransitions ?? 0,
       });
       this.log.info({ lease: name }, 'released lease');

@@ -51,20 +51,52 @@ export function secretMetadataSource(clients: KubeClients, namespace?: string) {
   };
 }
 
-/** Reads the named Secrets of one namespace (GET each); a missing one is simply absent from the lookup. */
-export async function readSecrets(clients: KubeClients, namespace: string, names: string[]): Promise<SecretLookup> {
-  const found = new Map<string, SecretData>();
-  await Promise.all(
-    [...new Set(names)].map(async (name) => {
-      try {
-        const secret = await clients.core.readNamespacedSecret({ namespace, name });
-        found.set(name, decodeSecretData(secret.data));
-      } catch (error) {
-        if (statusCodeOf(error) !== 404) throw error;
-      }
-    }),
-  );
-  return (name) => found.get(name);
+/**
+ * Reads referenced Secrets when a monitor is reconciled. A Secret is fetched with a GET unless the
+ * metadata watch shows the same resourceVersion as the copy read last time, so a steady fleet costs no API
+ * requests and a changed Secret is read fresh. Only Secrets that some reconcile asked for are held.
+ */
+export class SecretReader {
+  private readonly read = new Map<string, { resourceVersion: string; data: SecretData }>();
+
+  constructor(
+    private readonly clients: KubeClients,
+    /** The resourceVersion the metadata watch has for a Secret, if it has seen it. */
+    private readonly watchedVersion: (namespace: string, name: string) => string | undefined,
+  ) {}
+
+  async lookup(namespace: string, names: string[]): Promise<SecretLookup> {
+    const found = new Map<string, SecretData>();
+    await Promise.all(
+      [...new Set(names)].map(async (name) => {
+        const data = await this.get(namespace, name);
+        if (data) found.set(name, data);
+      }),
+    );
+    return (name) => found.get(name);
+  }
+
+  /** The Secret is gone (metadata watch): drop its data. */
+  forget(namespace: string, name: string): void {
+    this.read.delete(`${namespace}/${name}`);
+  }
+
+  private async get(namespace: string, name: string): Promise<SecretData | undefined> {
+    const key = `${namespace}/${name}`;
+    const cached = this.read.get(key);
+    const watched = this.watchedVersion(namespace, name);
+    if (cached && watched !== undefined && cached.resourceVersion === watched) return cached.data;
+    try {
+      const secret = await this.clients.core.readNamespacedSecret({ namespace, name });
+      const data = decodeSecretData(secret.data);
+      this.read.set(key, { resourceVersion: secret.metadata?.resourceVersion ?? '', data });
+      return data;
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+      this.read.delete(key);
+      return undefined;
+    }
+  }
 }
 
 /**

@@ -23,19 +23,28 @@ describe('the Helm chart', () => {
 
   test('renders objects the real API server accepts (server-side dry run)', async () => {
     const ns = await freshNamespace('helm');
+    const [a, b] = [await freshNamespace('watched'), await freshNamespace('watched')];
     const manifests = render([
       '-n',
       ns,
       '--set',
       'metrics.serviceMonitor.enabled=false',
       '--set',
-      'watchNamespaces={a,b}',
+      `watchNamespaces={${a},${b}}`,
     ]);
-    const result = await kubectl(['apply', '--dry-run=server', '-n', ns, '-f', '-'], { input: manifests });
+    // Every namespaced object names its namespace (the Roles are in other namespaces): no -n here.
+    const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: manifests });
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/deployment.apps\/dbwatch created \(server dry run\)/);
     expect(result.stdout).toMatch(/clusterrole.rbac.authorization.k8s.io\/dbwatch created \(server dry run\)/);
-    expect(manifests).toMatch(/name: WATCH_NAMESPACES, value: "a,b"/);
+    expect(manifests).toMatch(new RegExp(`name: WATCH_NAMESPACES, value: "${a},${b}"`));
+    // Least privilege: Secrets through Roles in the watched namespaces only, Leases through a Role in the release's.
+    expect(result.stdout).toMatch(/role.rbac.authorization.k8s.io\/dbwatch-secrets created \(server dry run\)/);
+    expect(result.stdout).toMatch(/role.rbac.authorization.k8s.io\/dbwatch-leader-election created/);
+    expect(result.stdout).not.toMatch(/clusterrole.rbac.authorization.k8s.io\/dbwatch-secrets/);
+    expect(manifests.match(/kind: Role\n/g)).toHaveLength(3);
+    const allNamespaces = render(['-n', ns]);
+    expect(allNamespaces).toMatch(/kind: ClusterRole\nmetadata:\n {2}name: dbwatch-secrets/);
   });
 
   test('ships the same CRDs as crds/', () => {

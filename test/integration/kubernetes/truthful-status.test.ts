@@ -123,8 +123,16 @@ describe('status never outlives its cause', () => {
     expect(stalled.status).toBeUndefined();
     expect(stalled.health).toBeUndefined();
     expect(condition(stalled, 'Connected')).toBeUndefined();
-    const row = (await kubectl(['get', 'dbmon', 'gone', '-n', ns])).stdout.split('\n')[1];
-    expect(row).toMatch(/^gone\s+False\s+postgres\s+(<none>\s+)*\d+s\s*$/);
+    const [header, row] = (await kubectl(['get', 'dbmon', 'gone', '-n', ns])).stdout.split('\n') as [string, string];
+    const column = (name: string) => {
+      const at = header.indexOf(name);
+      const next = header.slice(at + name.length).search(/\S/);
+      return row.slice(at, next < 0 ? undefined : at + name.length + next).trim();
+    };
+    expect(column('READY')).toBe('False');
+    for (const measured of ['STATUS', 'RESPONSE', 'UTILIZATION %', 'MIGRATION', 'LAST CHECK']) {
+      expect([measured, column(measured)]).toEqual([measured, '']);
+    }
     expect(row).not.toMatch(/healthy|degraded/);
     const metrics = await metricsText();
     expect(metrics).toMatch(new RegExp(`dbwatch_database_up\\{namespace="${ns}",name="gone",engine="postgres"\\} 0`));
