@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what dbwatch's tests and demo need from Debian when missing: the PostgreSQL server, openssl.
+# Installs what dbwatch's tests and demo need from Debian when missing: the PostgreSQL server, openssl, and
+# Prometheus (promtool tests the alert rules; the server scrapes the operator in test/integration/observability).
 # Node.js 20 and Go come with the machine image.
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -15,4 +17,11 @@ fi
 echo "installing from Debian: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+# The tests start their own servers: keep Debian from starting a system-wide prometheus (or postgresql) service.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' >"$guard" && chmod +x "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
