@@ -1,5 +1,5 @@
 import { API_GROUP, API_VERSION } from '../api/index.js';
-import { loadKubeConfig, makeClients, statusCodeOf } from '../controller/k8s/client.js';
+import { API_REQUEST_TIMEOUT_MS, loadKubeConfig, makeClients, statusCodeOf } from '../controller/k8s/client.js';
 import type { ListedObject } from './summary-cluster.js';
 
 /** Which objects to read: one namespace or all, optionally filtered by labels. */
@@ -29,7 +29,14 @@ function serverMessage(error: unknown): string {
     const parsed = typeof body === 'string' ? JSON.parse(body) : body;
     if (typeof parsed?.message === 'string') return parsed.message;
   } catch {
-    // Not JSON: fall through to the error's own message.
+    // Not JSON: fall through.
+  }
+  // An ApiException's own message embeds the whole response (headers too): the status code says enough.
+  const code = statusCodeOf(error);
+  if (code !== undefined) return `HTTP ${code}`;
+  const name = (error as Error).name;
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return `no answer from the API server within ${API_REQUEST_TIMEOUT_MS / 1000} s`;
   }
   return (error as Error).message;
 }

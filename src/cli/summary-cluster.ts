@@ -107,12 +107,16 @@ function checkStateOf(obj: ListedObject, intervalMs: number, now: Date, measured
   return measured === undefined ? 'pending' : 'current';
 }
 
-/** Conditions where False is the normal state; every other False condition names a problem. */
-const ABNORMAL_TRUE: string[] = [ConditionType.Ready, ConditionType.Reconciling, ConditionType.Stalled];
+/** Ready is the verdict itself; Reconciling and Stalled are False when all is well. */
+const NOT_A_CAUSE: string[] = [ConditionType.Ready, ConditionType.Reconciling, ConditionType.Stalled];
 
-/** Ready's reason, or more specifically the first condition that says what is wrong. */
+/**
+ * Ready's reason, or, while not Ready, the first condition that says what is wrong (WrongPassword,
+ * MigrationsPending…). A Ready object keeps Ready's reason: a False condition beside it is not why it is healthy.
+ */
 function reasonOf(status: ListedObject['status'], ready: Condition | undefined): string {
-  const failing = status?.conditions?.find((c) => c.status === 'False' && !ABNORMAL_TRUE.includes(c.type));
+  if (ready?.status === 'True') return ready.reason;
+  const failing = status?.conditions?.find((c) => c.status === 'False' && !NOT_A_CAUSE.includes(c.type));
   return failing?.reason ?? ready?.reason ?? 'NotChecked';
 }
 

@@ -135,6 +135,18 @@ describe('cluster summary from listed status', () => {
     });
   });
 
+  test("a Ready monitor keeps Ready's reason even beside another False condition", () => {
+    const healthy = monitor('orders', 'healthy');
+    healthy.status!.conditions!.push({
+      type: 'SLOMet',
+      status: 'False',
+      reason: 'ErrorBudgetExhausted',
+      message: '99.1% over 7 d < 99.5%',
+      lastTransitionTime: ago(1).toISOString(),
+    });
+    expect(summarizeMonitor(healthy, now)).toMatchObject({ status: 'healthy', reason: 'Healthy' });
+  });
+
   test('a status measured for an older generation says so', () => {
     const changed = monitor('orders', 'healthy');
     changed.metadata!.generation = 2;
