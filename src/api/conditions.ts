@@ -17,6 +17,8 @@ export const ConditionType = {
   /** The server's connection utilization (not dbwatch's own client pool). */
   ConnectionUtilizationWithinLimits: 'ConnectionUtilizationWithinLimits',
   PerformanceWithinTarget: 'PerformanceWithinTarget',
+  /** spec.slo.target met over the last 7 days. */
+  SLOMet: 'SLOMet',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -61,6 +63,10 @@ export const ConditionReason = {
   // PerformanceWithinTarget
   WithinTarget: 'WithinTarget',
   SlowerThanTarget: 'SlowerThanTarget',
+  // SLOMet
+  ObjectiveMet: 'ObjectiveMet',
+  ErrorBudgetExhausted: 'ErrorBudgetExhausted',
+  NoChecksYet: 'NoChecksYet',
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 

@@ -119,6 +119,12 @@ export const databaseMonitorCrd = () =>
         description: "The server's connection utilization",
       },
       { name: 'Migration', type: 'string', jsonPath: '.status.health.migrationStatus.currentVersion' },
+      {
+        name: 'Availability',
+        type: 'number',
+        jsonPath: '.status.availability.last24h',
+        description: 'Share of checks reachable and healthy over the last 24 h',
+      },
       { name: 'Last Check', type: 'date', jsonPath: '.status.lastCheckTime' },
     ],
   });

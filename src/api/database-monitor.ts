@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { availabilityStatusSchema, sloSchema } from './availability.js';
 import { conditionsList, connectionSchema, dnsName, duration, engineSchema } from './common.js';
 import {
   diagnosticsResultSchema,
@@ -110,6 +111,7 @@ export const databaseMonitorSpecSchema = z.strictObject({
     failureThreshold: 1,
     successThreshold: 1,
   }),
+  slo: sloSchema.optional(),
 });
 export type DatabaseMonitorSpec = z.infer<typeof databaseMonitorSpecSchema>;
 
@@ -128,6 +130,7 @@ export const databaseMonitorStatusSchema = z.strictObject({
   performance: performanceResultSchema.optional(),
   diagnostics: diagnosticsResultSchema.optional(),
   alerts: z.array(z.string()).optional(),
+  availability: availabilityStatusSchema.optional(),
 });
 export type DatabaseMonitorStatus = z.infer<typeof databaseMonitorStatusSchema>;
 

@@ -1,3 +1,4 @@
+export * from './availability.js';
 export * from './common.js';
 export * from './conditions.js';
 export * from './database-monitor.js';

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../api/index.js';
 import type { CheckName } from '../checks/index.js';
+import { targetRatio } from './availability.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -48,6 +49,16 @@ export class OperatorMetrics {
   private readonly lastSuccess = this.gauge(
     'dbwatch_database_last_success_timestamp_seconds',
     'Unix time of the last healthy check',
+    MONITOR_LABELS,
+  );
+  private readonly availability = this.gauge(
+    'dbwatch_database_availability_ratio',
+    'Share of checks in which the database was reachable and healthy, over the window (24h or 7d)',
+    [...MONITOR_LABELS, 'window'],
+  );
+  private readonly sloTarget = this.gauge(
+    'dbwatch_database_slo_target_ratio',
+    'spec.slo.target as a ratio (0.999 for "99.9"), when set',
     MONITOR_LABELS,
   );
   /** Not per monitor: monitors × checks × buckets would dwarf everything else (per-monitor figures are gauges). */
@@ -149,6 +160,15 @@ export class OperatorMetrics {
     setOrRemove(this.failedMigrations, h?.migrationStatus?.failedMigrations.length);
     setOrRemove(this.failures, status.consecutiveFailures);
     if (status.lastSuccessTime) this.lastSuccess.set(labels, Date.parse(status.lastSuccessTime) / 1000);
+    const a = status.availability;
+    for (const [window, value] of [
+      ['24h', a?.last24h],
+      ['7d', a?.last7d],
+    ] as const) {
+      if (value === undefined) this.availability.remove({ ...labels, window });
+      else this.availability.set({ ...labels, window }, value);
+    }
+    setOrRemove(this.sloTarget, a?.target === undefined ? undefined : targetRatio(a.target));
   }
 
   observeCheckDurations(engine: string, durations: Partial<Record<CheckName, number>>): void {
@@ -176,6 +196,8 @@ export class OperatorMetrics {
       metric.remove(labels);
     }
     for (const status of ['healthy', 'degraded', 'unhealthy']) this.health.remove({ ...labels, status });
+    for (const window of ['24h', '7d']) this.availability.remove({ ...labels, window });
+    this.sloTarget.remove(labels);
   }
 
   forgetPrerequisite(namespace: string, name: string): void {

@@ -1,4 +1,5 @@
 import {
+  type AvailabilityStatus,
   type Condition,
   type DatabaseMonitorSpec,
   type DatabaseMonitorStatus,
@@ -9,6 +10,7 @@ import {
   ConditionType as T,
 } from '../api/index.js';
 import type { MonitorReport } from '../checks/index.js';
+import { nextAvailability, targetRatio } from './availability.js';
 import { type ConditionInput, isTrue, recomputeConditions, setConditions } from './conditions.js';
 import { nextStreak } from './debounce.js';
 import type { EventIntent } from './events.js';
@@ -136,12 +138,43 @@ function transitionEvents(before: DatabaseMonitorStatus | undefined, after: Data
 /** What survives from one status to the next although not measured now: history, not health. */
 const history = (previous: DatabaseMonitorStatus | undefined, requestedAt?: string) => ({
   ...(previous?.lastSuccessTime ? { lastSuccessTime: previous.lastSuccessTime } : {}),
+  // History, not a measurement: paused or stalled time adds no checks, and the record stays.
+  ...(previous?.availability ? { availability: previous.availability } : {}),
   ...(requestedAt
     ? { lastHandledReconcileAt: requestedAt }
     : previous?.lastHandledReconcileAt
       ? { lastHandledReconcileAt: previous.lastHandledReconcileAt }
       : {}),
 });
+
+/** SLOMet, only when spec.slo is set: the 7-day availability against the target. */
+function sloCondition(spec: DatabaseMonitorSpec, availability: AvailabilityStatus | undefined): ConditionInput[] {
+  if (!spec.slo) return [];
+  const target = spec.slo.target;
+  const observed = availability?.last7d;
+  if (observed === undefined) {
+    return [{ type: T.SLOMet, status: 'Unknown', reason: R.NoChecksYet, message: `target ${target}%: no checks yet` }];
+  }
+  const percent = `${Math.round(observed * 1_000_000) / 10_000}%`;
+  const budget = `error budget left ${Math.round((availability?.errorBudgetRemaining ?? 0) * 100)}%`;
+  return observed >= targetRatio(target)
+    ? [
+        {
+          type: T.SLOMet,
+          status: 'True',
+          reason: R.ObjectiveMet,
+          message: `${percent} over 7 d ≥ ${target}%; ${budget}`,
+        },
+      ]
+    : [
+        {
+          type: T.SLOMet,
+          status: 'False',
+          reason: R.ErrorBudgetExhausted,
+          message: `${percent} over 7 d < ${target}%; ${budget}`,
+        },
+      ];
+}
 
 /**
  * Pure: a finished check → the next status and the Events its transitions call for. The status is built
@@ -164,6 +197,10 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
     reported === 'healthy'
       ? 'Database is healthy'
       : report.health.reasons.join('; ') || `observed ${report.health.status}`;
+  const availability = nextAvailability(previous?.availability, now, {
+    available: report.health.status === 'healthy',
+    ...(spec.slo ? { target: spec.slo.target } : {}),
+  });
   const performanceConfigured = spec.checks.performance !== undefined;
   const performance = performanceConfigured ? (report.performance ?? previous?.performance) : undefined;
   const lastPerformanceTime = !performanceConfigured
@@ -186,6 +223,7 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
       migrationsCondition(report.health.migrationStatus),
       connectionUtilizationCondition(report.pool),
       ...performanceCondition(performance),
+      ...sloCondition(spec, availability),
     ],
     generation,
     now,
@@ -205,6 +243,7 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
     ...(performance ? { performance } : {}),
     ...(report.diagnostics ? { diagnostics: report.diagnostics } : {}),
     alerts: report.alerts,
+    ...(availability ? { availability } : {}),
   };
   return { status, events: transitionEvents(previous, status) };
 }

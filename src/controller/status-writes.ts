@@ -25,6 +25,8 @@ const TIMING_KEYS = new Set([
   'savedPerQueryMs',
   'note',
   'apdex',
+  // Counters of every check: written with the heartbeat and with any other change, SLOMet flips included.
+  'availability',
 ]);
 
 /** A status with timings and counters removed, for comparing what matters. */

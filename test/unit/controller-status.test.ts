@@ -158,9 +158,11 @@ describe('monitor status', () => {
       now: t0,
     }).status;
     const stalled = stalledStatus(healthy, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(5));
+    // History (last success, availability record) stays; no measurement does.
     expect(stalled.status).toEqual({
       observedGeneration: 2,
       lastSuccessTime: t0.toISOString(),
+      availability: healthy.availability,
       conditions: expect.any(Array),
     });
     expect(stalled.status.conditions?.map((c) => c.type)).toEqual(['Ready', 'Stalled', 'Reconciling']);

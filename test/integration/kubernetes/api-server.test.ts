@@ -92,10 +92,11 @@ describe('the CRDs on a real kube-apiserver', () => {
       'RESPONSE',
       'UTILIZATION %',
       'MIGRATION',
+      'AVAILABILITY',
       'LAST CHECK',
       'AGE',
     ]);
-    expect(row).toMatch(/^orders\s+(<none>\s+)?postgres\s+degraded\s+12.5\s+42.5\s+7\s+\d+s\s+\d+s$/);
+    expect(row).toMatch(/^orders\s+(<none>\s+)?postgres\s+degraded\s+12.5\s+42.5\s+7\s+(<none>\s+)?\d+s\s+\d+s$/);
     const wide = await kubectl(['get', 'dbwatch', '-n', ns, '-o', 'wide']);
     expect(wide.stdout).toMatch(/LAST CHECK\s+MESSAGE\s+AGE/);
   });

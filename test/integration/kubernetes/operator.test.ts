@@ -64,7 +64,7 @@ describe('the operator on a real control plane and PostgreSQL', () => {
     expect(status.observedGeneration).toBe(1);
 
     const get = await kubectl(['get', 'databasemonitors', '-n', ns]);
-    expect(get.stdout).toMatch(/orders\s+True\s+postgres\s+healthy\s+[\d.]+\s+[\d.]+\s+1\s+\d+s\s+\d+s/);
+    expect(get.stdout).toMatch(/orders\s+True\s+postgres\s+healthy\s+[\d.]+\s+[\d.]+\s+1\s+1\s+\d+s\s+\d+s/);
     const wait = await kubectl(['wait', '--for=condition=Ready', '--timeout=10s', '-n', ns, 'databasemonitor/orders']);
     expect(wait.stdout).toMatch(/condition met/);
     expect((await eventsFor(ns, 'orders')).map((e) => e.reason)).toContain('Healthy');
