@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kubectl, etcd and helm from Go modules into a cache directory outside the
-# repo, keyed by version, and prints that directory. Binaries already there are reused.
+# Builds kube-apiserver, kubectl, etcd and helm (and, on request, the node's kubelet,
+# kube-controller-manager, kube-scheduler and kube-proxy) from Go modules into a cache directory outside
+# the repo, keyed by version, and prints that directory. Binaries already there are reused.
 # Release binaries cannot be downloaded on our machines, hence the source builds (docs/control-plane.md).
 set -euo pipefail
 
@@ -58,7 +59,8 @@ for t in $targets; do
   case $t in
     etcd) build_etcd ;;
     helm) build_helm ;;
-    kube-apiserver|kubectl) build_k8s "$t" ;;
+    kube-apiserver|kubectl|kubelet|kube-controller-manager|kube-scheduler|kube-proxy) build_k8s "$t" ;;
+    node) for n in kubelet kube-controller-manager kube-scheduler kube-proxy; do build_k8s "$n"; done ;;
     *) log "unknown target $t"; exit 2 ;;
   esac
 done

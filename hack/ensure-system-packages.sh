@@ -6,6 +6,15 @@ set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# `e2e`: also what the real node and the image build need (npm run test:e2e, demo:cluster; docs/e2e.md).
+if [ "${1:-}" = e2e ]; then
+  for pair in containerd:containerd runc:runc ctr:containerd nft:nftables iptables:iptables conntrack:conntrack \
+    mmdebstrap:mmdebstrap umoci:umoci gcc:gcc; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  [ ${#missing[@]} -eq 0 ] || mapfile -t missing < <(printf "%s\n" "${missing[@]}" | sort -u)
+fi
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

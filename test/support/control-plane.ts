@@ -32,7 +32,7 @@ export function controlPlaneBinaries(): string {
   }).trim();
 }
 
-function launch(dir: string, name: string, cmd: string, args: string[], detached: boolean): number {
+export function launch(dir: string, name: string, cmd: string, args: string[], detached: boolean): number {
   const log = openSync(join(dir, `${name}.log`), 'a');
   const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached });
   closeSync(log);
@@ -41,7 +41,7 @@ function launch(dir: string, name: string, cmd: string, args: string[], detached
   return child.pid!;
 }
 
-async function waitFor(
+export async function waitFor(
   what: string,
   dir: string,
   logName: string,
@@ -113,12 +113,23 @@ export async function stopProcesses(dir: string, names: string[]): Promise<void>
   }
 }
 
-export async function startControlPlane(options: { dir: string; detached?: boolean }): Promise<ControlPlane> {
-  const { dir } = options;
+/**
+ * `node.address`: serve on that address (a node's bridge gateway) instead of loopback, authorize nodes,
+ * let the ServiceAccount admission plugin mount tokens, and reach kubelets as an admin (test/support/node.ts).
+ */
+export async function startControlPlane(options: {
+  dir: string;
+  detached?: boolean;
+  node?: { address: string; serviceIp: string };
+}): Promise<ControlPlane> {
+  const { dir, node } = options;
   const detached = options.detached ?? false;
   const binDir = controlPlaneBinaries();
   mkdirSync(dir, { recursive: true });
-  createPki(dir);
+  const podSans = node
+    ? [`IP:${node.address}`, `IP:${node.serviceIp}`, 'DNS:kubernetes.default.svc', 'DNS:kubernetes.default']
+    : [];
+  createPki(dir, podSans);
   const admin = issueClientCert(dir, 'dbwatch-admin', ['system:masters']);
   writeFileSync(join(dir, 'admin.crt'), readFileSync(admin.cert));
   writeFileSync(join(dir, 'admin.key'), readFileSync(admin.key));
@@ -138,7 +149,8 @@ export async function startControlPlane(options: { dir: string; detached?: boole
   await waitFor('etcd', dir, 'etcd', async () => (await fetch(`${etcdUrl}/health`)).ok);
 
   const port = await freePort();
-  const server = `https://127.0.0.1:${port}`;
+  const address = node?.address ?? '127.0.0.1';
+  const server = `https://${address}:${port}`;
   const apiserverArgs = [
     `--etcd-servers=${etcdUrl}`,
     `--cert-dir=${dir}`,
@@ -146,12 +158,18 @@ export async function startControlPlane(options: { dir: string; detached?: boole
     `--tls-private-key-file=${join(dir, 'serving.key')}`,
     `--client-ca-file=${join(dir, 'ca.crt')}`,
     `--secure-port=${port}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     '--service-cluster-ip-range=10.0.0.0/24',
-    '--authorization-mode=RBAC',
     '--allow-privileged=true',
-    '--disable-admission-plugins=ServiceAccount',
+    ...(node
+      ? [
+          '--authorization-mode=Node,RBAC',
+          `--kubelet-client-certificate=${join(dir, 'admin.crt')}`,
+          `--kubelet-client-key=${join(dir, 'admin.key')}`,
+          '--kubelet-preferred-address-types=InternalIP',
+        ]
+      : ['--authorization-mode=RBAC', '--disable-admission-plugins=ServiceAccount']),
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${join(dir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(dir, 'sa.key')}`,

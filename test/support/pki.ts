@@ -28,9 +28,9 @@ function signedCertificate(dir: string, base: string, subject: string, extension
 /**
  * Certificates for a test control plane, made with the openssl CLI: one CA that signs the API
  * server's serving certificate and the client certificates (CN = user, O = groups), and the
- * service-account key pair.
+ * service-account key pair. `extraSans` (e.g. `IP:10.0.0.1`) for an API server that Pods reach.
  */
-export function createPki(dir: string): void {
+export function createPki(dir: string, extraSans: string[] = []): void {
   openssl(
     [
       'req',
@@ -49,7 +49,7 @@ export function createPki(dir: string): void {
     dir,
     'serving',
     '/CN=kube-apiserver',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...extraSans].join(',')}\nextendedKeyUsage=serverAuth\n`,
     365,
   );
   openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
