@@ -45,7 +45,14 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
   } catch (error) {
     writeError(`error: ${(error as Error).message}`);
     return {
-      manifests: { monitors: [], prerequisites: [], secrets: new Map(), problems: [], warnings: [] },
+      manifests: {
+        monitors: [],
+        prerequisites: [],
+        secrets: new Map(),
+        problems: [],
+        warnings: [],
+        origins: new WeakMap(),
+      },
       targets: [],
       outcome: EXIT.invalidInput,
     };
@@ -58,7 +65,7 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
   for (const monitor of resolvable ? manifests.monitors : []) {
     const resolved = resolveMonitorConnection(monitor.spec, secretLookup(manifests, namespaceOf(monitor), options.env));
     if (resolved.ok) targets.push({ monitor, resolved });
-    else unresolved.push(`DatabaseMonitor/${monitor.metadata.name}: ${resolved.message}`);
+    else unresolved.push(`${manifests.origins.get(monitor)}: spec.connection: ${resolved.message}`);
   }
   // Inline connections of prerequisites are input too: a bad Secret stops the run like a monitor's would.
   for (const prerequisite of resolvable ? manifests.prerequisites : []) {
@@ -67,9 +74,8 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
       if (!db.engine || !db.connection) return;
       const resolved = resolveMonitorConnection({ engine: db.engine, connection: db.connection }, lookup);
       if (!resolved.ok) {
-        unresolved.push(
-          `DatabasePrerequisite/${prerequisite.metadata.name}: spec.databases[${index}].connection: ${resolved.message}`,
-        );
+        const where = manifests.origins.get(prerequisite);
+        unresolved.push(`${where}: spec.databases[${index}].connection: ${resolved.message}`);
       }
     });
   }

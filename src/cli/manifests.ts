@@ -22,6 +22,8 @@ export interface Manifests {
   problems: Problem[];
   /** Valid objects of kinds dbwatch does not read: reported, then skipped. */
   warnings: string[];
+  /** Where each monitor and prerequisite came from ("file: Kind/name"), for later messages about it. */
+  origins: WeakMap<object, string>;
 }
 
 /** One thing wrong with the input: where (file and object), the field path in it, and what is wrong. */
@@ -98,7 +100,14 @@ export function zodProblems(where: string, error: z.ZodError): Problem[] {
 
 /** Parses manifest texts without touching the disk; never throws. */
 export function parseManifests(sources: ManifestSource[]): Manifests {
-  const out: Manifests = { monitors: [], prerequisites: [], secrets: new Map(), problems: [], warnings: [] };
+  const out: Manifests = {
+    monitors: [],
+    prerequisites: [],
+    secrets: new Map(),
+    problems: [],
+    warnings: [],
+    origins: new WeakMap(),
+  };
   const seen = new Map<string, string>();
   for (const { file, text } of sources) {
     const docs = parseYaml(file, text, out.problems);
@@ -152,12 +161,16 @@ function addObject(out: Manifests, where: string, doc: { kind: string }): void {
       );
   } else if (doc.kind === 'DatabaseMonitor') {
     const parsed = databaseMonitorSchema.safeParse(doc);
-    if (parsed.success) out.monitors.push(parsed.data);
-    else out.problems.push(...zodProblems(where, parsed.error));
+    if (parsed.success) {
+      out.monitors.push(parsed.data);
+      out.origins.set(parsed.data, where);
+    } else out.problems.push(...zodProblems(where, parsed.error));
   } else {
     const parsed = databasePrerequisiteSchema.safeParse(doc);
-    if (parsed.success) out.prerequisites.push(parsed.data);
-    else out.problems.push(...zodProblems(where, parsed.error));
+    if (parsed.success) {
+      out.prerequisites.push(parsed.data);
+      out.origins.set(parsed.data, where);
+    } else out.problems.push(...zodProblems(where, parsed.error));
   }
 }
 

@@ -170,7 +170,7 @@ describe('dbwatch check refuses input it would otherwise half-accept (exit 3, no
     );
     expect(code).toBe(3);
     expect(stderr).toMatch(
-      /DatabaseMonitor\/orders: Secret db key url: the password in the URL is not percent-encoded correctly/,
+      /in\.yaml: DatabaseMonitor\/orders: spec\.connection: Secret db key url: the password in the URL is not percent-encoded correctly/,
     );
     expect(stderr).not.toContain('50%off');
   });
@@ -179,7 +179,7 @@ describe('dbwatch check refuses input it would otherwise half-accept (exit 3, no
     const monitor = MONITOR.replace('{secretRef: {name: db}}', '{secretRef: {name: db, keys: {host: constructor}}}');
     const { code, stderr } = await check(`${SECRET}---\n${monitor}`);
     expect(code).toBe(3);
-    expect(stderr).toMatch(/Secret db is missing key constructor/);
+    expect(stderr).toMatch(/in\.yaml: DatabaseMonitor\/orders: spec\.connection: Secret db is missing key constructor/);
   });
 
   test('an inline prerequisite connection whose Secret is bad stops the run too', async () => {
@@ -190,7 +190,7 @@ describe('dbwatch check refuses input it would otherwise half-accept (exit 3, no
     );
     expect(code).toBe(3);
     expect(stderr).toMatch(
-      /DatabasePrerequisite\/ready: spec.databases\[0\].connection: Secret db key url: sslmode must be given once, as one of disable/,
+      /in\.yaml: DatabasePrerequisite\/ready: spec.databases\[0\].connection: Secret db key url: sslmode must be given once, as one of disable/,
     );
   });
 });
