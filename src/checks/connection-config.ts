@@ -97,7 +97,8 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
   const portText = value('port');
   const port = portText === undefined || portText === '' ? DEFAULT_PORT[engine] : Number(portText);
   if (!/^[0-9]*$/.test(portText ?? '') || !Number.isInteger(port) || port < 1 || port > 65535) {
-    return fail('InvalidConnection', `Secret ${secretName} key ${keys.port} is not a port number (1-65535)`);
+    const from = text(keys.port) !== undefined ? keys.port : keys.url;
+    return fail('InvalidConnection', `Secret ${secretName} key ${from}: the port is not a number from 1 to 65535`);
   }
   const instance = value('instance');
   return {

@@ -68,7 +68,7 @@ describe('resolveConnection', () => {
     expect(r).toMatchObject({
       ok: false,
       reason: 'InvalidConnection',
-      message: 'Secret db key port is not a port number (1-65535)',
+      message: 'Secret db key port: the port is not a number from 1 to 65535',
     });
   });
 
@@ -194,6 +194,14 @@ describe('strict connection input: InvalidConnection naming the Secret and key, 
       ok: false,
       reason: 'SecretKeyMissing',
       message: 'Secret db is missing key constructor, toString (or a url key)',
+    });
+  });
+
+  test('a bad port inside a connection string names the url key', () => {
+    expect(resolveConnection('mssql', spec(), () => ({ url: 'Server=h,x;Database=d;User Id=u;Password=p' }))).toEqual({
+      ok: false,
+      reason: 'InvalidConnection',
+      message: 'Secret db key url: the port is not a number from 1 to 65535',
     });
   });
 
