@@ -43,7 +43,7 @@ interface Target {
 }
 
 export const formatZodIssues = (error: z.ZodError) =>
-  error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ');
+  error.issues.map((i) => `${['spec', ...i.path].join('.')}: ${i.message}`).join('; ');
 
 /** Level-triggered: reads the monitor and its Secret, checks when due, writes status, asks to be requeued. */
 export class MonitorReconciler {
