@@ -501,7 +501,7 @@ function expectFieldPaths(issues: { path: PropertyKey[]; message: string }[], me
   expect(issues.length).toBeGreaterThan(0);
   for (const issue of issues) {
     expect(Array.isArray(issue.path)).toBe(true);
-    expect(message).toContain(`spec.${issue.path.join('.')}: ${issue.message}`);
+    expect(message).toContain(`${['spec', ...issue.path].join('.')}: ${issue.message}`);
   }
   expect(message).not.toContain(MARK);
 }
