@@ -1,8 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { controlPlaneBinaries, startControlPlane, stopProcesses } from './control-plane.js';
 import { startPostgres } from './postgres-server.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
 
 export interface TestComponents {
   stop(): Promise<void>;
@@ -25,7 +28,9 @@ export async function startTestComponents(): Promise<TestComponents> {
     });
   }
   try {
-    // Every binary first, before any server starts or any test's timeout runs (a fresh machine builds them).
+    // Everything first, before any server starts or any test's timeout runs: Debian packages (PostgreSQL,
+    // openssl, Prometheus — installed when missing, as root), then the binaries built from Go modules.
+    execFileSync(join(REPO, 'hack/ensure-system-packages.sh'), { stdio: ['ignore', 'inherit', 'inherit'] });
     process.env.DBWATCH_TEST_BIN_DIR ??= controlPlaneBinaries();
     if (!process.env.DBWATCH_TEST_PG_URL) {
       const pg = await startPostgres();
