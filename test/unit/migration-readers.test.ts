@@ -69,7 +69,7 @@ describe('Flyway follows flyway info', () => {
 describe('tools that run any missing older migration', () => {
   test.each([
     ['rails', [{ version: '20240101000000' }, { version: '20240301000000' }], '20240301000000'],
-    ['efcore', [{ MigrationId: '20240101_Init' }, { MigrationId: '20240301_Audit' }], '20240301_Audit'],
+    ['efcore', [{ migrationid: '20240101_Init' }, { migrationid: '20240301_Audit' }], '20240301_Audit'],
     [
       'knex',
       [

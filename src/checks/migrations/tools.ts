@@ -8,6 +8,9 @@ import { compareVersions, highestVersion } from './version-order.js';
 export interface MigrationTableReader {
   table: string;
   columns: string[];
+  /** The names the tool uses on SQL Server, where they differ (Liquibase upper-case, DbUp's own journal). */
+  mssql?: { table: string; columns: string[] };
+  /** Rows with lower-case column names, whatever the engine's spelling. */
   read(rows: Row[]): MigrationHistory;
 }
 
@@ -43,6 +46,7 @@ export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, Migratio
   liquibase: {
     table: 'databasechangelog',
     columns: ['id', 'author', 'filename', 'orderexecuted', 'exectype'],
+    mssql: { table: 'DATABASECHANGELOG', columns: ['ID', 'AUTHOR', 'FILENAME', 'ORDEREXECUTED', 'EXECTYPE'] },
     read: (rows) => {
       const ordered = inOrder(rows, 'orderexecuted');
       const done = ordered.filter((r) => ['EXECUTED', 'RERAN', 'MARK_RAN'].includes(String(r.exectype)));
@@ -117,7 +121,7 @@ export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, Migratio
     columns: ['MigrationId'],
     read: (rows) => {
       // EF Core orders migration ids ordinally; the timestamp prefix makes that chronological.
-      const ids = rows.map((r) => String(r.MigrationId)).sort();
+      const ids = rows.map((r) => String(r.migrationid)).sort();
       const currentVersion = ids.at(-1);
       return namedHistory('EF Core', ids, currentVersion ? { currentVersion } : {});
     },
@@ -136,11 +140,14 @@ export const migrationReaders: Record<Exclude<MigrationTool, 'custom'>, Migratio
     },
   },
   django: { table: 'django_migrations', columns: ['id', 'app', 'name'], read: djangoHistory },
+  // DbUp's journal: PostgresqlTableJournal and SqlTableJournal create different names.
   dbup: {
-    table: 'SchemaVersions',
-    columns: ['SchemaVersionsID', 'ScriptName'],
+    table: 'schemaversions',
+    columns: ['schemaversionsid', 'scriptname'],
+    mssql: { table: 'SchemaVersions', columns: ['Id', 'ScriptName'] },
     read: (rows) => {
-      const scripts = inOrder(rows, 'SchemaVersionsID').map((r) => String(r.ScriptName));
+      const byId = inOrder(rows, rows[0] && 'id' in rows[0] ? 'id' : 'schemaversionsid');
+      const scripts = byId.map((r) => String(r.scriptname));
       const currentVersion = scripts.at(-1);
       return namedHistory('DbUp', scripts, currentVersion ? { currentVersion } : {});
     },
@@ -152,6 +159,6 @@ export function customReader(table: string, versionColumn: string): MigrationTab
   return {
     table,
     columns: [versionColumn],
-    read: (rows) => orderedHistory(rows.map((r) => text(r[versionColumn])).filter(defined)),
+    read: (rows) => orderedHistory(rows.map((r) => text(r[versionColumn.toLowerCase()])).filter(defined)),
   };
 }

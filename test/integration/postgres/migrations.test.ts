@@ -136,8 +136,9 @@ const scenarios: {
   },
   {
     tool: 'dbup',
-    ddl: `CREATE TABLE "SchemaVersions" ("SchemaVersionsID" serial PRIMARY KEY, "ScriptName" varchar(255) NOT NULL, "Applied" timestamp NOT NULL);
-          INSERT INTO "SchemaVersions" ("ScriptName", "Applied") VALUES ('Scripts.0001_init.sql', now());`,
+    // DbUp's PostgresqlTableJournal DDL (lower-case names; SQL Server's SqlTableJournal has [SchemaVersions]([Id], [ScriptName])).
+    ddl: `CREATE TABLE schemaversions (schemaversionsid serial NOT NULL PRIMARY KEY, scriptname varchar(255) NOT NULL, applied timestamp NOT NULL);
+          INSERT INTO schemaversions (scriptname, applied) VALUES ('Scripts.0001_init.sql', now());`,
     check: { expectedMigrations: ['Scripts.0001_init.sql', 'Scripts.0002_orders.sql'] },
     expected: {
       currentVersion: 'Scripts.0001_init.sql',
