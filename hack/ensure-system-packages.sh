@@ -6,6 +6,11 @@ set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || missing+=(postgresql)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The real migration tools of test/integration/migrations (hack/install-migration-tools.sh): Flyway and
+# Liquibase run on a JDK and come through Maven; ActiveRecord is Debian's.
+command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+ruby -e 'require "active_record"; require "pg"' >/dev/null 2>&1 || missing+=(ruby-activerecord ruby-pg)
 # `e2e`: also what the real node and the image build need (npm run test:e2e, demo:cluster; docs/e2e.md).
 if [ "${1:-}" = e2e ]; then
   for pair in containerd:containerd runc:runc ctr:containerd nft:nftables iptables:iptables conntrack:conntrack \
