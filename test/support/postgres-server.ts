@@ -1,5 +1,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -43,8 +52,12 @@ export interface TlsFiles {
   key: string;
 }
 
+/**
+ * `reachableAt`: also listen on that address and accept password logins from `clients` (a CIDR) — for
+ * Pods on a node's bridge (test/e2e).
+ */
 export async function startPostgres(
-  options: { maxConnections?: number; tls?: TlsFiles } = {},
+  options: { maxConnections?: number; tls?: TlsFiles; reachableAt?: { address: string; clients: string } } = {},
 ): Promise<PostgresServer> {
   const bin = binDir();
   const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
@@ -66,6 +79,9 @@ export async function startPostgres(
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   rmSync(pwfile);
+  if (options.reachableAt) {
+    appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${options.reachableAt.clients} scram-sha-256\n`);
+  }
   const port = await freePort();
   const tlsArgs: string[] = [];
   if (options.tls) {
@@ -87,7 +103,7 @@ export async function startPostgres(
     );
   }
   const settings = [
-    'listen_addresses=127.0.0.1',
+    `listen_addresses=${['127.0.0.1', ...(options.reachableAt ? [options.reachableAt.address] : [])].join(',')}`,
     'fsync=off',
     'synchronous_commit=off',
     'full_page_writes=off',
