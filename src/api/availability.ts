@@ -6,7 +6,7 @@ export const sloSchema = z.strictObject({
     .regex(/^(100|[1-9]?[0-9](\.[0-9]{1,4})?)$/, 'must be a percentage such as "99.9"')
     .meta({
       description:
-        'Availability objective over 7 days, in percent of checks in which the database was reachable and healthy, e.g. "99.9".',
+        'Availability objective over 7 days, in percent (0-100, up to 4 decimals) of checks in which the database was reachable and healthy, e.g. "99.9".',
     }),
 });
 export type SloSpec = z.infer<typeof sloSchema>;
@@ -19,11 +19,20 @@ const bucketSchema = z.strictObject({
 
 export const availabilityStatusSchema = z
   .strictObject({
-    last24h: z.number().optional().meta({ description: 'Share of checks available over the last 24 h (0-1).' }),
-    last7d: z.number().optional().meta({ description: 'Share of checks available over the last 7 days (0-1).' }),
-    target: z.string().optional().meta({ description: 'spec.slo.target, in percent, when set.' }),
+    last24h: z.number().optional().meta({
+      description:
+        'Share of checks available over the last 24 h, a ratio 0-1 (e.g. 0.9993); the AVAILABILITY column. Absent without checks in the window.',
+    }),
+    last7d: z.number().optional().meta({
+      description: 'Share of checks available over the last 7 days, a ratio 0-1. Absent without checks in the window.',
+    }),
+    target: z
+      .string()
+      .optional()
+      .meta({ description: 'spec.slo.target, in percent, e.g. "99.9". Absent without spec.slo.' }),
     errorBudgetRemaining: z.number().optional().meta({
-      description: 'Share of the 7-day error budget left: 1 untouched, 0 spent, negative overspent.',
+      description:
+        'Share of the 7-day error budget left, a ratio: 1 untouched, 0 spent, negative overspent. Absent without spec.slo.',
     }),
     hours: z.array(bucketSchema).meta({ description: 'Hourly buckets of the last 24 h, oldest first.' }),
     days: z.array(bucketSchema).meta({ description: 'Daily buckets of the last 7 days, oldest first.' }),

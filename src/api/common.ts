@@ -46,55 +46,96 @@ export const dnsName = z
 
 /** A standard Kubernetes condition (metav1.Condition). */
 export const conditionSchema = z.strictObject({
-  type: z.string().min(1).max(316),
-  status: z.enum(['True', 'False', 'Unknown']),
+  type: z.string().min(1).max(316).meta({ description: 'Condition type, e.g. Ready, Reconciling, Stalled.' }),
+  status: z.enum(['True', 'False', 'Unknown']).meta({ description: 'True, False or Unknown.' }),
   reason: z
     .string()
     .min(1)
     .max(1024)
-    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
-  message: z.string().max(32768),
-  lastTransitionTime: z.string(),
-  observedGeneration: z.number().int().min(0).optional(),
+    .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+    .meta({
+      description: 'CamelCase reason for the last transition, e.g. Healthy, SecretNotFound (docs/operator.md).',
+    }),
+  message: z.string().max(32768).meta({ description: 'Human-readable detail of the transition; may be empty.' }),
+  lastTransitionTime: z
+    .string()
+    .meta({ description: 'When status last changed (RFC 3339 UTC), not when the condition was last written.' }),
+  observedGeneration: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .meta({ description: 'metadata.generation of the spec this condition was computed for.' }),
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
-export const conditionsList = z
-  .array(conditionSchema)
-  .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] });
+export const conditionsList = z.array(conditionSchema).meta({
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+  description: 'Standard Kubernetes conditions (metav1.Condition), one per type.',
+});
 
 export const engineSchema = z.enum(['postgres', 'mssql']);
 export type EngineName = z.infer<typeof engineSchema>;
 
 export const secretKeysSchema = z
   .strictObject({
-    url: secretKeyName.default('url'),
-    host: secretKeyName.default('host'),
-    port: secretKeyName.default('port'),
-    database: secretKeyName.default('database'),
-    username: secretKeyName.default('username'),
-    password: secretKeyName.default('password'),
-    instance: secretKeyName.default('instance'),
+    url: secretKeyName.default('url').meta({
+      description:
+        'Key holding a whole connection string (postgres://…, mssql://… or ADO.NET); the separate keys, when present, override its parts. Default "url".',
+    }),
+    host: secretKeyName
+      .default('host')
+      .meta({ description: 'Key holding the server host name or IP. Default "host".' }),
+    port: secretKeyName.default('port').meta({
+      description: 'Key holding the TCP port (1-65535); when absent, 5432 (postgres) or 1433 (mssql). Default "port".',
+    }),
+    database: secretKeyName
+      .default('database')
+      .meta({ description: 'Key holding the database name. Default "database".' }),
+    username: secretKeyName
+      .default('username')
+      .meta({ description: 'Key holding the login name. Default "username".' }),
+    password: secretKeyName.default('password').meta({
+      description: 'Key holding the password; never shown in status, Events, logs or metrics. Default "password".',
+    }),
+    instance: secretKeyName.default('instance').meta({
+      description: 'Key holding a SQL Server named instance (optional; ignored for postgres). Default "instance".',
+    }),
   })
   .meta({ description: 'Names of the Secret keys to read; each defaults to its own field name.' });
 
 export const tlsSchema = z.strictObject({
   mode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('disable').meta({
     description:
-      'disable: plain TCP. require: encrypt, trust any certificate. verify-ca: check the chain. verify-full: chain and host name.',
+      'disable: plain TCP. require: encrypt, trust any certificate. verify-ca: check the chain. verify-full: chain and host name. Default disable.',
   }),
   caSecretRef: z
-    .strictObject({ name: dnsName, key: secretKeyName.default('ca.crt') })
+    .strictObject({
+      name: dnsName.meta({ description: 'Name of the Secret holding the CA bundle, e.g. orders-db-ca.' }),
+      key: secretKeyName.default('ca.crt').meta({ description: 'Key in that Secret. Default "ca.crt".' }),
+    })
     .optional()
     .meta({ description: 'Secret (same namespace) holding the PEM CA bundle for verify-ca / verify-full.' }),
 });
 
-export const connectionSchema = z.strictObject({
-  secretRef: z.strictObject({
-    name: dnsName.meta({ description: 'Secret in the same namespace as this resource.' }),
-    keys: secretKeysSchema.optional(),
-  }),
-  tls: tlsSchema.optional(),
-  connectTimeoutSeconds: z.number().int().min(1).max(300).default(10),
-});
+export const connectionSchema = z
+  .strictObject({
+    secretRef: z
+      .strictObject({
+        name: dnsName.meta({ description: 'Secret in the same namespace as this resource, e.g. orders-db.' }),
+        keys: secretKeysSchema.optional(),
+      })
+      .meta({
+        description:
+          'Secret with the connection details: a url key, or host, port, database, username and password keys.',
+      }),
+    tls: tlsSchema.optional().meta({
+      description: "TLS settings; when absent, the url's sslmode / Encrypt setting, else disable (plain TCP).",
+    }),
+    connectTimeoutSeconds: z.number().int().min(1).max(300).default(10).meta({
+      description: 'Seconds allowed to open a connection (TCP, TLS and login), 1-300. Default 10.',
+    }),
+  })
+  .meta({ description: 'How to reach the database: a Secret with its address and login, and TLS.' });
 export type ConnectionSpec = z.infer<typeof connectionSchema>;

@@ -35,6 +35,8 @@ interface CrdInput {
   kind: string;
   plural: string;
   shortName: string;
+  /** What `kubectl explain <kind>` says about the kind itself. */
+  description: string;
   spec: z.ZodType;
   status: z.ZodType;
   columns: PrinterColumn[];
@@ -85,10 +87,12 @@ function customResourceDefinition(input: CrdInput) {
           schema: {
             openAPIV3Schema: {
               type: 'object',
+              description: input.description,
               required: ['spec'],
               properties: {
-                apiVersion: { type: 'string' },
-                kind: { type: 'string' },
+                apiVersion: { type: 'string', description: 'dbwatch.dev/v1alpha1.' },
+                kind: { type: 'string', description: `${input.kind}.` },
+                // The API server refuses anything but a type here; kubectl explain uses ObjectMeta's own text.
                 metadata: { type: 'object' },
                 spec: toStructuralSchema(input.spec),
                 status: toStructuralSchema(input.status),
@@ -106,6 +110,8 @@ export const databaseMonitorCrd = () =>
     kind: 'DatabaseMonitor',
     plural: 'databasemonitors',
     shortName: 'dbmon',
+    description:
+      'Checks one PostgreSQL or SQL Server database on an interval and reports its health, connection utilization, migrations, performance and availability in status.',
     spec: databaseMonitorSpecSchema,
     status: databaseMonitorStatusSchema,
     columns: [
@@ -134,6 +140,8 @@ export const databasePrerequisiteCrd = () =>
     kind: 'DatabasePrerequisite',
     plural: 'databaseprerequisites',
     shortName: 'dbprereq',
+    description:
+      'A gate for workloads: Ready when every listed database is reachable and its migrations are applied (see dbwatch wait).',
     spec: databasePrerequisiteSpecSchema,
     status: databasePrerequisiteStatusSchema,
     columns: [

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
 import { load } from 'js-yaml';
+import { fieldsWithoutDescription } from '../../src/api/render-api-docs.js';
 import { renderCrdFiles, renderGeneratedFiles } from '../../src/api/render-crds.js';
 
 describe('crds/', () => {
@@ -10,6 +11,17 @@ describe('crds/', () => {
       expect(readFileSync(path, 'utf8')).toBe(yaml);
     },
   );
+
+  test('every field of both CRDs, spec and status, nested and in arrays, has a description', () => {
+    expect(fieldsWithoutDescription()).toEqual([]);
+  });
+
+  test('descriptions carry units and defaults where kubectl explain shows no default', () => {
+    const spec = (load(renderCrdFiles()[0]!.yaml) as any).spec.versions[0].schema.openAPIV3Schema.properties.spec;
+    expect(spec.properties.interval.description).toMatch(/Default 5m/);
+    expect(spec.properties.timeoutSeconds.description).toMatch(/Seconds .*Default 30/);
+    expect(spec.properties.thresholds.properties.poolUtilizationPercent.description).toMatch(/percent \(0-100\)/);
+  });
 
   test('schemas are structural: no additionalProperties false, refs or unions', () => {
     for (const { yaml } of renderCrdFiles()) {
