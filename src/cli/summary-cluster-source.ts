@@ -41,26 +41,44 @@ function serverMessage(error: unknown): string {
   return (error as Error).message;
 }
 
-/** Says what failed, where, and what to do. */
-export function explainReadError(error: unknown, plural: Plural, namespace: string | undefined): string {
-  const where = namespace === undefined ? 'in all namespaces' : `in namespace ${namespace}`;
+interface ReadFailure {
+  plural: Plural;
+  error: unknown;
+}
+
+/** One failure that is not about permissions; the same cause for both resources reads as one line. */
+function explainOther({ plural, error }: ReadFailure, where: string): string {
   const resource = `${plural}.${API_GROUP}`;
   switch (statusCodeOf(error)) {
-    case 403:
-      return (
-        `forbidden: cannot list ${resource} ${where}. The summary needs only "list" on databasemonitors and ` +
-        `databaseprerequisites (API group ${API_GROUP}) ${namespace === undefined ? 'cluster-wide (a ClusterRole) for -A; use -n NAMESPACE for a namespace you can read' : `in ${namespace} (a Role there)`}. ` +
-        `API server: ${serverMessage(error)}`
-      );
     case 401:
-      return `unauthorized: the API server rejected this kubeconfig's credentials while listing ${resource}: ${serverMessage(error)}`;
+      return `unauthorized: the API server rejected this kubeconfig's credentials: ${serverMessage(error)}`;
     case 404:
       return `${resource} is not served by this cluster: are dbwatch's CRDs installed? (kubectl get crd ${resource})`;
     case 400:
-      return `the API server rejected the request for ${resource} ${where} (check -l): ${serverMessage(error)}`;
+      return `the API server rejected the request ${where} (check -l): ${serverMessage(error)}`;
     default:
       return `cannot list ${resource} ${where}: ${serverMessage(error)}`;
   }
+}
+
+/** Says what failed, where, and what to do: denied resources first, with what to grant. */
+export function explainReadErrors(failures: ReadFailure[], namespace: string | undefined): string {
+  const where = namespace === undefined ? 'in all namespaces' : `in namespace ${namespace}`;
+  const forbidden = failures.filter((f) => statusCodeOf(f.error) === 403);
+  const lines: string[] = [];
+  if (forbidden.length > 0) {
+    const grant =
+      namespace === undefined
+        ? 'cluster-wide (a ClusterRole) for -A; or use -n NAMESPACE for a namespace you can read'
+        : `in ${namespace} (a Role there)`;
+    lines.push(
+      `forbidden: cannot list ${forbidden.map((f) => `${f.plural}.${API_GROUP}`).join(' and ')} ${where}.`,
+      `  The summary needs only "list" on databasemonitors and databaseprerequisites (API group ${API_GROUP}) ${grant}.`,
+      ...forbidden.map((f) => `  API server: ${serverMessage(f.error)}`),
+    );
+  }
+  const others = failures.filter((f) => statusCodeOf(f.error) !== 403).map((f) => explainOther(f, where));
+  return [...lines, ...new Set(others)].join('\n');
 }
 
 /**
@@ -106,9 +124,9 @@ export async function readDbwatchObjects(scope: ClusterScope): Promise<ReadResul
 
   const results = await Promise.allSettled(RESOURCES.map(list));
   const failures = results.flatMap((r, i) =>
-    r.status === 'rejected' ? [explainReadError(r.reason, RESOURCES[i]!, namespace)] : [],
+    r.status === 'rejected' ? [{ plural: RESOURCES[i]!, error: r.reason as unknown }] : [],
   );
-  if (failures.length > 0) return { ok: false, message: failures.join('\n') };
+  if (failures.length > 0) return { ok: false, message: explainReadErrors(failures, namespace) };
   const [monitors, prerequisites] = results.map((r) => (r.status === 'fulfilled' ? r.value : []));
   return { ok: true, namespace, monitors: monitors!, prerequisites: prerequisites! };
 }

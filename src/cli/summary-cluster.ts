@@ -224,7 +224,7 @@ function alertsAndRecommendations(
       alerts.push(`${key(db)}: stale: ${db.message}`);
     } else if (db.checkState === 'stalled') {
       alerts.push(`${key(db)}: stalled (${db.reason}): ${db.message}`);
-      recommendations.push(`${key(db)}: fix the spec or Secret named above; the monitor resumes by itself`);
+      recommendations.push(`${key(db)}: fix the spec or Secret the alert names; the monitor resumes without a restart`);
     }
   }
   for (const p of prerequisites) {

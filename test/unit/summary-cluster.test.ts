@@ -90,7 +90,7 @@ describe('cluster summary from listed status', () => {
       'shop/ledger: stale: no check written for 25m (expected within 10m); last status healthy',
     ]);
     expect(summary.recommendations).toContain(
-      'shop/billing: fix the spec or Secret named above; the monitor resumes by itself',
+      'shop/billing: fix the spec or Secret the alert names; the monitor resumes without a restart',
     );
     expect(summary.recommendations.some((r) => r.startsWith('Stale: check that the dbwatch operator is running'))).toBe(
       true,
