@@ -3,6 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import postgresClient from 'pg';
 import { startBlackHole } from '../test/support/black-hole.js';
 import { startControlPlane } from '../test/support/control-plane.js';
 import { freePort } from '../test/support/free-port.js';
@@ -59,6 +60,8 @@ interface PhaseResult {
   statusWritesPerMin: number;
   eventsPerMin: number;
   throttledPerMin: number;
+  /** Status writes by why, monitors by status and PostgreSQL client backends at the end: to explain the figures. */
+  detail: string;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'dbwatch-scale-'));
@@ -84,13 +87,28 @@ try {
   // Every monitor's client pool may hold 2 connections.
   const pg = await startPostgres({ maxConnections: MONITORS * 2 + 100 });
   cleanups.push(() => pg.stop());
+  const credentials = { database: 'postgres', username: pg.superuser, password: pg.superuserPassword };
+  const pgBackends = async () => {
+    const client = new postgresClient.Client({ ...credentials, host: pg.host, port: pg.port, user: pg.superuser });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend'",
+      );
+      return rows[0].n as number;
+    } catch {
+      return 'down';
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  };
   const hole = await startBlackHole();
   cleanups.push(() => hole.stop());
 
   const fleet = new Fleet(cp.kubeconfig);
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `scale-${i}`);
   await fleet.createNamespaces(namespaces);
-  const credentials = { database: 'postgres', username: pg.superuser, password: pg.superuserPassword };
   for (const ns of namespaces) {
     await fleet.createSecret(ns, 'db', { host: pg.host, port: String(pg.port), ...credentials });
     await fleet.createSecret(ns, 'black-hole', { host: '127.0.0.1', port: String(hole.port), ...credentials });
@@ -123,7 +141,9 @@ try {
       LEADER_ELECT: 'false',
       METRICS_PORT: String(port),
       LOG_LEVEL: 'warn',
-      ...Object.fromEntries(args['operator-env'].map((kv) => kv.split('=', 2) as [string, string])),
+      ...Object.fromEntries(
+        args['operator-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
     },
     stdio: ['ignore', out, out],
   });
@@ -207,6 +227,22 @@ try {
       statusWritesPerMin: delta('dbwatch_status_writes_total') / minutes,
       eventsPerMin: (eventsAfter - eventsBefore) / minutes,
       throttledPerMin: delta('dbwatch_api_requests_throttled_total') / minutes,
+      detail: JSON.stringify({
+        writes: Object.fromEntries(
+          ['changed', 'heartbeat'].map((why) => [why, delta('dbwatch_status_writes_total', { why })]),
+        ),
+        statuses: await fleet.statusCounts(),
+        backends: await pgBackends(),
+        // Where the RSS is: V8's heap (committed and used), memory outside it (buffers), the rest is native.
+        memoryMiB: Object.fromEntries(
+          [
+            ['heapTotal', 'dbwatch_process_nodejs_heap_size_total_bytes'],
+            ['heapUsed', 'dbwatch_process_nodejs_heap_size_used_bytes'],
+            ['external', 'dbwatch_process_nodejs_external_memory_bytes'],
+            ['rss', 'dbwatch_process_process_resident_memory_bytes'],
+          ].map(([key, metric]) => [key, Math.round(total(after, metric!) / 2 ** 20)]),
+        ),
+      }),
     };
     log(JSON.stringify(result));
     return result;
@@ -258,6 +294,8 @@ try {
       `| ${r.phase} | ${r.checksDoneOverDue.toFixed(2)} | ${r.healthyChecksDoneOverDue?.toFixed(2) ?? '–'} | ${r.lagP50} | ${r.lagP99} | ${r.lagP99NotHostLimited} | ${r.cores.toFixed(2)} | ${r.rssPeakMiB.toFixed(0)} | ${r.statusWritesPerMin.toFixed(0)} | ${r.eventsPerMin.toFixed(0)} | ${r.throttledPerMin.toFixed(0)} |`,
     );
   }
+  console.log('');
+  for (const r of results) console.log(`- ${r.phase}: ${r.detail}`);
 } finally {
   await cleanup();
 }

@@ -74,6 +74,18 @@ export class Fleet {
     return list.items.filter((m) => m.status?.status !== undefined).length;
   }
 
+  /** How many monitors report each status (healthy, degraded, unhealthy, none). */
+  async statusCounts(): Promise<Record<string, number>> {
+    const list = (await this.objects.listClusterCustomObject({
+      group: 'dbwatch.dev',
+      version: 'v1alpha1',
+      plural: 'databasemonitors',
+    })) as { items: { status?: { status?: string } }[] };
+    const counts: Record<string, number> = {};
+    for (const m of list.items) counts[m.status?.status ?? 'none'] = (counts[m.status?.status ?? 'none'] ?? 0) + 1;
+    return counts;
+  }
+
   /** Events dbwatch has recorded so far, over all namespaces (nothing deletes them within the run). */
   async eventCount(): Promise<number> {
     const events = await this.core.listEventForAllNamespaces();
