@@ -11,6 +11,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v java >/dev/null 2>&1 || missing+=(default-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 ruby -e 'require "active_record"; require "pg"' >/dev/null 2>&1 || missing+=(ruby-activerecord ruby-pg)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 # `e2e`: also what the real node and the image build need (npm run test:e2e, demo:cluster; docs/e2e.md).
 if [ "${1:-}" = e2e ]; then
   for pair in containerd:containerd runc:runc ctr:containerd nft:nftables iptables:iptables conntrack:conntrack \
