@@ -107,7 +107,8 @@ try {
   for (const kind of ['dbmon/orders', 'dbprereq/orders-ready']) {
     tool('kubectl', ['patch', '-n', ns, kind, '--type=merge', '-p', '{"spec":{"interval":"5s"}}']);
   }
-  tool('kubectl', ['wait', '-n', ns, '--for=condition=Ready', 'dbmon/orders', '--timeout=90s']);
+  // Connected, but not Ready yet: the pending migration degrades it (MigrationsApplied=False).
+  tool('kubectl', ['wait', '-n', ns, '--for=condition=Connected', 'dbmon/orders', '--timeout=90s']);
 
   say('a Deployment gated by `dbwatch wait orders-ready` (examples/gitops)');
   // examples/gitops/reader-rbac.yaml, with the subject's namespace its kustomization would add.
@@ -165,6 +166,15 @@ try {
     'orders',
   );
   tool('kubectl', ['rollout', 'status', '-n', ns, 'deployment/shop-api', '--timeout=120s']);
+  tool('kubectl', [
+    'wait',
+    '-n',
+    ns,
+    '--for=condition=Ready',
+    'dbmon/orders',
+    'dbprereq/orders-ready',
+    '--timeout=60s',
+  ]);
   say('kubectl get dbmon,dbprereq,pods');
   tool('kubectl', ['get', '-n', ns, 'dbmon,dbprereq,pods']);
   console.log(`\nexport KUBECONFIG=${join(dir, 'kubeconfig')}; PATH=${binDir}:$PATH`);
