@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
+import { trimmed } from './cache-trim.js';
 import { CheckExecutor, type CheckLimits, checkLimitsFromEnv, type RunCheck } from './check-executor.js';
 import { EnginePool } from './engine-pool.js';
 import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
@@ -90,11 +91,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'databasemonitors',
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
     {
-      add: (m) => enqueue(keyOf('DatabaseMonitor', m)),
-      update: (m) => {
+      add: trimmed((m) => enqueue(keyOf('DatabaseMonitor', m))),
+      update: trimmed((m) => {
         if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
-      },
+      }),
       delete: (m) => {
         enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
@@ -107,10 +108,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'databaseprerequisites',
     namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
     {
-      add: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
-      update: (p) => {
+      add: trimmed((p) => enqueue(keyOf('DatabasePrerequisite', p))),
+      update: trimmed((p) => {
         if (needsReconcile(p)) enqueue(keyOf('DatabasePrerequisite', p));
-      },
+      }),
       delete: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
     },
     { onWatchError },

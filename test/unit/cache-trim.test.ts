@@ -1,0 +1,47 @@
+import { describe, expect, test } from '@jest/globals';
+import { trimCached, trimmed } from '../../src/controller/cache-trim.js';
+
+describe('trimming cached objects', () => {
+  const object = () => ({
+    metadata: {
+      name: 'orders',
+      namespace: 'shop',
+      uid: 'u1',
+      generation: 3,
+      resourceVersion: '42',
+      annotations: {
+        'dbwatch.dev/requestedAt': 't1',
+        'kubectl.kubernetes.io/last-applied-configuration': '{"spec":{"interval":"1m"}}',
+      },
+      managedFields: [{ manager: 'dbwatch', fieldsV1: { 'f:status': { 'f:conditions': {} } } }],
+    },
+    spec: { interval: '1m' },
+    status: { observedGeneration: 3 },
+  });
+
+  test('drops managedFields and the last-applied annotation, keeps everything a reconciler reads', () => {
+    const trimmedObject = trimCached(object());
+    expect(trimmedObject).toEqual({
+      metadata: {
+        name: 'orders',
+        namespace: 'shop',
+        uid: 'u1',
+        generation: 3,
+        resourceVersion: '42',
+        annotations: { 'dbwatch.dev/requestedAt': 't1' },
+      },
+      spec: { interval: '1m' },
+      status: { observedGeneration: 3 },
+    });
+  });
+
+  test('a handler sees the trimmed object, and the object itself (the cached one) is trimmed in place', () => {
+    const cached = object();
+    let seen: unknown;
+    trimmed((o: ReturnType<typeof object>) => {
+      seen = o;
+    })(cached);
+    expect(seen).toBe(cached);
+    expect(cached.metadata).not.toHaveProperty('managedFields');
+  });
+});
