@@ -125,6 +125,12 @@ describe('Alembic', () => {
     expect(s.appliedCount).toBeUndefined();
   });
 
+  test('the reason names a few undecided revisions and counts the rest', () => {
+    const many = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    const s = status('alembic', [{ version_num: 'head' }], { expectedMigrations: many });
+    expect(s.unknownReason).toMatch(/^cannot tell whether r0, r1, r2, r3, r4 and 7 more applied: /);
+  });
+
   test('an empty table has applied nothing: every expected revision is pending', () => {
     expect(status('alembic', [], { expectedVersion: 'a1' })).toMatchObject({
       appliedCount: 0,

@@ -13,6 +13,10 @@ interface Judgement {
 
 const isUnknown = (s: MigrationState): s is { unknown: string } => typeof s === 'object';
 
+/** A few names and a count: an expectation can list thousands, and the reason ends up in a condition message. */
+const someOf = (names: string[], shown = 5) =>
+  names.length <= shown ? names.join(', ') : `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
+
 /**
  * Pending is only knowable against an expectation, and only as far as the tool's own semantics allow: a
  * migration the table cannot decide is not called pending, it makes the answer unknown, with the reason.
@@ -26,7 +30,7 @@ export function judgeExpectation(history: MigrationHistory, expected: Expectatio
   if (first && isUnknown(first.state))
     return {
       pending,
-      unknownReason: `cannot tell whether ${undecided.map((s) => s.m).join(', ')} applied: ${first.state.unknown}`,
+      unknownReason: `cannot tell whether ${someOf(undecided.map((s) => s.m))} applied: ${first.state.unknown}`,
     };
   const version = expected.expectedVersion;
   if (version !== undefined && history.runsMissingOlder && states[0]?.state === 'applied')
