@@ -9,6 +9,8 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // A local node (cluster:up --node) keeps an unpacked image with its own package.json there.
+  modulePathIgnorePatterns: ['<rootDir>/.dbwatch/'],
 };
 
 export default {

@@ -19,6 +19,8 @@ if [ "${1:-}" = e2e ]; then
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
   done
   [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  # gcc only recommends libc6-dev, and the pause image is linked with -static.
+  ls /usr/lib/*/libc.a >/dev/null 2>&1 || missing+=(libc6-dev)
   [ ${#missing[@]} -eq 0 ] || mapfile -t missing < <(printf "%s\n" "${missing[@]}" | sort -u)
 fi
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)

@@ -7,6 +7,8 @@ export async function startHttpServer(options: {
   host?: string;
   registry: Registry;
   ready: () => boolean;
+  /** Errors after listening (e.g. EMFILE on accept): reported, never thrown. */
+  onError?: (error: Error) => void;
 }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const url = req.url?.split('?')[0];
@@ -33,7 +35,11 @@ export async function startHttpServer(options: {
   server.requestTimeout = 10_000;
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
-    server.listen(options.port, options.host ?? '0.0.0.0', ok);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', fail);
+      ok();
+    });
   });
+  server.on('error', (error) => options.onError?.(error));
   return server;
 }
