@@ -223,16 +223,59 @@ const ADO_BOOLEANS = new Map([
 /** Encrypt values of Microsoft.Data.SqlClient (strict is TDS 8: TLS before the login, always verified). */
 const ADO_ENCRYPT = new Map([...ADO_BOOLEANS, ['mandatory', true], ['optional', false], ['strict', true]]);
 
-function parseAdoString(text: string): ParsedUrl | { error: string } {
+/**
+ * Key=Value pairs of an ADO.NET connection string. Values may be quoted as ADO.NET allows — {a;b} (with }}
+ * for a literal }), "a;b" or 'a;b' (doubled quote for a literal one) — so a password may contain ';'.
+ */
+export function adoPairs(text: string): Map<string, string> | undefined {
   const pairs = new Map<string, string>();
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      if (part.trim() === '') continue;
-      return { error: 'not a URL or a Key=Value;... connection string' };
+  let i = 0;
+  while (i < text.length) {
+    const eq = text.indexOf('=', i);
+    const semi = text.indexOf(';', i);
+    if (eq < 0 || (semi >= 0 && semi < eq)) {
+      const rest = text.slice(i, semi < 0 ? undefined : semi);
+      if (rest.trim() !== '') return undefined;
+      if (semi < 0) break;
+      i = semi + 1;
+      continue;
     }
-    pairs.set(part.slice(0, eq).trim().toLowerCase().replace(/\s+/g, ' '), part.slice(eq + 1).trim());
+    const key = text.slice(i, eq).trim().toLowerCase().replace(/\s+/g, ' ');
+    let j = eq + 1;
+    while (text[j] === ' ') j++;
+    const close = { '{': '}', '"': '"', "'": "'" }[text[j] ?? ''];
+    let value = '';
+    if (close) {
+      j++;
+      for (;;) {
+        if (j >= text.length) return undefined;
+        if (text[j] === close) {
+          if (text[j + 1] === close) {
+            value += close;
+            j += 2;
+            continue;
+          }
+          j++;
+          break;
+        }
+        value += text[j++];
+      }
+      const end = text.indexOf(';', j);
+      if (text.slice(j, end < 0 ? undefined : end).trim() !== '') return undefined;
+      i = end < 0 ? text.length : end + 1;
+    } else {
+      const end = text.indexOf(';', j);
+      value = text.slice(j, end < 0 ? undefined : end).trim();
+      i = end < 0 ? text.length : end + 1;
+    }
+    pairs.set(key, value);
   }
+  return pairs;
+}
+
+function parseAdoString(text: string): ParsedUrl | { error: string } {
+  const pairs = adoPairs(text);
+  if (!pairs) return { error: 'not a URL or a Key=Value;... connection string' };
   const pick = (...names: string[]) => names.map((n) => pairs.get(n)).find((v) => v !== undefined);
   const encryptText = pick('encrypt')?.toLowerCase();
   const trustText = pick('trustservercertificate', 'trust server certificate')?.toLowerCase();

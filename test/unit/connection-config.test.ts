@@ -1,6 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { connectionSchema } from '../../src/api/index.js';
-import { decodeSecretData, parseConnectionUrl, resolveConnection, withCa } from '../../src/checks/connection-config.js';
+import {
+  adoPairs,
+  decodeSecretData,
+  parseConnectionUrl,
+  resolveConnection,
+  withCa,
+} from '../../src/checks/connection-config.js';
 import { decodeSecretData as decodeOperatorSecret } from '../../src/controller/k8s/sources.js';
 
 const spec = (extra: object = {}) => connectionSchema.parse({ secretRef: { name: 'db' }, ...extra });
@@ -262,3 +268,20 @@ describe('Secret data decoding', () => {
 
 const encodeAll = (values: Record<string, string>) =>
   Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+
+describe('ADO.NET connection strings with quoted values', () => {
+  test.each([
+    ['Password={a;b}}c}', 'a;b}c'],
+    ['Password="a;""b"', 'a;"b'],
+    ["Password='x;y'", 'x;y'],
+    ['Password=plain', 'plain'],
+  ])('%s reads the password as its own characters', (part, password) => {
+    expect(adoPairs(`Server=db,1433;Database=orders;User Id=dbwatch;${part};Encrypt=false`)?.get('password')).toBe(
+      password,
+    );
+  });
+
+  test('an unterminated quote is not a connection string', () => {
+    expect(adoPairs('Server=db;Password={a;b')).toBeUndefined();
+  });
+});

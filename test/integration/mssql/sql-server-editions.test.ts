@@ -11,7 +11,8 @@ import { type SqlServerState, sqlServerScript } from '../../support/sql-server-s
 import { startTdsServer, type TdsServer } from '../../support/tds-server.js';
 
 /*
- * SQL Server answers as Microsoft documents them, per edition (test/support/sql-server-catalog.ts holds the
+ * Contract-level tests: no SQL Server can run here, so these check dbwatch's engine against a TDS server that
+ * answers as Microsoft documents SQL Server, per edition (test/support/sql-server-catalog.ts holds the
  * documented columns with their sources; unknown columns get error 207): 2019, 2022, Azure SQL Database and a
  * readable secondary; permissions, visibility of OFFLINE databases, session state, escaped transactions.
  */
