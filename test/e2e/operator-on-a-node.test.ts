@@ -371,7 +371,7 @@ describe('dbwatch on a real node', () => {
     expect(deployment.spec.template.spec.containers[0]?.env).toContainEqual({ name: 'LOG_LEVEL', value: 'debug' });
   }, 240_000);
 
-  test('helm uninstall leaves no dbwatch object but the CRDs (and the Lease: see the next test)', async () => {
+  test('helm uninstall leaves no dbwatch object but the CRDs', async () => {
     const uninstalled = await helm(['uninstall', release, '-n', system, '--wait', '--timeout', '2m']);
     expect(uninstalled.code).toBe(0);
     // `--wait` returns before the garbage collector has removed the ReplicaSet's Pods.
@@ -401,10 +401,8 @@ describe('dbwatch on a real node', () => {
     expect(crds).toContain('databaseprerequisites.dbwatch.dev');
   }, 180_000);
 
-  // Known gap, kept visible: the operator creates its Lease at run time, so helm does not own it and
-  // uninstall leaves it (released, no holder). When the chart owns the Lease this test starts failing
-  // as "fixed": turn it into a plain test then.
-  test.failing('KNOWN GAP: helm uninstall also removes the leader-election Lease', async () => {
+  // The chart owns the Lease (templates/lease.yaml); the operator only takes and renews it.
+  test('helm uninstall also removes the leader-election Lease', async () => {
     const leases = await mustKubectl(['get', 'leases', '-n', system, '-o', 'name']);
     expect(leases.trim()).toBe('');
   });
