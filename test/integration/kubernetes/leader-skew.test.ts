@@ -69,6 +69,20 @@ async function scenario(leaderSkewMs: number, standbySkewMs: number) {
   const leader = await replica(ns, 'replica-a', leaderSkewMs);
   await eventually('a leads', async () => (leader.leading ? true : undefined), 10_000, 100);
   const standby = await replica(ns, 'replica-b', standbySkewMs);
+  try {
+    return await observeHandover(ns, leader, standby);
+  } finally {
+    // Whatever failed, no elector keeps renewing into the rest of the run.
+    await leader.elector.stop({ release: false });
+    await standby.elector.stop();
+  }
+}
+
+async function observeHandover(
+  ns: string,
+  leader: Awaited<ReturnType<typeof replica>>,
+  standby: Awaited<ReturnType<typeof replica>>,
+): Promise<number> {
   // Longer than the lease (15 s) would matter if renewTime were compared across clocks: it would at once.
   const watchUntil = Date.now() + 8000;
   while (Date.now() < watchUntil) {
