@@ -136,31 +136,24 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     monitors,
     prerequisites,
     secrets: (namespace, names) => secretReader.lookup(namespace, names),
-    // Writes wait on the API rate limit: like a check, that wait parks the reconcile's worker (its key).
     writeStatus: (kind, namespace, name, status) =>
-      queue.park(
-        `${kind}/${namespace}/${name}`,
-        writeStatus(
-          clients,
-          kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites',
-          namespace,
-          name,
-          status,
-        ),
+      writeStatus(
+        clients,
+        kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites',
+        namespace,
+        name,
+        status,
       ),
     recordEvent: (kind, object, event) =>
-      queue.park(
-        keyOf(kind, object),
-        recorder.record(
-          {
-            apiVersion: `${API_GROUP}/${API_VERSION}`,
-            kind,
-            name: object.metadata?.name ?? '',
-            namespace: object.metadata?.namespace ?? '',
-            ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
-          },
-          event,
-        ),
+      recorder.record(
+        {
+          apiVersion: `${API_GROUP}/${API_VERSION}`,
+          kind,
+          name: object.metadata?.name ?? '',
+          namespace: object.metadata?.namespace ?? '',
+          ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
+        },
+        event,
       ),
     engines,
     metrics,
