@@ -15,7 +15,8 @@ export interface ValidationOptions {
 
 /**
  * Failed: unreachable, test query failing, failed or pending migrations. Warning: slower than the
- * threshold, high connection utilization, or configured migrations whose table cannot be read. A
+ * threshold, high connection utilization, or configured migrations whose table cannot be read or whose
+ * state the table alone cannot decide (`unknownReason`). A
  * database without migration configuration is judged on the rest: checkMigrations judges migrations
  * where they are configured (monitor's or inline checks.migrations), it does not demand them.
  */
@@ -31,6 +32,8 @@ export function validateDatabase(
   else if (!health.queryTest) failed.push(`test query failed: ${health.error ?? 'unknown error'}`);
   if (options.checkMigrations && health.connection) {
     if (m?.error) warnings.push(`migration status unknown: ${m.error}`);
+    // The table alone cannot tell (Alembic ancestry, tools that run missing older migrations): not proven ready.
+    else if (m?.unknownReason) warnings.push(`migration status unknown: ${m.unknownReason}`);
     if (m && m.failedMigrations.length > 0) failed.push(`failed migrations: ${m.failedMigrations.join(', ')}`);
     if (m && m.pendingMigrations.length > 0) failed.push(`pending migrations: ${m.pendingMigrations.join(', ')}`);
   }

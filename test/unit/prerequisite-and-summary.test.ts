@@ -97,3 +97,31 @@ describe('multi-database summary', () => {
     expect(summary.alerts).toEqual(['reports: degraded: response time 2500 ms is over the 2000 ms threshold']);
   });
 });
+
+describe('a migration state the table cannot decide', () => {
+  test('is a warning for a prerequisite, with the reason, not a silent pass', async () => {
+    const { validateDatabase } = await import('../../src/checks/prerequisite.js');
+    const result = validateDatabase(
+      'orders',
+      {
+        health: {
+          status: 'healthy',
+          connection: true,
+          queryTest: true,
+          reasons: [],
+          timestamp: '2026-11-27T00:00:00Z',
+          migrationStatus: {
+            tool: 'alembic',
+            table: 'alembic_version',
+            pendingMigrations: [],
+            failedMigrations: [],
+            unknownReason: 'alembic keeps only heads: whether abc123 is an ancestor of them is not in the database',
+          },
+        },
+      },
+      { checkMigrations: true, performanceThresholdMs: 1000 },
+    );
+    expect(result.status).toBe('warning');
+    expect(result.issues).toEqual([expect.stringMatching(/^migration status unknown: alembic keeps only heads/)]);
+  });
+});
