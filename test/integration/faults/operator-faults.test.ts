@@ -55,7 +55,7 @@ beforeAll(async () => {
   operator = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'operator'], {
     env: {
       ...process.env,
-      KUBECONFIG: await operatorUserKubeconfig(),
+      KUBECONFIG: await operatorUserKubeconfig(ns),
       WATCH_NAMESPACES: ns,
       LEADER_ELECT: 'false',
       METRICS_PORT: String(await freePort()),
