@@ -63,7 +63,16 @@ export class LeaderElector {
   }
 
   private schedule(): void {
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.retryMs);
+    if (this.stopped) return;
+    // A standby tries again at the retry period, or right when the holder's Lease (as this replica saw it
+    // change, by its own clock) expires if that is sooner: a handover then takes at most one retry period
+    // of observation lag plus the lease duration, not another retry period on top.
+    const seen = this.observed;
+    const untilExpiry =
+      !this.leading && seen && seen.holder !== '' && seen.holder !== this.options.identity
+        ? seen.at + seen.leaseDurationSeconds * 1000 - this.now() + 50
+        : this.retryMs;
+    this.timer = setTimeout(() => void this.tick(), Math.max(10, Math.min(this.retryMs, untilExpiry)));
   }
 
   private async tick(): Promise<void> {
