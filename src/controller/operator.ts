@@ -194,7 +194,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     onWait: (waitedMs) => metrics.workqueueWait.observe(waitedMs / 1000),
   });
 
-  const server = await startHttpServer({ port: options.metricsPort, registry: metrics.registry, ready: () => synced });
+  const server = await startHttpServer({
+    port: options.metricsPort,
+    registry: metrics.registry,
+    ready: () => synced,
+    onError: (error) => log.error({ err: error }, 'metrics server error'),
+  });
   const port = (server.address() as { port: number }).port;
   await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
   synced = true;
