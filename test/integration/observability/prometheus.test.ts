@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
-import { freePort } from '../../support/free-port.js';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
-import { eventually, operatorUserKubeconfig } from '../../support/operator.js';
+import { eventually } from '../../support/operator.js';
+import { type OperatorProcess, startOperatorProcess } from '../../support/operator-process.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres-server.js';
 import { type PromAlert, type PrometheusServer, startPrometheus } from '../../support/prometheus.js';
 import { condition, createMonitor, createPrerequisite, createSecret, getMonitor } from '../../support/resources.js';
@@ -18,9 +17,8 @@ import { condition, createMonitor, createPrerequisite, createSecret, getMonitor 
 
 let server: PostgresServer;
 let prometheus: PrometheusServer;
-let operator: ChildProcess;
+let operator: OperatorProcess;
 let ns: string;
-let output = '';
 
 async function asAdmin(sql: string): Promise<void> {
   const client = new pg.Client({
@@ -69,26 +67,10 @@ beforeAll(async () => {
     username: 'watcher',
     password: 'Prom-Pw-1',
   });
-  const metricsPort = await freePort();
-  operator = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'operator'], {
-    env: {
-      ...process.env,
-      // Bound to exactly the shipped roles, with the Secrets Role in this namespace (as the chart binds it).
-      KUBECONFIG: await operatorUserKubeconfig(ns),
-      WATCH_NAMESPACES: ns,
-      LEADER_ELECT: 'false',
-      METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (b: Buffer) => {
-    output = (output + b.toString()).slice(-20_000);
-  };
-  operator.stdout?.on('data', keep);
-  operator.stderr?.on('data', keep);
+  // Bound to exactly the shipped roles, with the Secrets Role in this namespace (as the chart binds it).
+  operator = await startOperatorProcess(ns);
   prometheus = await startPrometheus({
-    targets: [`127.0.0.1:${metricsPort}`],
+    targets: [`127.0.0.1:${operator.metricsPort}`],
     ruleFiles: ['deploy/prometheus/dbwatch-rules.yaml'],
     intervalSeconds: 1,
   });
@@ -104,13 +86,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await prometheus?.stop();
-  if (operator && operator.exitCode === null) {
-    const exited = new Promise((ok) => operator.once('exit', ok));
-    operator.kill('SIGTERM');
-    // Its shutdown grace is 20 s; a hung process must not hold the teardown (and PostgreSQL) past that.
-    await Promise.race([exited, new Promise((ok) => setTimeout(ok, 25_000).unref())]);
-    if (operator.exitCode === null && operator.signalCode === null) operator.kill('SIGKILL');
-  }
+  await operator?.stop();
   await server?.stop();
 });
 
