@@ -50,6 +50,8 @@ export const ADVICE: Record<string, Advice> = {
   TransactionEscaped: () =>
     "A test query ended dbwatch's transaction itself (COMMIT or ROLLBACK inside EXEC, sp_executesql or a procedure): what it changed may be committed; remove it and give the login read-only permissions",
   DatabaseStarting: () => 'The server is starting up or in recovery: wait, then check again',
+  DatabaseShuttingDown: () =>
+    'The server is shutting down and refuses new sessions: a restart or failover is under way; check again shortly',
   StatementTimeout: (_c, t) => `The test query did not finish within ${t} ms: check server load and locks`,
   LockTimeout: (_c, t) =>
     `A query waited longer than ${t} ms for a lock another session holds: look for long transactions (pg_stat_activity, pg_locks)`,

@@ -317,7 +317,8 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   if (code === '57014') return is('query', 'StatementTimeout');
   if (code === '55P03') return is('query', 'LockTimeout');
   if (code === '25P03') return is('query', 'IdleInTransactionTimeout');
-  if (code === '57P03') return is('database', 'DatabaseStarting');
+  if (code === '57P03')
+    return is('database', /shutting down/i.test(message) ? 'DatabaseShuttingDown' : 'DatabaseStarting');
   // The session died under a check: terminated backend, restart, failover, network cut.
   if (isSessionLost(error)) return is('tcp', 'ConnectionLost');
   if (isOverrun(error) || /timeout|timed out/i.test(message)) return is('timeout', 'Timeout');
