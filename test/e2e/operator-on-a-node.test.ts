@@ -328,13 +328,23 @@ describe('dbwatch on a real node', () => {
       100,
     );
     times.leaderFailoverS = (Date.now() - deleted) / 1000;
+    // An unchanged status is only rewritten on its heartbeat, so ask the new leader for a check (Flux's
+    // requestedAt pattern): it must run it and write the status, echoing the token.
     const after = new Date().toISOString();
+    const token = `failover-${Date.now()}`;
+    await mustKubectl(['annotate', '--overwrite', 'dbmon', 'orders', '-n', app, `dbwatch.dev/requestedAt=${token}`]);
     await eventually(
       'a status written by the new leader',
       async () => {
-        const monitor = await getJson<{ status?: { lastCheckTime?: string } }>(['get', 'dbmon', 'orders', '-n', app]);
+        const monitor = await getJson<{ status?: { lastCheckTime?: string; lastHandledReconcileAt?: string } }>([
+          'get',
+          'dbmon',
+          'orders',
+          '-n',
+          app,
+        ]);
         const at = monitor.status?.lastCheckTime;
-        return at && at > after ? at : undefined;
+        return monitor.status?.lastHandledReconcileAt === token && at && at > after ? at : undefined;
       },
       30_000,
     );
