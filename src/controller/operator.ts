@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
 import { trimmed } from './cache-trim.js';
-import { CheckExecutor, type CheckLimits, checkLimitsFromEnv, type RunCheck } from './check-executor.js';
+import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './check-executor.js';
 import { EnginePool } from './engine-pool.js';
 import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
 import { startHttpServer } from './http-server.js';
@@ -16,7 +16,7 @@ import { writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
-import { apiRateLimitFromEnv, type RateLimit } from './rate-limiter.js';
+import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
 import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -57,7 +57,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const metrics = new OperatorMetrics();
   const clients = makeClients(
     loadKubeConfig(options.kubeconfig, undefined, {
-      limit: { ...apiRateLimitFromEnv(process.env), ...options.apiRateLimit },
+      limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
       onThrottled: (waitMs) => {
         metrics.apiThrottled.inc();
         metrics.apiThrottleWait.inc(waitMs / 1000);
@@ -161,7 +161,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     now: () => new Date(),
   };
   const executor = new CheckExecutor({
-    limits: { ...checkLimitsFromEnv(process.env), ...options.checkLimits },
+    limits: { ...DEFAULT_CHECK_LIMITS, ...options.checkLimits },
     onStart: ({ lagMs, waitedMs, hostLimited }) => {
       metrics.scheduleLag.observe({ host_limited: String(hostLimited) }, lagMs / 1000);
       metrics.checkQueueWait.observe(waitedMs / 1000);

@@ -42,8 +42,9 @@ export function apiRateLimitFromEnv(env: NodeJS.ProcessEnv): RateLimit {
     if (!(value > 0) || !Number.isFinite(value)) throw new Error(`${name} must be a number > 0 (got ${env[name]})`);
     return value;
   };
-  return {
-    qps: read('KUBE_API_QPS', DEFAULT_API_RATE_LIMIT.qps),
-    burst: read('KUBE_API_BURST', DEFAULT_API_RATE_LIMIT.burst),
-  };
+  const burst = read('KUBE_API_BURST', DEFAULT_API_RATE_LIMIT.burst);
+  // The bucket holds whole requests: a burst below 1 could never let one through.
+  if (!Number.isInteger(burst))
+    throw new Error(`KUBE_API_BURST must be a whole number ≥ 1 (got ${env.KUBE_API_BURST})`);
+  return { qps: read('KUBE_API_QPS', DEFAULT_API_RATE_LIMIT.qps), burst };
 }
