@@ -1,5 +1,5 @@
 import { API_GROUP, API_VERSION } from '../api/index.js';
-import { API_REQUEST_TIMEOUT_MS, loadKubeConfig, makeClients, statusCodeOf } from '../controller/k8s/client.js';
+import { API_REQUEST_TIMEOUT_MS, connectKube, makeClients, statusCodeOf } from '../controller/k8s/client.js';
 import type { ListedObject } from './summary-cluster.js';
 
 /** Which objects to read: one namespace or all, optionally filtered by labels. */
@@ -88,15 +88,11 @@ export function explainReadErrors(failures: ReadFailure[], namespace: string | u
 export async function readDbwatchObjects(scope: ClusterScope): Promise<ReadResult> {
   let clients: ReturnType<typeof makeClients>;
   try {
-    const kc = loadKubeConfig(scope.kubeconfig);
-    if (scope.context) kc.setCurrentContext(scope.context);
-    clients = makeClients(kc);
+    clients = makeClients(await connectKube({ kubeconfig: scope.kubeconfig, context: scope.context }));
   } catch (error) {
     return { ok: false, message: `cannot load the kubeconfig: ${(error as Error).message}` };
   }
-  const namespace = scope.allNamespaces
-    ? undefined
-    : (scope.namespace ?? clients.kc.getContextObject(clients.kc.getCurrentContext())?.namespace ?? 'default');
+  const namespace = scope.allNamespaces ? undefined : (scope.namespace ?? clients.api.access.namespace ?? 'default');
 
   const list = async (plural: Plural): Promise<ListedObject[]> => {
     const items: ListedObject[] = [];

@@ -7,7 +7,7 @@ import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } 
 import { EnginePool } from './engine-pool.js';
 import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
 import { startHttpServer } from './http-server.js';
-import { loadKubeConfig, makeClients } from './k8s/client.js';
+import { connectKube, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { ResourceCache } from './k8s/resource-cache.js';
@@ -56,11 +56,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const { log } = options;
   const metrics = new OperatorMetrics();
   const clients = makeClients(
-    loadKubeConfig(options.kubeconfig, undefined, {
-      limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
-      onThrottled: (waitMs) => {
-        metrics.apiThrottled.inc();
-        metrics.apiThrottleWait.inc(waitMs / 1000);
+    await connectKube({
+      kubeconfig: options.kubeconfig,
+      throttle: {
+        limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
+        onThrottled: (waitMs) => {
+          metrics.apiThrottled.inc();
+          metrics.apiThrottleWait.inc(waitMs / 1000);
+        },
       },
     }),
   );
@@ -87,7 +90,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   const monitors = new ResourceCache<MonitorObject>(
-    clients.kc,
+    clients.api,
     'databasemonitors',
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
     {
@@ -104,7 +107,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     { onWatchError },
   );
   const prerequisites = new ResourceCache<PrerequisiteObject>(
-    clients.kc,
+    clients.api,
     'databaseprerequisites',
     namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
     {
@@ -117,7 +120,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     { onWatchError },
   );
   const secrets = new ResourceCache<SecretObject>(
-    clients.kc,
+    clients.api,
     'secrets',
     namespaces.map((ns) => secretMetadataSource(clients, ns)),
     {
@@ -246,6 +249,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await engines.closeAll();
       await elector?.stop();
       await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop()]);
+      clients.api.close();
       await new Promise((ok) => server.close(ok));
       server.closeAllConnections();
       log.info('stopped');

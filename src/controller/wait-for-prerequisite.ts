@@ -1,6 +1,6 @@
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import { withTimeout } from '../checks/timeout.js';
-import { loadKubeConfig, makeClients, statusCodeOf } from './k8s/client.js';
+import { connectKube, makeClients, statusCodeOf } from './k8s/client.js';
 import { gateState } from './prerequisite-gate.js';
 import type { PrerequisiteObject } from './types.js';
 
@@ -18,7 +18,7 @@ export interface WaitOptions {
  * Unlike `kubectl wait` it waits through "not found" and through API errors until the deadline.
  */
 export async function waitForPrerequisite(options: WaitOptions): Promise<{ ready: boolean; message: string }> {
-  const clients = makeClients(loadKubeConfig(options.kubeconfig));
+  const clients = makeClients(await connectKube({ kubeconfig: options.kubeconfig }));
   const deadline = Date.now() + options.timeoutMs;
   let lastMessage = '';
   for (;;) {

@@ -1,13 +1,20 @@
 import type { ConnectionConfig, DatabaseEngine } from '../engine.js';
-import { createMssqlEngine } from './mssql.js';
+import { lazyEngine } from './lazy-engine.js';
+import { classifyMssqlError } from './mssql-errors.js';
 import { createPostgresEngine } from './postgres.js';
 
-/** The one place that maps an engine name to its driver. */
+/** The one place that maps an engine name to its driver. SQL Server's is loaded only when first needed. */
 export function createEngine(config: ConnectionConfig, options?: { poolSize?: number }): DatabaseEngine {
   switch (config.engine) {
     case 'postgres':
       return createPostgresEngine(config, options);
     case 'mssql':
-      return createMssqlEngine(config, options);
+      return lazyEngine(
+        'mssql',
+        async () => (await import('./mssql.js')).createMssqlEngine,
+        classifyMssqlError,
+        config,
+        options,
+      );
   }
 }

@@ -11,6 +11,7 @@ import {
   type TestQuerySession,
 } from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
+import { classifyMssqlError } from './mssql-errors.js';
 import {
   AZURE_SQL_DATABASE,
   bracket,
@@ -22,6 +23,8 @@ import {
   serverConnectionsSql,
 } from './mssql-queries.js';
 import { MssqlTestSession } from './mssql-session.js';
+
+export { classifyMssqlError };
 
 const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
@@ -375,39 +378,6 @@ export function explainDatabaseAccess(
     };
   }
   return undefined;
-}
-
-export function classifyMssqlError(error: unknown): ClassifiedError {
-  if (error instanceof PhaseError) return classifyMssqlError(error.cause);
-  const e = error as {
-    code?: string;
-    message?: string;
-    number?: number;
-    originalError?: { code?: string; message?: string };
-  };
-  const message = e?.message ?? String(error);
-  const code = e?.code ?? e?.originalError?.code ?? '';
-  const is = (stage: ClassifiedError['stage'], cause: string): ClassifiedError => ({ stage, cause, message });
-  if (code === 'DB_MISSING') return is('database', 'DatabaseMissing');
-  if (code === 'DB_UNAVAILABLE' || /Cannot open database/i.test(message)) return is('database', 'DatabaseUnavailable');
-  if (code === 'DB_NO_ACCESS') return is('database', 'NoDatabaseAccess');
-  if (code === 'WRITE_ESCAPED') return is('query', 'TransactionEscaped');
-  if (code === 'WRITE_REFUSED') return is('query', 'WriteRefused');
-  if (code === 'ECANCEL' || (error instanceof TimeoutError && /query/.test(message)))
-    return is('query', 'StatementTimeout');
-  if (error instanceof TimeoutError || code === 'ETIMEOUT' || /timeout/i.test(message)) return is('timeout', 'Timeout');
-  if (code === 'EINSTLOOKUP') return is('dns', 'InstanceNotFound');
-  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(message)) return is('dns', 'HostNotFound');
-  if (/ECONNREFUSED/.test(message)) return is('tcp', 'ConnectionRefused');
-  // The connection died under a check: server stopped, failover, network cut.
-  if (/ECONNRESET|socket hang up|Connection lost|ESOCKET|EPIPE/i.test(`${code} ${message}`))
-    return is('tcp', 'ConnectionLost');
-  if (code === 'TLS_REQUIRED' || code === 'EENCRYPT') return is('tls', 'TlsRequired');
-  if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
-  if (/certificate|self.signed|SSL|TLS/i.test(message)) return is('tls', 'TlsFailed');
-  if (code === 'ELOGIN' || /Login failed/i.test(message)) return is('authentication', 'LoginFailed');
-  if (/read-only|permission was denied|denied/i.test(message)) return is('query', 'QueryFailed');
-  return is('query', 'QueryFailed');
 }
 
 export const createMssqlEngine = (config: ConnectionConfig, options?: { poolSize?: number }) =>

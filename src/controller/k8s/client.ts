@@ -1,78 +1,103 @@
-import * as k8s from '@kubernetes/client-node';
-import { type RateLimit, TokenBucket } from '../rate-limiter.js';
+import { API_REQUEST_TIMEOUT_MS, type ApiThrottle, KubeApi } from './api-client.js';
+import { loadClusterAccess } from './cluster-access.js';
 
 /**
- * The only module besides the other files in this folder that imports @kubernetes/client-node at
- * runtime; everything above it sees plain objects and `import type`.
+ * The Kubernetes calls dbwatch makes, over KubeApi. Everything above this folder sees plain objects; nothing
+ * here imports @kubernetes/client-node at runtime (see cluster-access.ts for why).
  */
-/** client-node sets no timeout on API requests; this bounds every one (watches keep their own timer). */
-export const API_REQUEST_TIMEOUT_MS = 30_000;
+export { API_REQUEST_TIMEOUT_MS, type ApiThrottle, KubeApi } from './api-client.js';
 
-/** Client-side rate limit on every API request (client-go's QPS/Burst), reporting each delayed request. */
-export interface ApiThrottle {
-  limit: RateLimit;
-  onThrottled?: (waitMs: number) => void;
+export interface ConnectOptions {
+  kubeconfig?: string;
+  context?: string;
+  requestTimeoutMs?: number;
+  throttle?: ApiThrottle;
 }
 
-class BoundedKubeConfig extends k8s.KubeConfig {
-  private readonly bucket: TokenBucket | undefined;
-
-  constructor(
-    private readonly requestTimeoutMs: number,
-    private readonly throttle?: ApiThrottle,
-  ) {
-    super();
-    this.bucket = throttle && new TokenBucket(throttle.limit);
-  }
-
-  // Every request (calls, lists and watch starts) passes here before it is sent. Lease requests skip the
-  // bucket: queued behind a burst of status writes, a renewal would miss its deadline and lose leadership.
-  override async applySecurityAuthentication(context: k8s.RequestContext): Promise<void> {
-    const exempt = context.getUrl().includes('/apis/coordination.k8s.io/');
-    const waitMs = exempt ? 0 : (this.bucket?.reserve() ?? 0);
-    if (waitMs > 0) {
-      this.throttle?.onThrottled?.(waitMs);
-      await new Promise((ok) => setTimeout(ok, waitMs));
-    }
-    await super.applySecurityAuthentication(context);
-    // The timeout starts after the rate-limit wait: it bounds the request, not the queue.
-    if (!context.getSignal()) context.setSignal(AbortSignal.timeout(this.requestTimeoutMs));
-  }
+/** Reads the kubeconfig (or the Pod's service account) and returns a client for its cluster. */
+export async function connectKube(options: ConnectOptions = {}): Promise<KubeApi> {
+  const access = await loadClusterAccess({ path: options.kubeconfig, context: options.context });
+  return new KubeApi(access, options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS, options.throttle);
 }
 
-export function loadKubeConfig(
-  path?: string,
-  requestTimeoutMs = API_REQUEST_TIMEOUT_MS,
-  throttle?: ApiThrottle,
-): k8s.KubeConfig {
-  const kc = new BoundedKubeConfig(requestTimeoutMs, throttle);
-  if (path) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  return kc;
+/** A Lease as dbwatch reads and writes it; MicroTime fields travel as RFC 3339 strings with microseconds. */
+export interface Lease {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: LeaseSpec;
+}
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
 }
 
-export interface KubeClients {
-  kc: k8s.KubeConfig;
-  core: k8s.CoreV1Api;
-  objects: k8s.CustomObjectsApi;
-  coordination: k8s.CoordinationV1Api;
+interface CustomRef {
+  group: string;
+  version: string;
+  plural: string;
+}
+interface ListQuery {
+  limit?: number;
+  labelSelector?: string;
+  _continue?: string;
 }
 
-export function makeClients(kc: k8s.KubeConfig): KubeClients {
+const enc = encodeURIComponent;
+const customBase = ({ group, version }: CustomRef) => `/apis/${group}/${version}`;
+const listQuery = (q: ListQuery) => ({ limit: q.limit, labelSelector: q.labelSelector, continue: q._continue });
+const leasePath = (namespace: string, name?: string) =>
+  `/apis/coordination.k8s.io/v1/namespaces/${enc(namespace)}/leases${name ? `/${enc(name)}` : ''}`;
+
+/** The calls by API group, named as client-node names them so that call sites read the same. */
+export function makeClients(api: KubeApi) {
   return {
-    kc,
-    core: kc.makeApiClient(k8s.CoreV1Api),
-    objects: kc.makeApiClient(k8s.CustomObjectsApi),
-    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    api,
+    core: {
+      listNamespace: () => api.request('GET', '/api/v1/namespaces'),
+      readNamespacedSecret: ({ namespace, name }: { namespace: string; name: string }) =>
+        api.request<{ metadata?: { resourceVersion?: string }; data?: Record<string, string> }>(
+          'GET',
+          `/api/v1/namespaces/${enc(namespace)}/secrets/${enc(name)}`,
+        ),
+      createNamespacedEvent: ({ namespace, body }: { namespace: string; body: object }) =>
+        api.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, { body }),
+    },
+    objects: {
+      listClusterCustomObject: (ref: CustomRef & ListQuery) =>
+        api.request('GET', `${customBase(ref)}/${ref.plural}`, { query: listQuery(ref) }),
+      listNamespacedCustomObject: (ref: CustomRef & ListQuery & { namespace: string }) =>
+        api.request('GET', `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}`, {
+          query: listQuery(ref),
+        }),
+      getNamespacedCustomObject: (ref: CustomRef & { namespace: string; name: string }) =>
+        api.request('GET', `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}/${enc(ref.name)}`),
+      /** `body` is a JSON Patch (RFC 6902). */
+      patchNamespacedCustomObjectStatus: (ref: CustomRef & { namespace: string; name: string; body: object[] }) =>
+        api.request(
+          'PATCH',
+          `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}/${enc(ref.name)}/status`,
+          { body: ref.body, contentType: 'application/json-patch+json' },
+        ),
+    },
+    coordination: {
+      readNamespacedLease: ({ namespace, name }: { namespace: string; name: string }) =>
+        api.request<Lease>('GET', leasePath(namespace, name)),
+      createNamespacedLease: ({ namespace, body }: { namespace: string; body: Lease }) =>
+        api.request<Lease>('POST', leasePath(namespace), { body }),
+      replaceNamespacedLease: ({ namespace, name, body }: { namespace: string; name: string; body: Lease }) =>
+        api.request<Lease>('PUT', leasePath(namespace, name), { body }),
+    },
   };
 }
 
-/** HTTP status of a client error (ApiException.code, or a watch error's statusCode). */
+export type KubeClients = ReturnType<typeof makeClients>;
+
+/** HTTP status of a client error (KubeApiError.code, or a Status's code). */
 export function statusCodeOf(error: unknown): number | undefined {
   const e = error as { code?: unknown; statusCode?: unknown };
   if (typeof e?.code === 'number') return e.code;
   if (typeof e?.statusCode === 'number') return e.statusCode;
   return undefined;
 }
-
-export { k8s };

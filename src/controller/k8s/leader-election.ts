@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { withTimeout } from '../../checks/timeout.js';
-import { type KubeClients, k8s, statusCodeOf } from './client.js';
+import { type KubeClients, type Lease, type LeaseSpec, statusCodeOf } from './client.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -16,10 +16,8 @@ export interface LeaderElectionOptions {
   now?: () => number;
 }
 
-type Lease = k8s.V1Lease;
-
-/** MicroTime fields come back as strings or Dates; a plain Date would serialise with milliseconds and be refused. */
-const microTime = (ms: number) => new k8s.V1MicroTime(ms);
+/** A MicroTime: RFC 3339 with exactly six fractional digits (a Date's three would be refused). */
+const microTime = (ms: number) => new Date(ms).toISOString().replace(/Z$/, '000Z');
 
 /** The Lease as this replica last saw it change, and when — by this replica's own clock. */
 interface Observation {
@@ -170,7 +168,7 @@ export class LeaderElector {
   }
 
   /** Replaces the Lease as read: a 409 means someone else wrote it first. */
-  private async replaceLease(lease: Lease, spec: k8s.V1LeaseSpec): Promise<Lease> {
+  private async replaceLease(lease: Lease, spec: LeaseSpec): Promise<Lease> {
     const { namespace, name } = this.options;
     return this.clients.coordination.replaceNamespacedLease({
       namespace,

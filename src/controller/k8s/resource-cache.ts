@@ -1,5 +1,6 @@
 import type { ObjectMeta } from '../types.js';
-import { k8s } from './client.js';
+import { type KubeApi, WatchAborted, type WatchEvent } from './api-client.js';
+import { statusCodeOf } from './client.js';
 
 export interface CachedObject {
   apiVersion?: string;
@@ -14,95 +15,204 @@ export interface CacheHandlers<T> {
 }
 
 export interface CacheEvents {
-  /** A watch failed with something other than a timeout or 410; it restarts after `retryInMs`. */
+  /** A list or watch failed with something other than a timeout or 410; it is retried after `retryInMs`. */
   onWatchError?: (resource: string, error: unknown, retryInMs: number) => void;
 }
 
-type ListFn = () => Promise<{ items: CachedObject[]; metadata?: { resourceVersion?: string } }>;
-
-interface Source {
-  path: string;
-  list: ListFn;
-  /** A different client configuration for the watch (e.g. one asking for metadata only). */
-  kc?: k8s.KubeConfig;
+export interface ObjectList {
+  items?: CachedObject[];
+  metadata?: { resourceVersion?: string };
 }
 
+/** Where a ResourceCache lists and watches one resource, in one namespace or all. */
+export interface Source {
+  path: string;
+  list: () => Promise<ObjectList>;
+  /** Accept header of the watch (e.g. asking for metadata only). */
+  watchAccept?: string;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** The Status a watch sends as an ERROR event, or a 410 answer: the resourceVersion is too old, list again. */
+const isGone = (error: unknown) => statusCodeOf(error) === 410;
+
+class Gone extends Error {
+  readonly code = 410;
+}
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms).unref());
+
 /**
- * A list+watch cache of one resource over all namespaces or a chosen set. client-node's ListWatch
- * re-watches by itself after its 30 s inactivity timeout and re-lists on 410; on any other error it
- * stops, so this restarts it with exponential backoff (1 s doubling to 30 s).
+ * client-go's reflector for one source: list, then watch from the list's resourceVersion with bookmarks;
+ * a watch the server ends is resumed from the last version seen, a 410 relists (diffing against the store so
+ * handlers see adds, updates and deletes), and any other failure is reported and retried with backoff
+ * (1 s doubling to 30 s). The store holds the very objects handed to the handlers.
  */
-export class ResourceCache<T extends CachedObject> {
-  private readonly informers: k8s.Informer<k8s.KubernetesObject>[] = [];
-  private readonly stores: k8s.ObjectCache<k8s.KubernetesObject>[] = [];
+class Reflector<T extends CachedObject> {
+  /** namespace → name → object: `list(namespace)` without scanning every object. */
+  readonly byNamespace = new Map<string, Map<string, T>>();
+  private resourceVersion = '';
+  private watch: { abort(): void } | undefined;
   private stopped = false;
-  /** Unblocks start() callers when the cache is stopped before its first list. */
-  private readonly pendingStarts: (() => void)[] = [];
+  private failures = 0;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly api: KubeApi,
     private readonly resource: string,
-    private readonly sources: Source[],
+    private readonly source: Source,
     private readonly handlers: CacheHandlers<T>,
-    private readonly events: CacheEvents = {},
+    private readonly events: CacheEvents,
   ) {}
 
-  /** Resolves once every source has listed (the cache is synced). */
-  async start(): Promise<void> {
-    await Promise.all(this.sources.map((source) => this.startSource(source)));
+  /** Resolves after the first successful list (or at stop()); keeps watching in the background. */
+  run(): Promise<void> {
+    return new Promise<void>((synced) => {
+      void this.loop(synced);
+    });
   }
 
-  private async startSource(source: Source): Promise<void> {
-    let markListed: () => void = () => undefined;
-    // start() resolves after the list and the watch request, but a failed list only reports through
-    // 'error' (and is retried by restart): the cache is synced when one list has succeeded.
-    const firstList = new Promise<void>((ok) => {
-      markListed = ok;
-      this.pendingStarts.push(ok);
-    });
-    const list: ListFn = async () => {
-      const result = await source.list();
-      markListed();
-      return result;
-    };
-    const informer = k8s.makeInformer(source.kc ?? this.kc, source.path, list as never);
-    this.informers.push(informer);
-    this.stores.push(informer);
-    if (this.handlers.add) informer.on('add', this.handlers.add as never);
-    if (this.handlers.update) informer.on('update', this.handlers.update as never);
-    if (this.handlers.delete) informer.on('delete', this.handlers.delete as never);
-    let failures = 0;
-    informer.on('connect', () => {
-      failures = 0;
-    });
-    const restart = (error: unknown) => {
-      if (this.stopped) return;
-      const retryInMs = Math.min(30_000, 1000 * 2 ** failures++);
-      this.events.onWatchError?.(this.resource, error, retryInMs);
-      setTimeout(() => {
-        if (!this.stopped) void informer.start();
-      }, retryInMs).unref();
-    };
-    informer.on('error', restart);
-    await informer.start();
-    await firstList;
+  private async loop(synced: () => void): Promise<void> {
+    let needList = true;
+    while (!this.stopped) {
+      try {
+        if (needList) {
+          this.replace(await this.source.list());
+          needList = false;
+          this.failures = 0;
+          synced();
+        }
+        const started = Date.now();
+        const received = await this.watchOnce();
+        // A server that ends watches at once would make this spin: treat a silent instant close as a failure.
+        if (!received && Date.now() - started < 1000) await this.backoff(new Error('watch closed at once'));
+      } catch (error) {
+        if (this.stopped || error instanceof WatchAborted) break;
+        if (isGone(error)) needList = true;
+        else await this.backoff(error);
+      }
+    }
+    synced();
+  }
+
+  private async backoff(error: unknown): Promise<void> {
+    const retryInMs = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.failures++);
+    this.events.onWatchError?.(this.resource, error, retryInMs);
+    await sleep(retryInMs);
+  }
+
+  /** One watch request until the server ends it; resolves to whether any event arrived. */
+  private async watchOnce(): Promise<boolean> {
+    let received = false;
+    // A random 5–10 min server-side timeout (client-go's) spreads re-watches of many replicas.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const handle = this.api.watch<T>(
+      this.source.path,
+      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+      (event) => {
+        received = true;
+        this.failures = 0;
+        this.apply(event);
+      },
+      this.source.watchAccept,
+    );
+    this.watch = handle;
+    if (this.stopped) handle.abort();
+    try {
+      await handle.done;
+    } finally {
+      this.watch = undefined;
+    }
+    return received;
+  }
+
+  private apply(event: WatchEvent<T>): void {
+    if (event.type === 'ERROR') {
+      // Thrown out of the stream's loop, which closes the response.
+      const status = event.object as { code?: number; message?: string };
+      throw status.code === 410 ? new Gone(status.message) : new Error(`watch error: ${status.message ?? 'unknown'}`);
+    }
+    const rv = event.object.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+    if (event.type === 'BOOKMARK') return;
+    if (event.type === 'DELETED') this.remove(event.object);
+    else this.put(event.object);
+  }
+
+  private put(obj: T): void {
+    const { namespace = '', name = '' } = obj.metadata ?? {};
+    const names = this.byNamespace.get(namespace) ?? new Map<string, T>();
+    this.byNamespace.set(namespace, names);
+    const had = names.has(name);
+    names.set(name, obj);
+    if (had) this.handlers.update?.(obj);
+    else this.handlers.add?.(obj);
+  }
+
+  private remove(obj: T): void {
+    const { namespace = '', name = '' } = obj.metadata ?? {};
+    const names = this.byNamespace.get(namespace);
+    const known = names?.get(name);
+    if (!names || !known) return;
+    names.delete(name);
+    if (names.size === 0) this.byNamespace.delete(namespace);
+    this.handlers.delete?.(obj);
+  }
+
+  /** A fresh list: unchanged objects (same resourceVersion) raise no event, missing ones are deletes. */
+  private replace(list: ObjectList): void {
+    const seen = new Set<string>();
+    for (const item of (list.items ?? []) as T[]) {
+      const { namespace = '', name = '', resourceVersion } = item.metadata ?? {};
+      seen.add(`${namespace}/${name}`);
+      const known = this.byNamespace.get(namespace)?.get(name);
+      if (known && known.metadata?.resourceVersion === resourceVersion) continue;
+      this.put(item);
+    }
+    for (const [namespace, names] of [...this.byNamespace]) {
+      for (const obj of [...names.values()]) {
+        if (!seen.has(`${namespace}/${obj.metadata?.name ?? ''}`)) this.remove(obj);
+      }
+    }
+    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.abort();
+  }
+}
+
+/** A list+watch cache of one resource over all namespaces or a chosen set (one reflector per namespace). */
+export class ResourceCache<T extends CachedObject> {
+  private readonly reflectors: Reflector<T>[];
+
+  constructor(api: KubeApi, resource: string, sources: Source[], handlers: CacheHandlers<T>, events: CacheEvents = {}) {
+    this.reflectors = sources.map((source) => new Reflector<T>(api, resource, source, handlers, events));
+  }
+
+  /** Resolves once every source has listed (the cache is synced), or at stop(). */
+  async start(): Promise<void> {
+    await Promise.all(this.reflectors.map((r) => r.run()));
   }
 
   get(namespace: string, name: string): T | undefined {
-    for (const store of this.stores) {
-      const found = store.get(name, namespace);
-      if (found) return found as T;
+    for (const r of this.reflectors) {
+      const found = r.byNamespace.get(namespace)?.get(name);
+      if (found) return found;
     }
     return undefined;
   }
 
   list(namespace?: string): T[] {
-    return this.stores.flatMap((s) => s.list(namespace)) as T[];
+    return this.reflectors.flatMap((r) =>
+      namespace === undefined
+        ? [...r.byNamespace.values()].flatMap((names) => [...names.values()])
+        : [...(r.byNamespace.get(namespace)?.values() ?? [])],
+    );
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const release of this.pendingStarts.splice(0)) release();
-    await Promise.all(this.informers.map((i) => i.stop()));
+    for (const r of this.reflectors) r.stop();
   }
 }

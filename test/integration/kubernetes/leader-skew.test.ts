@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { loadKubeConfig, makeClients } from '../../../src/controller/k8s/client.js';
+import { connectKube, makeClients } from '../../../src/controller/k8s/client.js';
 import { LeaderElector } from '../../../src/controller/k8s/leader-election.js';
 import { freshNamespace, kubeConfig } from '../../support/kube.js';
 import { eventually, operatorUserKubeconfig } from '../../support/operator.js';
@@ -23,7 +23,7 @@ interface Replica {
 let timeline: { at: number; who: string; leading: boolean }[] = [];
 
 async function replica(namespace: string, name: string, skewMs: number): Promise<Replica> {
-  const clients = makeClients(loadKubeConfig(await operatorUserKubeconfig(namespace)));
+  const clients = makeClients(await connectKube({ kubeconfig: await operatorUserKubeconfig(namespace) }));
   const r: Replica = { name, leading: false } as Replica;
   r.elector = new LeaderElector(
     clients,
