@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
-import { trimmed } from './cache-trim.js';
+import { trimCached } from './cache-trim.js';
 import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './check-executor.js';
 import { EnginePool } from './engine-pool.js';
 import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
@@ -17,6 +17,7 @@ import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
+import { StatusEcho } from './status-echo.js';
 import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -89,17 +90,25 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     log.warn({ resource, err: error, retryInMs }, 'watch failed; restarting');
   };
 
+  const echo = new StatusEcho();
+  /** What the caches hold: trimmed, and sharing the status object the operator wrote when it is that version. */
+  const cached =
+    <T extends MonitorObject | PrerequisiteObject>(kind: Kind, handler: (obj: T) => void) =>
+    (obj: T) =>
+      handler(echo.share(keyOf(kind, obj), trimCached(obj)));
+
   const monitors = new ResourceCache<MonitorObject>(
     clients.api,
     'databasemonitors',
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
     {
-      add: trimmed((m) => enqueue(keyOf('DatabaseMonitor', m))),
-      update: trimmed((m) => {
+      add: cached('DatabaseMonitor', (m: MonitorObject) => enqueue(keyOf('DatabaseMonitor', m))),
+      update: cached('DatabaseMonitor', (m: MonitorObject) => {
         if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
       }),
       delete: (m) => {
+        echo.forget(keyOf('DatabaseMonitor', m));
         enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
       },
@@ -111,11 +120,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'databaseprerequisites',
     namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
     {
-      add: trimmed((p) => enqueue(keyOf('DatabasePrerequisite', p))),
-      update: trimmed((p) => {
+      add: cached('DatabasePrerequisite', (p: PrerequisiteObject) => enqueue(keyOf('DatabasePrerequisite', p))),
+      update: cached('DatabasePrerequisite', (p: PrerequisiteObject) => {
         if (needsReconcile(p)) enqueue(keyOf('DatabasePrerequisite', p));
       }),
-      delete: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
+      delete: (p) => {
+        echo.forget(keyOf('DatabasePrerequisite', p));
+        enqueue(keyOf('DatabasePrerequisite', p));
+      },
     },
     { onWatchError },
   );
@@ -139,14 +151,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     monitors,
     prerequisites,
     secrets: (namespace, names) => secretReader.lookup(namespace, names),
-    writeStatus: (kind, namespace, name, status) =>
-      writeStatus(
-        clients,
-        kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites',
-        namespace,
-        name,
-        status,
-      ),
+    writeStatus: async (kind, namespace, name, status) => {
+      const plural = kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites';
+      const resourceVersion = await writeStatus(clients, plural, namespace, name, status);
+      echo.written(`${kind}/${namespace}/${name}`, resourceVersion, status);
+    },
     recordEvent: (kind, object, event) =>
       recorder.record(
         {

@@ -6,6 +6,7 @@ export type Plural = 'databasemonitors' | 'databaseprerequisites';
 /**
  * Replaces `.status` whole through the status subresource with a JSON Patch `add` (which replaces an
  * existing member): a merge patch would keep fields we dropped, such as diagnostics after a recovery.
+ * Resolves to the resourceVersion the write created.
  */
 export async function writeStatus(
   clients: KubeClients,
@@ -13,13 +14,14 @@ export async function writeStatus(
   namespace: string,
   name: string,
   status: object,
-): Promise<void> {
-  await clients.objects.patchNamespacedCustomObjectStatus({
+): Promise<string | undefined> {
+  const written = (await clients.objects.patchNamespacedCustomObjectStatus({
     group: API_GROUP,
     version: API_VERSION,
     plural,
     namespace,
     name,
     body: [{ op: 'add', path: '/status', value: status }],
-  });
+  })) as { metadata?: { resourceVersion?: string } } | undefined;
+  return written?.metadata?.resourceVersion;
 }

@@ -1,0 +1,40 @@
+import { describe, expect, test } from '@jest/globals';
+import { StatusEcho } from '../../src/controller/status-echo.js';
+
+describe('sharing the written status with the cache', () => {
+  const arriving = (resourceVersion: string) => ({
+    metadata: { resourceVersion },
+    status: { status: 'healthy', conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+
+  test('the echo of our write holds our status object, not a second parse of it', () => {
+    const echo = new StatusEcho();
+    const written = { status: 'healthy', conditions: [{ type: 'Ready', status: 'True' }] };
+    echo.written('DatabaseMonitor/shop/orders', '42', written);
+    const obj = echo.share('DatabaseMonitor/shop/orders', arriving('42'));
+    expect(obj.status).toBe(written);
+    expect(echo.size).toBe(0);
+  });
+
+  test('a version we did not write keeps what the API server sent', () => {
+    const echo = new StatusEcho();
+    const written = { status: 'healthy' };
+    echo.written('DatabaseMonitor/shop/orders', '42', written);
+    const earlier = echo.share('DatabaseMonitor/shop/orders', arriving('41'));
+    expect(earlier.status).not.toBe(written);
+    expect(echo.size).toBe(1); // ours is still on its way
+    const later = echo.share('DatabaseMonitor/shop/orders', arriving('57'));
+    expect(later.status).toEqual(arriving('57').status);
+    expect(echo.size).toBe(0); // passed: a relist skipped it or someone wrote after us
+  });
+
+  test('other objects, unknown versions and deleted objects', () => {
+    const echo = new StatusEcho();
+    echo.written('DatabaseMonitor/shop/orders', undefined, { status: 'healthy' });
+    expect(echo.size).toBe(0);
+    echo.written('DatabaseMonitor/shop/orders', '7', { status: 'healthy' });
+    expect(echo.share('DatabaseMonitor/shop/other', arriving('7')).status).toEqual(arriving('7').status);
+    echo.forget('DatabaseMonitor/shop/orders');
+    expect(echo.size).toBe(0);
+  });
+});
