@@ -12,7 +12,18 @@ type Bucket = AvailabilityStatus['hours'][number];
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
-const floorTo = (now: Date, unitMs: number) => new Date(Math.floor(now.getTime() / unitMs) * unitMs).toISOString();
+/** Bucket starts are the same few strings for every monitor: one instance each (2,000 monitors × 31 buckets). */
+const starts = new Map<number, string>();
+const floorTo = (now: Date, unitMs: number) => {
+  const at = Math.floor(now.getTime() / unitMs) * unitMs;
+  let start = starts.get(at);
+  if (start === undefined) {
+    if (starts.size >= 64) starts.clear();
+    start = new Date(at).toISOString();
+    starts.set(at, start);
+  }
+  return start;
+};
 
 function addTo(buckets: Bucket[], start: string, available: boolean): Bucket[] {
   const last = buckets.at(-1);

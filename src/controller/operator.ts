@@ -136,8 +136,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'secrets',
     namespaces.map((ns) => secretMetadataSource(clients, ns)),
     {
-      add: secretChanged,
-      update: secretChanged,
+      // Trimmed too: kubectl apply's last-applied annotation on a Secret holds its whole data.
+      add: (s) => secretChanged(trimCached(s)),
+      update: (s) => secretChanged(trimCached(s)),
       delete: (s) => {
         secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
         secretChanged(s);
@@ -154,7 +155,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     writeStatus: async (kind, namespace, name, status) => {
       const plural = kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites';
       const resourceVersion = await writeStatus(clients, plural, namespace, name, status);
-      echo.written(`${kind}/${namespace}/${name}`, resourceVersion, status);
+      const cache: ResourceCache<MonitorObject | PrerequisiteObject> =
+        kind === 'DatabaseMonitor' ? monitors : prerequisites;
+      echo.written(`${kind}/${namespace}/${name}`, resourceVersion, status, cache.get(namespace, name));
     },
     recordEvent: (kind, object, event) =>
       recorder.record(

@@ -8,10 +8,20 @@
 export class StatusEcho {
   private readonly pending = new Map<string, { resourceVersion: string; status: object }>();
 
-  /** After a successful write: `resourceVersion` is the one the write created. */
-  written(key: string, resourceVersion: string | undefined, status: object): void {
-    if (resourceVersion) this.pending.set(key, { resourceVersion, status });
-    else this.pending.delete(key);
+  /**
+   * After a successful write: `resourceVersion` is the one the write created. The watch may have delivered it
+   * already (`cached`): then share at once.
+   */
+  written(
+    key: string,
+    resourceVersion: string | undefined,
+    status: object,
+    cached?: { metadata?: { resourceVersion?: string }; status?: unknown },
+  ): void {
+    this.pending.delete(key);
+    if (!resourceVersion) return;
+    if (cached?.metadata?.resourceVersion === resourceVersion) cached.status = status;
+    else this.pending.set(key, { resourceVersion, status });
   }
 
   /** For an object arriving from the watch or a list (in place, like cache trimming). */
@@ -21,10 +31,9 @@ export class StatusEcho {
     if (obj.metadata?.resourceVersion === mine.resourceVersion) {
       obj.status = mine.status as T['status'];
       this.pending.delete(key);
-    } else if (!obj.metadata?.resourceVersion || Number(obj.metadata.resourceVersion) > Number(mine.resourceVersion)) {
-      // A later version arrived (ours was skipped by a relist, or overwritten): nothing left to share.
-      this.pending.delete(key);
     }
+    // Another version (resourceVersions are opaque, so no "older" or "newer"): ours may still come. One entry
+    // per object at most, replaced by the next write and dropped with the object.
     return obj;
   }
 

@@ -33,8 +33,10 @@ export function lazyEngine(
     probeTls: async (timeoutMs) => (await get()).probeTls(timeoutMs),
     poolStats: () => engine?.poolStats() ?? { size: options?.poolSize ?? 0, checkedOut: 0, idle: 0, waiting: 0 },
     classifyError: (error) => (engine ?? { classifyError }).classifyError(error),
+    // A driver that failed to load has nothing to close (and close must not reject: callers fire and forget).
     close: async () => {
-      if (loading) await (await loading).close();
+      const loaded = await loading?.catch(() => undefined);
+      await loaded?.close();
     },
   };
 }

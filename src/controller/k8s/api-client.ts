@@ -6,6 +6,11 @@ import type { ClusterAccess } from './cluster-access.js';
 /** client-node set no timeout on API requests; this bounds every one (watches keep their own timer). */
 export const API_REQUEST_TIMEOUT_MS = 30_000;
 
+/** Pooled connections idle this long are closed by us, before kube-apiserver's 90 s idle timeout races a reuse. */
+const IDLE_SOCKET_MS = 60_000;
+/** No event and no bookmark for this long: the watch connection is presumed dead. */
+const WATCH_IDLE_MS = 150_000;
+
 /** Client-side rate limit on every API request (client-go's QPS/Burst), reporting each delayed request. */
 export interface ApiThrottle {
   limit: RateLimit;
@@ -61,9 +66,11 @@ export class KubeApi {
     readonly requestTimeoutMs = API_REQUEST_TIMEOUT_MS,
     private readonly throttle?: ApiThrottle,
   ) {
-    const secure = access.server.startsWith('https:');
+    const secure = new URL(access.server).protocol === 'https:';
     this.transport = secure ? https : http;
-    this.agent = secure ? new https.Agent({ keepAlive: true, ...access.tls }) : new http.Agent({ keepAlive: true });
+    this.agent = secure
+      ? new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ...access.tls })
+      : new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
     this.bucket = throttle && new TokenBucket(throttle.limit);
   }
 
@@ -82,12 +89,12 @@ export class KubeApi {
   }
 
   private async open(method: string, path: string, options: RequestOptions, signal: AbortSignal) {
-    const authorization = await this.access.authorization();
+    const auth = await this.access.headers();
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = {
       Accept: options.accept ?? 'application/json',
       'User-Agent': 'dbwatch',
-      ...(authorization ? { Authorization: authorization } : {}),
+      ...auth,
       ...(payload
         ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(payload.length) }
         : {}),
@@ -95,13 +102,29 @@ export class KubeApi {
     return new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = this.transport.request(this.url(path, options.query), { method, headers, agent: this.agent, signal });
       req.on('response', resolve);
-      req.on('error', reject);
+      // A pooled connection the server closed as we reused it: say so, the caller may retry once.
+      req.on('error', (error: Error & { reusedSocket?: boolean }) => {
+        error.reusedSocket = req.reusedSocket;
+        reject(error);
+      });
       req.end(payload);
     });
   }
 
   /** One call; resolves to the parsed JSON answer, rejects with KubeApiError on a non-2xx status. */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    try {
+      return await this.requestOnce<T>(method, path, options);
+    } catch (error) {
+      // kube-apiserver closes idle keep-alive connections; one reused just then fails before any answer.
+      // Go's transport retries that case, and every call dbwatch makes is safe to repeat.
+      const e = error as { reusedSocket?: boolean; code?: unknown };
+      if (!e.reusedSocket || (e.code !== 'ECONNRESET' && e.code !== 'EPIPE')) throw error;
+      return this.requestOnce<T>(method, path, options);
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     await this.admit(path);
     // The timeout starts after the rate-limit wait: it bounds the request, not the queue.
     const signal = AbortSignal.timeout(this.requestTimeoutMs);
@@ -123,8 +146,9 @@ export class KubeApi {
   }
 
   /**
-   * A watch stream: each line is one event. The server ends it after `timeoutSeconds`; if nothing (not even a
-   * bookmark) arrives for that long plus a minute the connection is presumed dead and the watch fails.
+   * A watch stream: each line is one event. The server ends it after `timeoutSeconds` and sends a bookmark about
+   * every minute; a stream silent for WATCH_IDLE_MS is presumed dead (a vanished server or load balancer, where
+   * client-go's HTTP/2 pings would notice) and ends as if the server had closed it, to be resumed.
    */
   watch<T>(
     path: string,
@@ -133,7 +157,6 @@ export class KubeApi {
     accept?: string,
   ): WatchHandle {
     const controller = new AbortController();
-    const idleMs = (query.timeoutSeconds + 60) * 1000;
     const done = (async () => {
       await this.admit(path);
       // Only the wait for the response head is bounded by the request timeout; the stream has its idle timer.
@@ -160,7 +183,11 @@ export class KubeApi {
         for await (const chunk of res) chunks.push(chunk as Buffer);
         throw new KubeApiError(status, safeJson(Buffer.concat(chunks).toString('utf8')) as never, 'WATCH', path);
       }
-      const idle = setTimeout(() => res.destroy(new Error(`watch ${path}: no data for ${idleMs / 1000} s`)), idleMs);
+      let silent = false;
+      const idle = setTimeout(() => {
+        silent = true;
+        res.destroy();
+      }, WATCH_IDLE_MS);
       try {
         // Read the response itself (not through readline): a connection reset mid-stream must reject here.
         let pending = '';
@@ -173,6 +200,7 @@ export class KubeApi {
         }
       } catch (error) {
         if (controller.signal.aborted) throw new WatchAborted();
+        if (silent) return;
         throw error;
       } finally {
         clearTimeout(idle);

@@ -19,8 +19,8 @@ export interface ClusterAccess {
   namespace?: string;
   /** TLS material for the connection pool; the same for every request. */
   tls: Pick<RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
-  /** The Authorization header for the next request (a rotated token file is re-read). */
-  authorization(): Promise<string | undefined>;
+  /** Authentication headers for the next request: Authorization (a rotated token file is re-read), impersonation. */
+  headers(): Promise<Record<string, string>>;
 }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -65,19 +65,24 @@ function inCluster(): ClusterAccess {
     server: `https://${isIPv6(host) ? `[${host}]` : host}:${port}`,
     namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined,
     tls: { ca: readFileSync(join(SERVICE_ACCOUNT_DIR, 'ca.crt')) },
-    authorization: bearerFromFile(join(SERVICE_ACCOUNT_DIR, 'token')),
+    headers: bearerFromFile(join(SERVICE_ACCOUNT_DIR, 'token')),
   };
 }
 
-function bearerFromFile(file: string): () => Promise<string> {
-  let token = '';
+function bearerFromFile(file: string): () => Promise<Record<string, string>> {
+  let token: string | undefined;
   let readAt = -Infinity;
   return async () => {
     if (Date.now() - readAt >= TOKEN_FILE_REFRESH_MS) {
-      token = readFileSync(file, 'utf8').trim();
-      readAt = Date.now();
+      try {
+        token = readFileSync(file, 'utf8').trim();
+        readAt = Date.now();
+      } catch (error) {
+        // Mid-rotation the file can be missing for a moment: the token read last is still good.
+        if (token === undefined) throw error;
+      }
     }
-    return `Bearer ${token}`;
+    return { Authorization: `Bearer ${token}` };
   };
 }
 
@@ -127,7 +132,9 @@ async function fromKubeconfig(paths: string[], contextName?: string): Promise<Cl
   const cluster = config.clusters?.find((c) => c.name === context.cluster)?.cluster;
   if (!cluster || typeof cluster.server !== 'string') throw new Error(`cluster "${context.cluster}" has no server`);
   const user = config.users?.find((u) => u.name === context.user)?.user ?? {};
-  if (user.exec || user['auth-provider'] || user.username) return viaClientNode(paths, name, context.namespace);
+  // Everything beyond static credentials (plugins, basic auth, impersonation, a proxy) is client-node's job.
+  const delegated = ['exec', 'auth-provider', 'username', 'as', 'as-groups', 'as-uid'].some((k) => user[k]);
+  if (delegated || cluster['proxy-url']) return viaClientNode(paths, name, context.namespace);
   const server = cluster.server.replace(/\/+$/, '');
   const tls: ClusterAccess['tls'] = {
     ca: fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']),
@@ -138,15 +145,16 @@ async function fromKubeconfig(paths: string[], contextName?: string): Promise<Cl
   };
   const token = typeof user.token === 'string' && user.token ? user.token : undefined;
   const tokenFile = typeof user.tokenFile === 'string' && user.tokenFile ? user.tokenFile : undefined;
+  // client-go prefers the file when both are set: it may be rotated.
   return {
     server,
     namespace: context.namespace,
     tls,
-    authorization: token
-      ? async () => `Bearer ${token}`
-      : tokenFile
-        ? bearerFromFile(tokenFile)
-        : async () => undefined,
+    headers: tokenFile
+      ? bearerFromFile(tokenFile)
+      : token
+        ? async () => ({ Authorization: `Bearer ${token}` })
+        : async () => ({}),
   };
 }
 
@@ -177,11 +185,14 @@ async function viaClientNode(paths: string[], context: string, namespace?: strin
       rejectUnauthorized: first.rejectUnauthorized,
       servername: first.servername,
     },
-    authorization: async () => {
+    headers: async () => {
       const opts = await options();
-      const header = (opts.headers as Record<string, string> | undefined)?.Authorization;
-      if (header) return header;
-      return opts.auth ? `Basic ${Buffer.from(opts.auth).toString('base64')}` : undefined;
+      const headers = Object.fromEntries(
+        Object.entries((opts.headers as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [k, String(v)]),
+      );
+      if (opts.auth && !headers.Authorization)
+        headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      return headers;
     },
   };
 }

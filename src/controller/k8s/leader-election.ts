@@ -155,7 +155,7 @@ export class LeaderElector {
       const written = await this.replaceLease(lease, {
         holderIdentity: identity,
         leaseDurationSeconds: this.leaseS,
-        acquireTime: takingOver || !spec.acquireTime ? now : microTime(new Date(spec.acquireTime).getTime()),
+        acquireTime: takingOver || !spec.acquireTime ? now : spec.acquireTime,
         renewTime: now,
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver ? 1 : 0),
       });
@@ -194,9 +194,7 @@ export class LeaderElector {
       await this.replaceLease(lease, {
         holderIdentity: '',
         leaseDurationSeconds: 1,
-        acquireTime: lease.spec.acquireTime
-          ? microTime(new Date(lease.spec.acquireTime).getTime())
-          : microTime(this.now()),
+        acquireTime: lease.spec.acquireTime ?? microTime(this.now()),
         renewTime: microTime(this.now()),
         leaseTransitions: lease.spec.leaseTransitions ?? 0,
       });

@@ -111,7 +111,7 @@ class Reflector<T extends CachedObject> {
       { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
       (event) => {
         received = true;
-        this.failures = 0;
+        if (event.type !== 'ERROR') this.failures = 0;
         this.apply(event);
       },
       this.source.watchAccept,
