@@ -1,8 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { load } from 'js-yaml';
 import postgresClient from 'pg';
 import { startBlackHole } from '../test/support/black-hole.js';
 import { startControlPlane } from '../test/support/control-plane.js';
@@ -133,6 +134,20 @@ try {
   }
   if (args['heap-snapshot'])
     command.unshift('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${args['heap-snapshot']}`);
+  // The operator runs with the V8 flags the chart gives it (deploy/helm/dbwatch: heapLimitMiB, 2 MiB semi-space)
+  // unless --operator-env NODE_OPTIONS=… says otherwise.
+  const values = load(readFileSync(join(OPERATOR_DIR, 'deploy/helm/dbwatch/values.yaml'), 'utf8')) as {
+    heapLimitMiB?: number;
+  };
+  const chartNodeOptions = values.heapLimitMiB
+    ? `--max-old-space-size=${values.heapLimitMiB} --max-semi-space-size=2`
+    : '';
+  const operatorEnv: Record<string, string> = {
+    NODE_OPTIONS: chartNodeOptions,
+    ...Object.fromEntries(
+      args['operator-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
+  };
   const operator = spawn(process.execPath, [...command, 'operator'], {
     cwd: OPERATOR_DIR,
     env: {
@@ -141,9 +156,7 @@ try {
       LEADER_ELECT: 'false',
       METRICS_PORT: String(port),
       LOG_LEVEL: 'warn',
-      ...Object.fromEntries(
-        args['operator-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      ),
+      ...operatorEnv,
     },
     stdio: ['ignore', out, out],
   });
@@ -279,7 +292,7 @@ try {
     `machine: ${machine}; load average at the end: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`,
   );
   console.log(
-    `operator (${args.runtime}): ${OPERATOR_DIR} (${execFileSync('git', ['-C', OPERATOR_DIR, 'rev-parse', '--short', 'HEAD']).toString().trim()})`,
+    `operator (${args.runtime}): ${OPERATOR_DIR} (${execFileSync('git', ['-C', OPERATOR_DIR, 'rev-parse', '--short', 'HEAD']).toString().trim()}), NODE_OPTIONS="${operatorEnv.NODE_OPTIONS}"`,
   );
   console.log(
     `start-up: every monitor had a status after ${startupSeconds.toFixed(1)} s; ${startup.cores.toFixed(2)} cores, RSS peak ${startup.rssPeakMiB.toFixed(0)} MiB`,
