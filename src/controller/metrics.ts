@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../api/index.js';
 import type { CheckName } from '../checks/index.js';
@@ -130,6 +131,16 @@ export class OperatorMetrics {
     help: 'Watch failures that were restarted',
     labelNames: ['resource'],
     registers: [this.registry],
+  });
+
+  /** V8's heap limit (the chart sets it with heapLimitMiB): beside the used heap, how close the operator is to it. */
+  readonly heapLimit = new Gauge({
+    name: 'dbwatch_process_heap_size_limit_bytes',
+    help: "V8's heap size limit (--max-old-space-size plus the young generation)",
+    registers: [this.registry],
+    collect() {
+      this.set(getHeapStatistics().heap_size_limit);
+    },
   });
 
   constructor() {
