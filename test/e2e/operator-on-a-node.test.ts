@@ -321,12 +321,26 @@ describe('dbwatch on a real node', () => {
     expect(other).toBeTruthy();
     const deleted = Date.now();
     await mustKubectl(['delete', 'pod', String(holder), '-n', system, '--wait=false']);
-    await eventually(
-      'the standby leads',
-      async () => ((await leaseHolder()) === other ? other : undefined),
-      20_000,
-      100,
-    );
+    try {
+      await eventually(
+        'the standby leads',
+        async () => ((await leaseHolder()) === other ? other : undefined),
+        20_000,
+        100,
+      );
+    } catch (error) {
+      // A late handover: both Pods' logs say why (the deleted one is still terminating, within its grace period).
+      const logsOf = (pod: unknown) =>
+        mustKubectl(['logs', '-n', system, String(pod), '--tail=60']).catch((e: Error) => e.message);
+      const [old, standby, lease] = await Promise.all([
+        logsOf(holder),
+        logsOf(other),
+        mustKubectl(['get', 'lease', '-n', system, '-o', 'yaml']).catch((e: Error) => e.message),
+      ]);
+      throw new Error(
+        `${(error as Error).message}\n--- old leader ${holder}:\n${old}\n--- standby ${other}:\n${standby}\n--- lease:\n${lease}`,
+      );
+    }
     times.leaderFailoverS = (Date.now() - deleted) / 1000;
     // An unchanged status is only rewritten on its heartbeat, so ask the new leader for a check (Flux's
     // requestedAt pattern): it must run it and write the status, echoing the token.

@@ -40,6 +40,8 @@ export class LeaderElector {
   private observed: Observation | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The acquire/renew round in progress: stop() lets it finish so that its write cannot race the release. */
+  private inflight: Promise<void> | undefined;
   private readonly leaseS: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -57,7 +59,7 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.inflight = this.tick();
   }
 
   private schedule(): void {
@@ -70,7 +72,12 @@ export class LeaderElector {
       !this.leading && seen && seen.holder !== '' && seen.holder !== this.options.identity
         ? seen.at + seen.leaseDurationSeconds * 1000 - this.now() + 50
         : this.retryMs;
-    this.timer = setTimeout(() => void this.tick(), Math.max(10, Math.min(this.retryMs, untilExpiry)));
+    this.timer = setTimeout(
+      () => {
+        this.inflight = this.tick();
+      },
+      Math.max(10, Math.min(this.retryMs, untilExpiry)),
+    );
   }
 
   private async tick(): Promise<void> {
@@ -184,23 +191,31 @@ export class LeaderElector {
   async stop({ release = true }: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    // A renewal still in flight would change the Lease under the release below and make it a 409.
+    await this.inflight;
     if (!this.leading) return;
     this.leading = false;
     if (!release) return;
     const { namespace, name } = this.options;
-    try {
-      const lease = await this.clients.coordination.readNamespacedLease({ namespace, name });
-      if (lease.spec?.holderIdentity !== this.options.identity) return;
-      await this.replaceLease(lease, {
-        holderIdentity: '',
-        leaseDurationSeconds: 1,
-        acquireTime: lease.spec.acquireTime ?? microTime(this.now()),
-        renewTime: microTime(this.now()),
-        leaseTransitions: lease.spec.leaseTransitions ?? 0,
-      });
-      this.log.info({ lease: name }, 'released lease');
-    } catch (error) {
-      this.log.warn({ err: error }, 'could not release the lease');
+    // A conflict means the Lease changed between read and write: read it again (twice at most).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const lease = await this.clients.coordination.readNamespacedLease({ namespace, name });
+        if (lease.spec?.holderIdentity !== this.options.identity) return;
+        await this.replaceLease(lease, {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: lease.spec.acquireTime ?? microTime(this.now()),
+          renewTime: microTime(this.now()),
+          leaseTransitions: lease.spec.leaseTransitions ?? 0,
+        });
+        this.log.info({ lease: name }, 'released lease');
+        return;
+      } catch (error) {
+        if (statusCodeOf(error) === 409 && attempt < 3) continue;
+        this.log.warn({ err: error }, 'could not release the lease');
+        return;
+      }
     }
   }
 }
