@@ -103,6 +103,7 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
   const instance = value('instance');
   return {
     ok: true,
+    // One fixed shape (no conditional spread): held per monitor, and a spread gave each its own hidden class.
     config: {
       engine,
       host: value('host')!,
@@ -110,9 +111,10 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
       database: value('database')!,
       username: value('username')!,
       password: value('password')!,
-      ...(instance ? { instance } : {}),
-      tls: { mode: spec.tls?.mode ?? fromUrl?.tlsMode ?? 'disable' },
+      instance: instance || undefined,
+      tls: { mode: spec.tls?.mode ?? fromUrl?.tlsMode ?? 'disable', ca: undefined },
       connectTimeoutMs: spec.connectTimeoutSeconds * 1000,
+      serverTimeoutMs: undefined,
     },
   };
 }
@@ -127,7 +129,8 @@ export function withCa(result: ResolveResult, spec: ConnectionSpec, lookup: Secr
   if (typeof ca === 'object')
     return fail('InvalidConnection', `Secret ${ref.name} key ${ref.key} ${ca.problem} (TLS CA)`);
   if (!ca) return fail('SecretKeyMissing', `Secret ${ref.name} is missing key ${ref.key} (TLS CA)`);
-  return { ok: true, config: { ...result.config, tls: { ...result.config.tls, ca } } };
+  result.config.tls.ca = ca;
+  return result;
 }
 
 interface ParsedUrl {

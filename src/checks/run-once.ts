@@ -19,7 +19,8 @@ export function resolveMonitorConnection(
 ): ResolveResult {
   const resolved = withCa(resolveConnection(spec.engine, spec.connection, lookup), spec.connection, lookup);
   if (!resolved.ok || spec.timeoutSeconds === undefined) return resolved;
-  return { ok: true, config: { ...resolved.config, serverTimeoutMs: spec.timeoutSeconds * 1000 } };
+  resolved.config.serverTimeoutMs = spec.timeoutSeconds * 1000;
+  return resolved;
 }
 
 /** Resolves, connects with a fresh pool, runs every configured check once, and closes. */

