@@ -74,7 +74,11 @@ const SESSION_LOST_CODES = new Set(['57P01', '57P02', '08003', '08006', 'ECONNRE
 
 export function isSessionLost(error: unknown): boolean {
   const e = error as { code?: string; message?: string } | undefined;
-  return SESSION_LOST_CODES.has(e?.code ?? '') || /Connection terminated/i.test(e?.message ?? '');
+  // pg says "…is not queryable" when a client whose connection already failed is used again.
+  return (
+    SESSION_LOST_CODES.has(e?.code ?? '') ||
+    /Connection terminated|encountered a connection error and is not queryable/i.test(e?.message ?? '')
+  );
 }
 
 /** The client gave up on a statement the server may still be running. */

@@ -49,6 +49,7 @@ describe('the alert rules (deploy/prometheus/dbwatch-rules.yaml)', () => {
       'DbwatchOperatorNotLeading',
       'DbwatchReconcileErrors',
       'DbwatchWatchErrors',
+      'DbwatchOperatorMemoryNearLimit',
       'DbwatchNoRecentChecks',
     ]);
     // An alert tested only with "nothing fires" proves little: each one must be seen firing.
