@@ -15,20 +15,10 @@ const dir = mkdtempSync(join(tmpdir(), 'dbwatch-demo-'));
 let exitCode = 0;
 try {
   const password = `demo-${Math.random().toString(36).slice(2)}`;
-  const admin = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.superuser,
-    password: server.superuserPassword,
-    database: 'postgres',
-  });
-  admin.on('error', () => undefined);
-  await admin.connect();
-  await admin.query(`CREATE ROLE dbwatch LOGIN PASSWORD '${password}'`);
-  await admin.query('GRANT pg_monitor TO dbwatch');
+  await server.asSuperuser(`CREATE ROLE dbwatch LOGIN PASSWORD '${password}'`);
+  await server.asSuperuser('GRANT pg_monitor TO dbwatch');
   // CREATE DATABASE cannot share a (implicit) transaction with other statements.
-  await admin.query('CREATE DATABASE orders OWNER dbwatch');
-  await admin.end();
+  await server.asSuperuser('CREATE DATABASE orders OWNER dbwatch');
   const app = new pg.Client({ host: server.host, port: server.port, user: 'dbwatch', password, database: 'orders' });
   app.on('error', () => undefined);
   await app.connect();

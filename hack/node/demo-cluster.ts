@@ -1,6 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { importImage, nodeNetwork } from '../../test/support/node.js';
 import { startPostgres } from '../../test/support/postgres-server.js';
 
@@ -45,17 +44,7 @@ const stop = async () => {
   npx(['tsx', 'hack/cluster.ts', 'down']);
 };
 try {
-  const sql = async (query: string, database = 'postgres') => {
-    const client = new pg.Client({
-      host: '127.0.0.1',
-      port: postgres.port,
-      user: postgres.superuser,
-      password: postgres.superuserPassword,
-      database,
-    });
-    await client.connect();
-    await client.query(query).finally(() => client.end());
-  };
+  const sql = (query: string, database?: string) => postgres.asSuperuser(query, database);
   await sql(`CREATE ROLE dbwatch LOGIN PASSWORD 'demo-only'`);
   await sql('CREATE DATABASE orders OWNER dbwatch');
   await sql(

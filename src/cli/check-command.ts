@@ -7,7 +7,14 @@ import {
   summarizeHealth,
 } from '../checks/index.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
-import { formatProblem, loadManifests, type Manifests, namespaceOf, secretLookup } from './manifests.js';
+import {
+  emptyManifests,
+  formatProblem,
+  loadManifests,
+  type Manifests,
+  namespaceOf,
+  secretLookup,
+} from './manifests.js';
 import {
   type MonitorOutcome,
   type OutputFormat,
@@ -45,14 +52,7 @@ function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
   } catch (error) {
     writeError(`error: ${(error as Error).message}`);
     return {
-      manifests: {
-        monitors: [],
-        prerequisites: [],
-        secrets: new Map(),
-        problems: [],
-        warnings: [],
-        origins: new WeakMap(),
-      },
+      manifests: emptyManifests(),
       targets: [],
       outcome: EXIT.invalidInput,
     };

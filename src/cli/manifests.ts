@@ -99,15 +99,18 @@ export function zodProblems(where: string, error: z.ZodError): Problem[] {
 }
 
 /** Parses manifest texts without touching the disk; never throws. */
+/** No objects yet (also what a run that could not read its files works with). */
+export const emptyManifests = (): Manifests => ({
+  monitors: [],
+  prerequisites: [],
+  secrets: new Map(),
+  problems: [],
+  warnings: [],
+  origins: new WeakMap(),
+});
+
 export function parseManifests(sources: ManifestSource[]): Manifests {
-  const out: Manifests = {
-    monitors: [],
-    prerequisites: [],
-    secrets: new Map(),
-    problems: [],
-    warnings: [],
-    origins: new WeakMap(),
-  };
+  const out = emptyManifests();
   const seen = new Map<string, string>();
   for (const { file, text } of sources) {
     const docs = parseYaml(file, text, out.problems);

@@ -24,9 +24,3 @@ export function trimCached<T extends Cached>(obj: T): T {
   obj.metadata = kept;
   return obj;
 }
-
-/** Wraps a cache handler so that every object it sees is trimmed first. */
-export const trimmed =
-  <T extends Cached>(handler: (obj: T) => void) =>
-  (obj: T): void =>
-    handler(trimCached(obj));

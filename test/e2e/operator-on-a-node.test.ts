@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import pg from 'pg';
 import { type PostgresServer, startPostgres } from '../support/postgres-server.js';
 import {
   condition,
@@ -31,21 +30,7 @@ const times: Record<string, number | string> = {};
 let postgres: PostgresServer;
 const secret = { database: 'orders', username: 'shop', password: `pw-${Math.random().toString(36).slice(2)}` };
 
-const sql = async (query: string, database = 'postgres') => {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port: postgres.port,
-    user: postgres.superuser,
-    password: postgres.superuserPassword,
-    database,
-  });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
-};
+const sql = (query: string, database?: string) => postgres.asSuperuser(query, database);
 
 const [repository, tag] = (() => {
   const image = e2e.image();

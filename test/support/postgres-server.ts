@@ -30,6 +30,8 @@ export interface PostgresServer {
   halt(): Promise<void>;
   /** Starts it again on the same port and data. */
   resume(): Promise<void>;
+  /** Runs one statement (or a script) as the superuser on a connection of its own; resolves to its row count. */
+  asSuperuser(sql: string, database?: string): Promise<number>;
 }
 
 function binDir(): string {
@@ -171,6 +173,17 @@ export async function startPostgres(
     async stop() {
       await halt();
       rmSync(dir, { recursive: true, force: true });
+    },
+    async asSuperuser(sql, database = 'postgres') {
+      const client = new pg.Client({ host: '127.0.0.1', port, user: superuser, password: superuserPassword, database });
+      client.on('error', () => undefined);
+      await client.connect();
+      try {
+        const result = await client.query(sql);
+        return (Array.isArray(result) ? result.at(-1)?.rowCount : result.rowCount) ?? 0;
+      } finally {
+        await client.end();
+      }
     },
   };
   launch();

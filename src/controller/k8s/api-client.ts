@@ -132,10 +132,8 @@ export class KubeApi {
     let text: string;
     try {
       const res = await this.open(method, path, options, signal);
-      const chunks: Buffer[] = [];
-      for await (const chunk of res) chunks.push(chunk as Buffer);
+      text = await readBody(res);
       status = res.statusCode ?? 0;
-      text = Buffer.concat(chunks).toString('utf8');
     } catch (error) {
       if (signal.aborted) throw new ApiTimeoutError(method, path, this.requestTimeoutMs);
       throw error;
@@ -179,9 +177,7 @@ export class KubeApi {
       }
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of res) chunks.push(chunk as Buffer);
-        throw new KubeApiError(status, safeJson(Buffer.concat(chunks).toString('utf8')) as never, 'WATCH', path);
+        throw new KubeApiError(status, safeJson(await readBody(res)) as never, 'WATCH', path);
       }
       let silent = false;
       const idle = setTimeout(() => {
@@ -229,6 +225,12 @@ export class WatchAborted extends Error {
     super('watch aborted');
     this.name = 'WatchAborted';
   }
+}
+
+async function readBody(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function safeJson(text: string): unknown {

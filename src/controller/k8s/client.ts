@@ -55,7 +55,6 @@ export function makeClients(api: KubeApi) {
   return {
     api,
     core: {
-      listNamespace: () => api.request('GET', '/api/v1/namespaces'),
       readNamespacedSecret: ({ namespace, name }: { namespace: string; name: string }) =>
         api.request<{ metadata?: { resourceVersion?: string }; data?: Record<string, string> }>(
           'GET',

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import pg from 'pg';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually } from '../../support/operator.js';
 import { type OperatorProcess, startOperatorProcess } from '../../support/operator-process.js';
@@ -15,25 +14,7 @@ let server: PostgresServer;
 let ns: string;
 let operator: OperatorProcess;
 
-const admin = () =>
-  new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.superuser,
-    password: server.superuserPassword,
-    database: 'postgres',
-  });
-
-async function asAdmin(sql: string): Promise<number> {
-  const client = admin();
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query(sql)).rowCount ?? 0;
-  } finally {
-    await client.end();
-  }
-}
+const asAdmin = (sql: string) => server.asSuperuser(sql);
 
 beforeAll(async () => {
   await ensureCrds();

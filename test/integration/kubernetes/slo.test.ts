@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import pg from 'pg';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually, startTestOperator, type TestOperator } from '../../support/operator.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres-server.js';
@@ -18,16 +17,7 @@ beforeAll(async () => {
   await ensureCrds();
   ns = await freshNamespace('slo');
   server = await startPostgres();
-  const admin = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.superuser,
-    password: server.superuserPassword,
-    database: 'postgres',
-  });
-  await admin.connect();
-  await admin.query("CREATE ROLE slo LOGIN PASSWORD 'Slo-Pw-1'; GRANT pg_monitor TO slo");
-  await admin.end();
+  await server.asSuperuser("CREATE ROLE slo LOGIN PASSWORD 'Slo-Pw-1'; GRANT pg_monitor TO slo");
   await createSecret(ns, 'slo-db', {
     host: server.host,
     port: String(server.port),

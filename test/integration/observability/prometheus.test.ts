@@ -20,22 +20,7 @@ let prometheus: PrometheusServer;
 let operator: OperatorProcess;
 let ns: string;
 
-async function asAdmin(sql: string): Promise<void> {
-  const client = new pg.Client({
-    host: server.host,
-    port: server.port,
-    user: server.superuser,
-    password: server.superuserPassword,
-    database: 'postgres',
-  });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const asAdmin = (sql: string) => server.asSuperuser(sql);
 
 const FLYWAY_TABLE = `CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50),
   description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int,
