@@ -24,6 +24,8 @@ if [ "${1:-}" = e2e ]; then
   [ ${#missing[@]} -eq 0 ] || mapfile -t missing < <(printf "%s\n" "${missing[@]}" | sort -u)
 fi
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
+# A real PgBouncer in front of the test PostgreSQL (test/support/pgbouncer.ts), in every pooling mode.
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -34,7 +36,7 @@ fi
 echo "installing from Debian: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# The tests start their own servers: keep Debian from starting a system-wide prometheus (or postgresql) service.
+# The tests start their own servers: keep Debian from starting a system-wide prometheus (or postgresql, pgbouncer) service.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d

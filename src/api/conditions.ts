@@ -17,6 +17,8 @@ export const ConditionType = {
   /** The server's connection utilization (not dbwatch's own client pool). */
   ConnectionUtilizationWithinLimits: 'ConnectionUtilizationWithinLimits',
   PerformanceWithinTarget: 'PerformanceWithinTarget',
+  /** PgBouncer's pools in front of the database (spec.checks.pgbouncer): no client waits, none saturated. */
+  PgBouncerPoolsWithinLimits: 'PgBouncerPoolsWithinLimits',
   /** spec.slo.target met over the last 7 days. */
   SLOMet: 'SLOMet',
 } as const;
@@ -60,6 +62,11 @@ export const ConditionReason = {
   WithinLimits: 'WithinLimits',
   UtilizationHigh: 'UtilizationHigh',
   NotMeasured: 'NotMeasured',
+  // PgBouncerPoolsWithinLimits (also WithinLimits, UtilizationHigh, NotMeasured)
+  ClientsWaiting: 'ClientsWaiting',
+  ClientLimitNear: 'ClientLimitNear',
+  Paused: 'Paused',
+  NoPools: 'NoPools',
   // PerformanceWithinTarget
   WithinTarget: 'WithinTarget',
   SlowerThanTarget: 'SlowerThanTarget',
@@ -78,6 +85,8 @@ export const EventReason = {
   MigrationsPending: 'MigrationsPending',
   /** The server's connection utilization crossed its threshold. */
   ConnectionUtilizationHigh: 'ConnectionUtilizationHigh',
+  /** PgBouncer's pools turned saturated (clients waiting, paused, a limit reached). */
+  PgBouncerPoolsSaturated: 'PgBouncerPoolsSaturated',
   PrerequisitePassed: 'PrerequisitePassed',
   PrerequisiteFailed: 'PrerequisiteFailed',
   InvalidSpec: 'InvalidSpec',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { availabilityStatusSchema, sloSchema } from './availability.js';
 import { conditionsList, connectionSchema, dnsName, duration, engineSchema } from './common.js';
+import { pgbouncerCheckSchema, pgbouncerResultSchema } from './pgbouncer.js';
 import {
   diagnosticsResultSchema,
   healthResultSchema,
@@ -149,6 +150,10 @@ export const databaseMonitorSpecSchema = z
           description:
             'Reads the migration history table: current version, pending and failed migrations. Off when absent.',
         }),
+        pgbouncer: pgbouncerCheckSchema.optional().meta({
+          description:
+            "PgBouncer's own pools from its admin console (SHOW POOLS, SHOW DATABASES): clients waiting, servers in use, pool utilization. For monitors that connect through PgBouncer. Off when absent.",
+        }),
       })
       .default({ pool: { enabled: true } })
       .meta({ description: 'Checks run besides connection and test query. Default: pool only.' }),
@@ -206,6 +211,9 @@ export const databaseMonitorStatusSchema = z
     pool: poolResultSchema.optional().meta({
       description:
         "Connection utilization of the server and dbwatch's own client pool. Absent when spec.checks.pool.enabled is false or the database was unreachable.",
+    }),
+    pgbouncer: pgbouncerResultSchema.optional().meta({
+      description: "PgBouncer's pools as last read. Absent unless spec.checks.pgbouncer is set.",
     }),
     performance: performanceResultSchema.optional().meta({
       description:

@@ -4,4 +4,5 @@ export * from './conditions.js';
 export * from './database-monitor.js';
 export * from './database-prerequisite.js';
 export * from './duration.js';
+export * from './pgbouncer.js';
 export * from './results.js';

@@ -1,4 +1,4 @@
-import type { ConnectionSpec, EngineName } from '../api/index.js';
+import type { ConnectionSpec, EngineName, PgbouncerCheck } from '../api/index.js';
 import type { ConnectionConfig } from './engine.js';
 
 /** A Secret value that cannot be used as text; `problem` says why and never holds the value. */
@@ -16,7 +16,14 @@ export type ResolveFailure = {
   reason: 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidConnection';
   message: string;
 };
-export type ResolveResult = { ok: true; config: ConnectionConfig } | ResolveFailure;
+export type ResolveResult =
+  | {
+      ok: true;
+      config: ConnectionConfig;
+      /** PgBouncer's admin console, when spec.checks.pgbouncer is set. */
+      pgbouncerConsole?: ConnectionConfig;
+    }
+  | ResolveFailure;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -114,7 +121,6 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
       instance: instance || undefined,
       tls: { mode: spec.tls?.mode ?? fromUrl?.tlsMode ?? 'disable', ca: undefined },
       connectTimeoutMs: spec.connectTimeoutSeconds * 1000,
-      serverTimeoutMs: undefined,
     },
   };
 }
@@ -131,6 +137,61 @@ export function withCa(result: ResolveResult, spec: ConnectionSpec, lookup: Secr
   if (!ca) return fail('SecretKeyMissing', `Secret ${ref.name} is missing key ${ref.key} (TLS CA)`);
   result.config.tls.ca = ca;
   return result;
+}
+
+/**
+ * PgBouncer's admin console: the monitor's address and TLS, database `check.database`, and the login of the
+ * check's own Secret when it names one (its host and port keys, when present, move the address).
+ */
+export function withPgbouncerConsole(
+  result: ResolveResult,
+  check: PgbouncerCheck | undefined,
+  lookup: SecretLookup,
+): ResolveResult {
+  if (!result.ok || !check) return result;
+  const base = result.config;
+  const console: ConnectionConfig = {
+    engine: base.engine,
+    host: base.host,
+    port: base.port,
+    database: check.database,
+    username: base.username,
+    password: base.password,
+    instance: undefined,
+    tls: base.tls,
+    connectTimeoutMs: base.connectTimeoutMs,
+  };
+  const ref = check.secretRef;
+  if (ref) {
+    const what = `(PgBouncer admin console)`;
+    const data = lookup(ref.name);
+    if (!data) return fail('SecretNotFound', `Secret ${ref.name} ${what} not found in this namespace`);
+    const keys = { host: 'host', port: 'port', username: 'username', password: 'password', ...ref.keys };
+    for (const key of Object.values(keys)) {
+      const value = readKey(data, key);
+      if (typeof value === 'object')
+        return fail('InvalidConnection', `Secret ${ref.name} key ${key} ${value.problem} ${what}`);
+    }
+    const text = (key: string) => readKey(data, key) as string | undefined;
+    const missing = [keys.username, keys.password].filter((k) => !text(k));
+    if (missing.length > 0)
+      return fail('SecretKeyMissing', `Secret ${ref.name} is missing key ${missing.join(', ')} ${what}`);
+    console.username = text(keys.username)!;
+    console.password = text(keys.password)!;
+    console.host = text(keys.host) || base.host;
+    const portText = text(keys.port);
+    if (portText) {
+      const port = Number(portText);
+      if (!/^[0-9]+$/.test(portText) || port < 1 || port > 65535) {
+        return fail(
+          'InvalidConnection',
+          `Secret ${ref.name} key ${keys.port}: the port is not a number from 1 to 65535 ${what}`,
+        );
+      }
+      console.port = port;
+    }
+  }
+  return { ...result, pgbouncerConsole: console };
 }
 
 interface ParsedUrl {

@@ -14,11 +14,6 @@ export interface ConnectionConfig {
   instance?: string;
   tls: { mode: TlsMode; ca?: string };
   connectTimeoutMs: number;
-  /**
-   * Server-side ceiling for every statement, lock wait and open transaction on dbwatch's sessions
-   * (the monitor's timeoutSeconds). A backstop: the client gives up and cleans up earlier.
-   */
-  serverTimeoutMs?: number;
 }
 
 export interface ClientPoolStats {

@@ -1,4 +1,11 @@
-import type { HealthResult, HealthStatus, MigrationStatus, PoolResult, Thresholds } from '../api/index.js';
+import type {
+  HealthResult,
+  HealthStatus,
+  MigrationStatus,
+  PgbouncerResult,
+  PoolResult,
+  Thresholds,
+} from '../api/index.js';
 import { type ClassifiedError, type DatabaseEngine, type DatabaseInfo, PhaseError } from './engine.js';
 import { round2, timed } from './timeout.js';
 
@@ -26,6 +33,7 @@ interface HealthInputs {
   database?: DatabaseInfo;
   migrationStatus?: MigrationStatus;
   pool?: PoolResult;
+  pgbouncer?: PgbouncerResult;
 }
 
 /** Pure rating: unhealthy beats degraded beats healthy; every reason is listed. */
@@ -38,6 +46,10 @@ export function rateHealth(inputs: HealthInputs, thresholds: Thresholds): { stat
   if (inputs.database && inputs.database.state !== 'ONLINE')
     unhealthy.push(`database state is ${inputs.database.state}`);
   if (m && m.failedMigrations.length > 0) unhealthy.push(`failed migrations: ${m.failedMigrations.join(', ')}`);
+  const bouncer = inputs.pgbouncer;
+  if (bouncer?.reason === 'Paused') unhealthy.push(bouncer.recommendation);
+  else if (bouncer?.poolHealth === 'high') degraded.push(`PgBouncer pools saturated: ${bouncer.recommendation}`);
+  else if (bouncer?.reason === 'NotMeasured') degraded.push(`PgBouncer pools unknown: ${bouncer.error}`);
   if (probe.responseTimeMs !== undefined && probe.responseTimeMs > thresholds.responseTimeMs) {
     degraded.push(`response time ${probe.responseTimeMs} ms is over the ${thresholds.responseTimeMs} ms threshold`);
   }

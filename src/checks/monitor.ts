@@ -6,6 +6,7 @@ import type {
   MigrationStatus,
   MigrationsCheck,
   PerformanceResult,
+  PgbouncerResult,
   PoolResult,
 } from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
@@ -15,12 +16,14 @@ import type { ClassifiedError, DatabaseEngine } from './engine.js';
 import { type ConnectionProbe, healthResult, probeConnection } from './health.js';
 import { readMigrationStatus } from './migrations/read-migrations.js';
 import { BUDGET_EXHAUSTED, measurePerformance } from './performance.js';
+import { checkPgbouncer } from './pgbouncer-pools.js';
 import { assessPool, checkPool } from './pool.js';
 import { errorMessage, redact, redactDeep, secretsOf } from './redact.js';
 
 export interface MonitorReport {
   health: HealthResult;
   pool?: PoolResult;
+  pgbouncer?: PgbouncerResult;
   performance?: PerformanceResult;
   diagnostics?: DiagnosticsResult;
   alerts: string[];
@@ -28,7 +31,7 @@ export interface MonitorReport {
   durations: Partial<Record<CheckName, number>>;
 }
 
-export type CheckName = 'health' | 'migrations' | 'pool' | 'performance' | 'diagnostics';
+export type CheckName = 'health' | 'migrations' | 'pool' | 'pgbouncer' | 'performance' | 'diagnostics';
 
 export interface MonitorRunOptions {
   /** Performance has its own, longer interval; the caller decides whether it is due. */
@@ -73,6 +76,24 @@ export async function runMonitorChecks(
   };
   const left = () => Math.max(1, deadline.remainingMs());
 
+  // PgBouncer's admin console is a connection of its own, read before the probe: a paused or saturated
+  // pool is often why the probe hangs, and a hung probe must not leave it no time. (Read beside the probe,
+  // the probe itself would show up among the waiting clients.)
+  const pgbouncerCheck = spec.checks.pgbouncer;
+  const console = resolved.pgbouncerConsole;
+  const pgbouncer =
+    pgbouncerCheck && console
+      ? await step('pgbouncer', () =>
+          checkPgbouncer(
+            console,
+            pgbouncerCheck,
+            resolved.config.database,
+            spec.thresholds.poolUtilizationPercent,
+            Math.min(left(), console.connectTimeoutMs),
+            describe,
+          ),
+        )
+      : undefined;
   const probe = await step('health', () => probeConnection(engine, left()));
   const up = probe.connection && probe.queryTest;
   // Informational (version, read-only); a failure to read it is not a failure of the database.
@@ -99,10 +120,11 @@ export async function runMonitorChecks(
   const reachable = up && lost === undefined;
   const health = healthResult(
     {
-      probe: lost ? lostProbe(probe, lost) : probe,
+      probe: pausedProbe(lost ? lostProbe(probe, lost) : probe, pgbouncer),
       ...(database ? { database } : {}),
       ...(migrationStatus ? { migrationStatus } : {}),
       ...(pool ? { pool } : {}),
+      ...(pgbouncer ? { pgbouncer } : {}),
     },
     spec.thresholds,
     now(),
@@ -122,6 +144,7 @@ export async function runMonitorChecks(
   const report: MonitorReport = {
     health,
     ...(pool ? { pool } : {}),
+    ...(pgbouncer ? { pgbouncer } : {}),
     ...(performance ? { performance } : {}),
     ...(diagnostics ? { diagnostics } : {}),
     alerts: alertsFor(health, performance),
@@ -138,6 +161,12 @@ function lostProbe(probe: ConnectionProbe, lost: ClassifiedError): ConnectionPro
     queryTest: false,
     failure: { ...lost, message: `session lost during the check: ${lost.message}` },
   };
+}
+
+/** A probe that timed out behind a paused PgBouncer database failed because of the pause: say so. */
+function pausedProbe(probe: ConnectionProbe, pgbouncer: PgbouncerResult | undefined): ConnectionProbe {
+  if (probe.queryTest || pgbouncer?.reason !== 'Paused' || probe.failure?.stage !== 'timeout') return probe;
+  return { ...probe, failure: { stage: 'database', cause: 'PoolerPaused', message: pgbouncer.recommendation } };
 }
 
 function migrationsNotRead(spec: MigrationsCheck): MigrationStatus {

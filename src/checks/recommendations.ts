@@ -61,6 +61,31 @@ export const ADVICE: Record<string, Advice> = {
   WriteRefused: () => 'A test query tried to write: monitoring queries must only read',
   Timeout: (_c, t) => `No answer within ${t} ms: check server load and the network path`,
   QueryFailed: () => "The test query failed: see the error; check the monitoring login's permissions",
+  MultipleStatements: () =>
+    'A test query must be exactly one statement: split it into several entries of checks.performance.queries',
+  // A pooler (PgBouncer) in front of the database said no: its own settings, not the login or the database.
+  PoolerRefusedParameter: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) refused a startup parameter: add it to ignore_startup_parameters in pgbouncer.ini (dbwatch itself sends only user, database and application_name)`,
+  PoolerClientLimit: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) accepts no more clients (max_client_conn or a per-database/user limit): raise the limit or lower application pool sizes; add checks.pgbouncer to see its pools`,
+  PoolerNoSuchDatabase: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) has no database ${c.database} in its [databases] section: add it, or fix the database key in the Secret`,
+  PoolerDatabaseDisabled: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) has database ${c.database} disabled (DISABLE): ENABLE it on the admin console`,
+  PoolerServerUnavailable: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) cannot log into the PostgreSQL behind it: check that server, and PgBouncer's log for the server's answer`,
+  PoolerLoginRejected: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) rejected the login for ${c.username} (its auth_file or auth_query, or PostgreSQL rejected PgBouncer's login for it): check the password in the Secret against PgBouncer's, and PgBouncer's log`,
+  PoolerQueryWaitTimeout: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) gave no server connection within query_wait_timeout: its pool for ${c.database} is saturated or paused; add checks.pgbouncer to see it`,
+  PoolerQueryTimeout: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) ended the query at its query_timeout: raise it above spec.timeoutSeconds`,
+  PoolerStatementMode: () =>
+    'PgBouncer in statement pooling mode refused a transaction block: dbwatch sends none, so something else in the path (another pooler?) did',
+  PoolerPaused: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) holds ${c.database} paused (PAUSE) or is shutting down: RESUME it on the admin console`,
+  PoolerError: (c) =>
+    `The pooler at ${c.host}:${c.port} (PgBouncer) refused the connection: see the error and PgBouncer's log`,
 };
 
 export function adviceFor(cause: string, config: Parameters<Advice>[0], timeoutMs: number): string {

@@ -4,23 +4,30 @@ import type {
   DatabaseValidation,
   PrerequisiteResult,
 } from '../api/index.js';
-import { type ResolveResult, resolveConnection, type SecretLookup, withCa } from './connection-config.js';
+import {
+  type ResolveResult,
+  resolveConnection,
+  type SecretLookup,
+  withCa,
+  withPgbouncerConsole,
+} from './connection-config.js';
 import { createEngine } from './engines/index.js';
 import { type MonitorReport, runMonitorChecks } from './monitor.js';
 import { inlineMonitorSpec, summarizeValidation, unavailableDatabase, validateDatabase } from './prerequisite.js';
 
 /**
- * The connection a monitor's checks use: its Secret resolved, its CA added, and its timeoutSeconds as
- * the server-side ceiling for every statement (part of the config, so a change re-creates the pool).
+ * The connection a monitor's checks use: its Secret resolved, its CA added and, with checks.pgbouncer,
+ * PgBouncer's admin console. (Server-side limits travel with each statement: postgres-statements.ts.)
  */
 export function resolveMonitorConnection(
-  spec: Pick<DatabaseMonitorSpec, 'engine' | 'connection'> & Partial<Pick<DatabaseMonitorSpec, 'timeoutSeconds'>>,
+  spec: Pick<DatabaseMonitorSpec, 'engine' | 'connection'> & Partial<Pick<DatabaseMonitorSpec, 'checks'>>,
   lookup: SecretLookup,
 ): ResolveResult {
-  const resolved = withCa(resolveConnection(spec.engine, spec.connection, lookup), spec.connection, lookup);
-  if (!resolved.ok || spec.timeoutSeconds === undefined) return resolved;
-  resolved.config.serverTimeoutMs = spec.timeoutSeconds * 1000;
-  return resolved;
+  return withPgbouncerConsole(
+    withCa(resolveConnection(spec.engine, spec.connection, lookup), spec.connection, lookup),
+    spec.checks?.pgbouncer,
+    lookup,
+  );
 }
 
 /** Resolves, connects with a fresh pool, runs every configured check once, and closes. */

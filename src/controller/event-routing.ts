@@ -9,6 +9,7 @@ interface References {
 
 interface ReferenceSpec {
   connection?: { secretRef?: { name?: string }; tls?: { caSecretRef?: { name?: string } } };
+  checks?: { pgbouncer?: { secretRef?: { name?: string } } };
   databases?: { monitorRef?: { name?: string }; connection?: { secretRef?: { name?: string } } }[];
 }
 
@@ -31,7 +32,9 @@ export function keysUsingSecret(
   const usesSecret = (c: ReferenceSpec['connection']) =>
     c?.secretRef?.name === secretName || c?.tls?.caSecretRef?.name === secretName;
   return [
-    ...monitors.filter((m) => usesSecret(specOf(m).connection)).map((m) => keyOf('DatabaseMonitor', m)),
+    ...monitors
+      .filter((m) => usesSecret(specOf(m).connection) || specOf(m).checks?.pgbouncer?.secretRef?.name === secretName)
+      .map((m) => keyOf('DatabaseMonitor', m)),
     ...prerequisites
       .filter((p) => specOf(p).databases?.some((d) => usesSecret(d.connection)))
       .map((p) => keyOf('DatabasePrerequisite', p)),
@@ -45,6 +48,8 @@ export function keysReferencingMonitor(monitorName: string | undefined, prerequi
     .map((p) => keyOf('DatabasePrerequisite', p));
 }
 
-/** The Secrets a connection reads: its credentials and, for TLS verification, its CA. */
-export const secretNamesOf = (connection: ReferenceSpec['connection']): string[] =>
-  [connection?.secretRef?.name, connection?.tls?.caSecretRef?.name].filter((n): n is string => n !== undefined);
+/** The Secrets a connection reads: its credentials, for TLS verification its CA, and PgBouncer's console login. */
+export const secretNamesOf = (connection: ReferenceSpec['connection'], checks?: ReferenceSpec['checks']): string[] =>
+  [connection?.secretRef?.name, connection?.tls?.caSecretRef?.name, checks?.pgbouncer?.secretRef?.name].filter(
+    (n): n is string => n !== undefined,
+  );

@@ -3,6 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../api/index.js';
 import type { CheckName } from '../checks/index.js';
 import { targetRatio } from './availability.js';
+import { PgbouncerMetrics } from './pgbouncer-metrics.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;
 const LAG_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -143,6 +144,8 @@ export class OperatorMetrics {
     },
   });
 
+  private readonly pgbouncer = new PgbouncerMetrics(this.registry);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'dbwatch_process_' });
   }
@@ -181,6 +184,7 @@ export class OperatorMetrics {
       else this.availability.set({ namespace, name, engine, window }, value);
     }
     setOrRemove(this.sloTarget, a?.target === undefined ? undefined : targetRatio(a.target));
+    this.pgbouncer.record(namespace, name, status.pgbouncer);
   }
 
   observeCheckDurations(engine: string, durations: Partial<Record<CheckName, number>>): void {
@@ -210,6 +214,7 @@ export class OperatorMetrics {
     for (const status of ['healthy', 'degraded', 'unhealthy']) this.health.remove({ ...labels, status });
     for (const window of ['24h', '7d']) this.availability.remove({ ...labels, window });
     this.sloTarget.remove(labels);
+    this.pgbouncer.forget(namespace, name);
   }
 
   forgetPrerequisite(namespace: string, name: string): void {
@@ -217,4 +222,4 @@ export class OperatorMetrics {
   }
 }
 
-export const CHECKS: CheckName[] = ['health', 'migrations', 'pool', 'performance', 'diagnostics'];
+export const CHECKS: CheckName[] = ['health', 'migrations', 'pool', 'pgbouncer', 'performance', 'diagnostics'];

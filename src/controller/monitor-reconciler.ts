@@ -99,7 +99,7 @@ export class MonitorReconciler {
     const dueAt = (mem.lastCheckAt ?? 0) + intervalMs;
 
     // Resolved before the due guard: a rotated, changed or deleted Secret acts at once, not an interval later.
-    const secrets = await deps.secrets(namespace, secretNamesOf(spec.connection));
+    const secrets = await deps.secrets(namespace, secretNamesOf(spec.connection, spec.checks));
     const resolved = resolveMonitorConnection(spec, secrets);
     if (!resolved.ok) {
       await deps.engines.close(key);

@@ -68,6 +68,17 @@ function connectionUtilizationCondition(pool: MonitorReport['pool']): ConditionI
   };
 }
 
+/** PgBouncer's pools, only when spec.checks.pgbouncer is set. */
+function pgbouncerCondition(pgbouncer: MonitorReport['pgbouncer']): ConditionInput[] {
+  if (!pgbouncer) return [];
+  const type = T.PgBouncerPoolsWithinLimits;
+  if (pgbouncer.poolHealth === undefined)
+    return [{ type, status: 'Unknown', reason: R.NotMeasured, message: pgbouncer.error ?? 'not measured' }];
+  if (pgbouncer.poolHealth === 'high')
+    return [{ type, status: 'False', reason: pgbouncer.reason, message: pgbouncer.recommendation }];
+  return [{ type, status: 'True', reason: pgbouncer.reason, message: pgbouncer.recommendation }];
+}
+
 function performanceCondition(performance: DatabaseMonitorStatus['performance']): ConditionInput[] {
   if (!performance) return [];
   const { performanceRating: rating, apdex, targetMs } = performance.overallAssessment;
@@ -130,6 +141,13 @@ function transitionEvents(before: DatabaseMonitorStatus | undefined, after: Data
       type: 'Warning',
       reason: EventReason.ConnectionUtilizationHigh,
       message: after.pool.overflowAnalysis,
+    });
+  }
+  if (before?.pgbouncer?.poolHealth !== 'high' && after.pgbouncer?.poolHealth === 'high') {
+    events.push({
+      type: 'Warning',
+      reason: EventReason.PgBouncerPoolsSaturated,
+      message: after.pgbouncer.recommendation,
     });
   }
   return events;
@@ -222,6 +240,7 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
       connectedCondition(report.health),
       migrationsCondition(report.health.migrationStatus),
       connectionUtilizationCondition(report.pool),
+      ...pgbouncerCondition(report.pgbouncer),
       ...performanceCondition(performance),
       ...sloCondition(spec, availability),
     ],
@@ -240,6 +259,7 @@ export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorSta
     consecutiveSuccesses: streak.consecutiveSuccesses,
     health: report.health,
     ...(report.pool ? { pool: report.pool } : {}),
+    ...(report.pgbouncer ? { pgbouncer: report.pgbouncer } : {}),
     ...(performance ? { performance } : {}),
     ...(report.diagnostics ? { diagnostics: report.diagnostics } : {}),
     alerts: report.alerts,

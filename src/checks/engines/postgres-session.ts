@@ -1,9 +1,17 @@
+import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { ConnectionConfig, TestQuerySession } from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
+import {
+  newMarker,
+  RELEASE_ADVISORY_LOCKS,
+  terminateMarkedSql,
+  testQuery,
+  testQueryMs,
+} from './postgres-statements.js';
 
-/* Sessions to PostgreSQL that own their failure paths: every client has an error listener, every close is
-   bounded, and a statement the client gave up on is ended on the server. */
+/* Sessions to PostgreSQL (or a pooler in front of it) that own their failure paths: every client has an
+   error listener, every close is bounded, and a statement the client gave up on is ended on the server. */
 
 /** How long killing an overrun statement's backend may take. */
 export const CLEANUP_MS = 1000;
@@ -21,20 +29,10 @@ export function sslOptions(config: ConnectionConfig): pg.ClientConfig['ssl'] {
 }
 
 /**
- * Startup settings of every dbwatch session: read-only, and server-side ceilings so that nothing
- * dbwatch sends can run, wait for a lock, or hold a transaction open longer than the check's budget,
- * even if dbwatch itself is gone.
+ * Startup parameters are only the ones PgBouncer passes by default (user, database, application_name):
+ * no `options`, which PgBouncer refuses ("unsupported startup parameter: options"). The read-only mode
+ * and the server-side limits travel with every statement instead (postgres-statements.ts).
  */
-function sessionOptions(config: ConnectionConfig): string {
-  const settings = ['default_transaction_read_only=on'];
-  const ms = config.serverTimeoutMs;
-  if (ms !== undefined) {
-    for (const name of ['statement_timeout', 'lock_timeout', 'idle_in_transaction_session_timeout'])
-      settings.push(`${name}=${Math.max(1, Math.floor(ms))}`);
-  }
-  return settings.map((s) => `-c ${s}`).join(' ');
-}
-
 export function clientConfig(config: ConnectionConfig): pg.ClientConfig {
   return {
     host: config.host,
@@ -45,8 +43,6 @@ export function clientConfig(config: ConnectionConfig): pg.ClientConfig {
     ssl: sslOptions(config),
     connectionTimeoutMillis: config.connectTimeoutMs,
     application_name: 'dbwatch',
-    // Every session starts read-only: a check can never write through this session, whatever SQL it is given.
-    options: sessionOptions(config),
     keepAlive: true,
   };
 }
@@ -67,8 +63,6 @@ export function destroySocket(client: pg.Client): void {
   (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
-export const processId = (client: pg.Client) => (client as unknown as { processID?: number }).processID;
-
 /** SQLSTATEs and driver errors that mean the session itself is gone, not that a statement failed. */
 const SESSION_LOST_CODES = new Set(['57P01', '57P02', '08003', '08006', 'ECONNRESET', 'EPIPE']);
 
@@ -86,18 +80,80 @@ export const isOverrun = (error: unknown) =>
   error instanceof TimeoutError || (error instanceof Error && error.message === 'Query read timeout');
 
 /**
- * A session of its own for test queries. Each query runs in BEGIN READ ONLY ... ROLLBACK with its own
- * statement and lock timeouts, then DISCARD ALL drops what a query may have left on the session
- * (session advisory locks, prepared statements, cursors, LISTEN, settings). A query the client gives
- * up on kills the session (and its backend); the next query opens a new one.
+ * Ends the backend of a statement the client gave up on (one that ignored its statement_timeout, e.g. by
+ * catching query_canceled, or whose answer never came). Found by the statement's marker, not by the
+ * session's process ID: behind PgBouncer that ID is the pooler's, not the server's. A role may end its
+ * own backends. Bounded, best effort.
+ */
+export async function terminateMarked(config: ConnectionConfig, marker: string): Promise<void> {
+  const client = newClient(config, CLEANUP_MS);
+  const attempt = (async () => {
+    await client.connect();
+    await client.query({ text: terminateMarkedSql(marker), query_timeout: CLEANUP_MS } as pg.QueryConfig);
+  })();
+  await withTimeout(attempt, CLEANUP_MS, 'ending an overrun statement').catch(ignore);
+  await endClient(client);
+}
+
+/**
+ * Parses a statement without running it (Parse + Sync): PostgreSQL refuses more than one statement in a
+ * prepared statement, so "SELECT 1; COMMIT; DELETE …" never reaches the simple protocol that runs it.
+ */
+class ParseOnly extends EventEmitter implements pg.Submittable {
+  constructor(readonly text: string) {
+    super();
+  }
+  submit(connection: pg.Connection): void {
+    const wire = connection as unknown as { parse(q: { text: string }): void; sync(): void };
+    wire.parse({ text: this.text });
+    wire.sync();
+  }
+  handleError(error: Error): void {
+    this.emit('error', error);
+  }
+  handleReadyForQuery(): void {
+    this.emit('end');
+  }
+}
+
+export class MultipleStatementsError extends Error {
+  readonly code = 'MULTIPLE_STATEMENTS';
+  constructor() {
+    super('a test query must be exactly one statement; this one holds several');
+  }
+}
+
+async function assertSingleStatement(client: pg.Client, sql: string, timeoutMs: number): Promise<void> {
+  const parse = new ParseOnly(sql);
+  const done = new Promise<void>((ok, fail) => {
+    parse.once('end', ok);
+    parse.once('error', fail);
+  });
+  client.query(parse);
+  try {
+    await withTimeout(done, timeoutMs, 'parsing the test query');
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    if (e.code === '42601' && /multiple commands/.test(e.message ?? '')) throw new MultipleStatementsError();
+    throw error;
+  }
+}
+
+/**
+ * A session of its own for test queries. Each query is proven to be one statement, then runs in one
+ * message (postgres-statements.ts `testQuery`): read-only, under statement and lock timeouts, timed by the
+ * server, followed by a cleanup of what it may have left on the session. That works directly and through
+ * PgBouncer in every pooling mode. A query the client gives up on kills the session and ends its backend;
+ * the next query opens a new session.
  */
 export class PostgresTestSession implements TestQuerySession {
   private client: pg.Client | undefined;
+  /** Texts already proven to be one statement on this session. */
+  private readonly single = new Set<string>();
 
   constructor(
     client: pg.Client,
     private readonly config: ConnectionConfig,
-    private readonly terminate: (pid: number | undefined) => Promise<void>,
   ) {
     this.client = client;
   }
@@ -105,43 +161,28 @@ export class PostgresTestSession implements TestQuerySession {
   async run(sql: string, timeoutMs: number): Promise<number> {
     const client = this.client ?? (await this.reopen(timeoutMs));
     const bound = Math.max(1, Math.floor(timeoutMs));
-    const step = (text: string, clientBoundMs: number, extended = false) =>
-      client.query({
-        text,
-        query_timeout: clientBoundMs,
-        ...(extended ? { queryMode: 'extended' } : {}),
-      } as pg.QueryConfig);
+    const marker = newMarker();
     try {
-      await step('BEGIN READ ONLY', CLEANUP_MS);
-      await step(`SET LOCAL statement_timeout = ${bound}; SET LOCAL lock_timeout = ${bound}`, CLEANUP_MS);
+      if (!this.single.has(sql)) {
+        await assertSingleStatement(client, sql, bound);
+        this.single.add(sql);
+      }
+      const results = await client.query({
+        text: testQuery(sql, bound, marker),
+        query_timeout: bound + 250,
+      } as pg.QueryConfig);
+      return testQueryMs(results as unknown as pg.QueryResult[]);
     } catch (error) {
-      await this.kill(client);
+      // A statement that ignored its own timeout, or a lost session: the session goes, its backend is ended.
+      if (isOverrun(error) || isSessionLost(error)) {
+        await this.kill(client, marker);
+        throw error;
+      }
+      await client
+        .query({ text: RELEASE_ADVISORY_LOCKS, query_timeout: CLEANUP_MS } as pg.QueryConfig)
+        .catch(() => this.kill(client, marker));
       throw error;
     }
-    const started = performance.now();
-    let failure: unknown;
-    try {
-      // Extended protocol: one statement only, so "SELECT 1; COMMIT; DELETE ..." is refused.
-      await step(sql, bound + 250, true);
-    } catch (error) {
-      failure = error;
-    }
-    const ms = performance.now() - started;
-    // A statement that ignored its own timeout (e.g. one that catches query_canceled) or a lost
-    // session: no ROLLBACK can be trusted to finish, so the session goes and its backend is ended.
-    if (failure !== undefined && (isOverrun(failure) || isSessionLost(failure))) {
-      await this.kill(client);
-      throw failure;
-    }
-    try {
-      await step('ROLLBACK', CLEANUP_MS);
-      await step('DISCARD ALL', CLEANUP_MS);
-    } catch (error) {
-      await this.kill(client);
-      throw failure ?? error;
-    }
-    if (failure !== undefined) throw failure;
-    return ms;
   }
 
   private async reopen(timeoutMs: number): Promise<pg.Client> {
@@ -156,11 +197,10 @@ export class PostgresTestSession implements TestQuerySession {
     return client;
   }
 
-  private async kill(client: pg.Client): Promise<void> {
+  private async kill(client: pg.Client, marker: string): Promise<void> {
     this.client = undefined;
-    const pid = processId(client);
     destroySocket(client);
-    await this.terminate(pid);
+    await terminateMarked(this.config, marker);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type TestQuerySession,
 } from '../engine.js';
 import { withTimeout } from '../timeout.js';
+import { classifyPoolerError } from './pooler-errors.js';
 import {
   CLEANUP_MS,
   clientConfig,
@@ -21,9 +22,10 @@ import {
   isSessionLost,
   newClient,
   PostgresTestSession,
-  processId,
   sslOptions,
+  terminateMarked,
 } from './postgres-session.js';
+import { guarded, lastRows, literal, newMarker } from './postgres-statements.js';
 
 const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
@@ -43,9 +45,9 @@ SELECT count(*) FILTER (WHERE state = 'active')::int AS active,
 FROM pg_stat_activity
 WHERE backend_type = 'client backend'`;
 
-const TABLE_EXISTS_SQL = `
+const tableExistsSql = (ref: TableRef) => `
 SELECT 1 FROM information_schema.tables
-WHERE table_name = $1 AND table_schema = coalesce($2, current_schema())`;
+WHERE table_name = ${literal(ref.table)} AND table_schema = coalesce(${literal(ref.schema ?? null)}, current_schema())`;
 
 export class PostgresEngine implements DatabaseEngine {
   readonly name = 'postgres' as const;
@@ -81,70 +83,47 @@ export class PostgresEngine implements DatabaseEngine {
   }
 
   /**
-   * Runs work on a pooled session. Any failure discards the session; a statement the client gave up on
-   * is also ended on the server, so no dbwatch backend keeps running or waiting there.
+   * Runs one guarded statement (postgres-statements.ts) on a pooled session and returns its rows. Any
+   * failure discards the session; a statement the client gave up on is also ended on the server, so no
+   * dbwatch backend keeps running or waiting there.
    */
-  private async withClient<T>(timeoutMs: number, what: string, work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async run<R extends pg.QueryResultRow>(what: string, sql: string, timeoutMs: number): Promise<R[]> {
     const client = await this.acquire(timeoutMs, what);
-    let result: T;
+    const marker = newMarker();
     try {
-      result = await work(client);
+      const results = await client.query<R>({
+        text: guarded(sql, timeoutMs, marker),
+        query_timeout: Math.max(1, timeoutMs),
+      } as pg.QueryConfig);
+      client.release();
+      return lastRows(results as unknown as pg.QueryResult<R>[]);
     } catch (error) {
-      const pid = processId(client);
       client.release(error instanceof Error ? error : new Error(String(error)));
-      if (isOverrun(error)) await this.terminateBackend(pid);
+      if (isOverrun(error)) await terminateMarked(this.config, marker);
       throw error;
     }
-    client.release();
-    return result;
-  }
-
-  /** Ends a backend from a separate session (a role may end its own backends); bounded, best effort. */
-  private async terminateBackend(pid: number | undefined): Promise<void> {
-    if (pid === undefined) return;
-    const client = newClient(this.config, CLEANUP_MS);
-    const attempt = (async () => {
-      await client.connect();
-      await client.query({
-        text: 'SELECT pg_terminate_backend($1)',
-        values: [pid],
-        query_timeout: CLEANUP_MS,
-      } as pg.QueryConfig);
-    })();
-    await withTimeout(attempt, CLEANUP_MS, 'ending an overrun statement').catch(ignore);
-    await endClient(client);
-  }
-
-  private query<R extends pg.QueryResultRow>(
-    client: pg.ClientBase,
-    text: string,
-    values: unknown[],
-    timeoutMs: number,
-    extended = false,
-  ) {
-    const config = {
-      text,
-      values,
-      query_timeout: Math.max(1, timeoutMs),
-      ...(extended ? { queryMode: 'extended' } : {}),
-    };
-    return client.query<R>(config as pg.QueryConfig);
   }
 
   async ping(timeoutMs: number): Promise<void> {
-    let lost = false;
+    let acquired = false;
     try {
-      await this.withClient(timeoutMs, 'test query', async (c) => {
-        try {
-          await this.query(c, 'SELECT 1', [], timeoutMs);
-        } catch (error) {
-          lost = isSessionLost(error);
-          throw new PhaseError(lost ? 'connect' : 'query', error);
-        }
-      });
+      const client = await this.acquire(timeoutMs, 'test query');
+      acquired = true;
+      const marker = newMarker();
+      try {
+        await client.query({
+          text: guarded('SELECT 1', timeoutMs, marker),
+          query_timeout: Math.max(1, timeoutMs),
+        } as pg.QueryConfig);
+        client.release();
+      } catch (error) {
+        client.release(error instanceof Error ? error : new Error(String(error)));
+        if (isOverrun(error)) await terminateMarked(this.config, marker);
+        throw new PhaseError(isSessionLost(error) ? 'connect' : 'query', error);
+      }
     } catch (error) {
       if (error instanceof PhaseError) throw error;
-      throw new PhaseError('connect', error);
+      throw new PhaseError(acquired ? 'query' : 'connect', error);
     }
   }
 
@@ -165,20 +144,18 @@ export class PostgresEngine implements DatabaseEngine {
       await endClient(client);
       throw error;
     }
-    return new PostgresTestSession(client, this.config, (pid) => this.terminateBackend(pid));
+    return new PostgresTestSession(client, this.config);
   }
   async serverConnections(timeoutMs: number): Promise<ServerConnections> {
-    const { rows } = await this.withClient(timeoutMs, 'reading pg_stat_activity', (c) =>
-      this.query<{
-        active: number;
-        idle: number;
-        idle_in_tx: number;
-        hidden: number;
-        total: number;
-        max_usable: number;
-        sees_all: boolean;
-      }>(c, SERVER_CONNECTIONS_SQL, [], timeoutMs),
-    );
+    const rows = await this.run<{
+      active: number;
+      idle: number;
+      idle_in_tx: number;
+      hidden: number;
+      total: number;
+      max_usable: number;
+      sees_all: boolean;
+    }>('reading pg_stat_activity', SERVER_CONNECTIONS_SQL, timeoutMs);
     const r = rows[0]!;
     return {
       active: r.active,
@@ -202,23 +179,17 @@ export class PostgresEngine implements DatabaseEngine {
   }
 
   async databaseInfo(timeoutMs: number) {
-    const { rows } = await this.withClient(timeoutMs, 'reading the server version', (c) =>
-      this.query<{ version: string; in_recovery: boolean }>(
-        c,
-        "SELECT current_setting('server_version') AS version, pg_is_in_recovery() AS in_recovery",
-        [],
-        timeoutMs,
-      ),
+    const rows = await this.run<{ version: string; in_recovery: boolean }>(
+      'reading the server version',
+      "SELECT current_setting('server_version') AS version, pg_is_in_recovery() AS in_recovery",
+      timeoutMs,
     );
     // A standby in recovery is read-only; the database is open either way once we are connected.
     return { version: rows[0]!.version, state: 'ONLINE', readOnly: rows[0]!.in_recovery };
   }
 
   async tableExists(ref: TableRef, timeoutMs: number): Promise<boolean> {
-    const { rowCount } = await this.withClient(timeoutMs, 'looking up the table', (c) =>
-      this.query(c, TABLE_EXISTS_SQL, [ref.table, ref.schema ?? null], timeoutMs),
-    );
-    return (rowCount ?? 0) > 0;
+    return (await this.run('looking up the table', tableExistsSql(ref), timeoutMs)).length > 0;
   }
 
   async selectColumns(ref: TableRef, columns: string[], timeoutMs: number) {
@@ -227,8 +198,7 @@ export class PostgresEngine implements DatabaseEngine {
       .map(pg.escapeIdentifier)
       .join('.');
     const sql = `SELECT ${columns.map(pg.escapeIdentifier).join(', ')} FROM ${table} LIMIT ${MAX_ROWS}`;
-    const { rows } = await this.withClient(timeoutMs, `reading ${table}`, (c) => this.query(c, sql, [], timeoutMs));
-    return rows as Record<string, unknown>[];
+    return this.run<Record<string, unknown>>(`reading ${table}`, sql, timeoutMs);
   }
 
   /** Sends PostgreSQL's SSLRequest on a fresh socket, then upgrades it as the driver would. */
@@ -310,10 +280,13 @@ const TLS_CODES = /^(ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|CERT_|NO_
 
 export function classifyPostgresError(error: unknown): ClassifiedError {
   if (error instanceof PhaseError) return classifyPostgresError(error.cause);
+  const pooler = classifyPoolerError(error);
+  if (pooler) return pooler;
   const e = error as { code?: string; message?: string };
   const message = e?.message ?? String(error);
   const code = e?.code ?? '';
   const is = (stage: ClassifiedError['stage'], cause: string): ClassifiedError => ({ stage, cause, message });
+  if (code === 'MULTIPLE_STATEMENTS') return is('query', 'MultipleStatements');
   if (code === '57014') return is('query', 'StatementTimeout');
   if (code === '55P03') return is('query', 'LockTimeout');
   if (code === '25P03') return is('query', 'IdleInTransactionTimeout');
