@@ -35,7 +35,7 @@ export async function startTestComponents(): Promise<TestComponents> {
     if (!process.env.DBWATCH_TEST_PG_URL) {
       const pg = await startPostgres();
       stops.push(() => pg.stop());
-      process.env.DBWATCH_TEST_PG_URL = `postgres://${pg.superuser}:${encodeURIComponent(pg.superuserPassword)}@${pg.host}:${pg.port}/postgres`;
+      process.env.DBWATCH_TEST_PG_URL = pg.url;
     }
     if (!process.env.DBWATCH_TEST_KUBECONFIG) {
       const dir = mkdtempSync(join(tmpdir(), 'dbwatch-cp-'));

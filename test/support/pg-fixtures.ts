@@ -9,13 +9,17 @@ export function adminUrl(): URL {
   return new URL(url);
 }
 
-export async function withAdmin<T>(work: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
-  const u = adminUrl();
+/** `admin`: another server's superuser URL (a test's own server) instead of the run's. */
+export async function withAdmin<T>(
+  work: (c: pg.Client) => Promise<T>,
+  database = 'postgres',
+  admin: URL = adminUrl(),
+): Promise<T> {
   const client = new pg.Client({
-    host: u.hostname,
-    port: Number(u.port),
-    user: decodeURIComponent(u.username),
-    password: decodeURIComponent(u.password),
+    host: admin.hostname,
+    port: Number(admin.port),
+    user: decodeURIComponent(admin.username),
+    password: decodeURIComponent(admin.password),
     database,
   });
   await client.connect();
@@ -29,28 +33,49 @@ export async function withAdmin<T>(work: (c: pg.Client) => Promise<T>, database 
 let counter = 0;
 export const uniqueName = (prefix: string) => `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
 
-/** A fresh database owned by a fresh login role; the role has no pg_monitor unless asked. */
-export async function createDatabase(options: { monitor?: boolean } = {}) {
+/** A database and its owner's login; host and port when it is not on the run's server. */
+export interface TestDatabase {
+  database: string;
+  username: string;
+  password: string;
+  host?: string;
+  port?: number;
+}
+
+/** Where a database lives: its own server, else the run's. */
+function serverOf(db: TestDatabase): { host: string; port: number } {
+  if (db.host !== undefined && db.port !== undefined) return { host: db.host, port: db.port };
+  const u = adminUrl();
+  return { host: u.hostname, port: Number(u.port) };
+}
+
+/**
+ * A fresh database owned by a fresh login role; the role has no pg_monitor unless asked. `admin`: create it
+ * on that server (its superuser URL) instead of the run's.
+ */
+export async function createDatabase(options: { monitor?: boolean; admin?: URL } = {}): Promise<TestDatabase> {
   const database = uniqueName('db');
   const username = uniqueName('user');
   const password = `S3cret-${Math.random().toString(36).slice(2)}!`;
-  await withAdmin(async (c) => {
-    await c.query(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
-    await c.query(`CREATE DATABASE ${database} OWNER ${username}`);
-    if (options.monitor) await c.query(`GRANT pg_monitor TO ${username}`);
-  });
-  return { database, username, password };
+  await withAdmin(
+    async (c) => {
+      await c.query(`CREATE ROLE ${username} LOGIN PASSWORD '${password}'`);
+      await c.query(`CREATE DATABASE ${database} OWNER ${username}`);
+      if (options.monitor) await c.query(`GRANT pg_monitor TO ${username}`);
+    },
+    'postgres',
+    options.admin,
+  );
+  if (!options.admin) return { database, username, password };
+  return { database, username, password, host: options.admin.hostname, port: Number(options.admin.port) };
 }
 
-export function connectionConfig(
-  db: { database: string; username: string; password: string },
-  overrides: Partial<ConnectionConfig> = {},
-): ConnectionConfig {
-  const u = adminUrl();
+export function connectionConfig(db: TestDatabase, overrides: Partial<ConnectionConfig> = {}): ConnectionConfig {
+  const { host, port } = serverOf(db);
   return {
     engine: 'postgres',
-    host: u.hostname,
-    port: Number(u.port),
+    host,
+    port,
     database: db.database,
     username: db.username,
     password: db.password,
@@ -61,9 +86,9 @@ export function connectionConfig(
 }
 
 /** Secret data (as a SecretLookup returns it) for a database. */
-export function secretData(db: { database: string; username: string; password: string }): Record<string, string> {
-  const u = adminUrl();
-  return { host: u.hostname, port: u.port, database: db.database, username: db.username, password: db.password };
+export function secretData(db: TestDatabase): Record<string, string> {
+  const { host, port } = serverOf(db);
+  return { host, port: String(port), database: db.database, username: db.username, password: db.password };
 }
 
 export function monitorSpec(input: Record<string, unknown> = {}): DatabaseMonitorSpec {
@@ -71,10 +96,7 @@ export function monitorSpec(input: Record<string, unknown> = {}): DatabaseMonito
 }
 
 /** Runs SQL as the database's owner (to create migration tables and the like). */
-export async function asOwner(
-  db: { database: string; username: string; password: string },
-  sql: string,
-): Promise<void> {
+export async function asOwner(db: TestDatabase, sql: string): Promise<void> {
   const config = connectionConfig(db);
   const client = new pg.Client({
     host: config.host,

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort } from './free-port.js';
 
@@ -23,6 +23,8 @@ export interface PostgresServer {
   port: number;
   superuser: string;
   superuserPassword: string;
+  /** The superuser's URL on the `postgres` database. */
+  url: string;
   dataDir: string;
   /** Stops the server and removes its files. */
   stop(): Promise<void>;
@@ -46,33 +48,74 @@ function binDir(): string {
   }
 }
 
-const asUser = (user: string | undefined, cmd: string, args: string[]): [string, string[]] =>
-  user ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
+/** A pinned PostgreSQL build installed by hack/install-postgres.sh. */
+export interface PostgresBuild {
+  major: number;
+  /** The server's version, e.g. 16.14. */
+  version: string;
+  /** Holds bin/, lib/ and share/. */
+  dir: string;
+}
 
-export interface TlsFiles {
-  cert: string;
-  key: string;
+const INSTALL_SCRIPT = resolve(import.meta.dirname, '../../hack/install-postgres.sh');
+
+/** A cold install downloads about 20 MB per build from npm: bound it, with room for a slow network. */
+export const POSTGRES_INSTALL_TIMEOUT_MS = 5 * 60_000;
+
+/** The majors hack/install-postgres.sh pins, oldest first (installs nothing). */
+export function pinnedPostgresMajors(): number[] {
+  return execFileSync(INSTALL_SCRIPT, ['--list'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((line) => Number(line.split(' ')[0]));
+}
+
+/** The pinned build of a major, installed into the cache on first use (seconds when cached). */
+export function installPostgres(major: number): PostgresBuild {
+  const out = execFileSync(INSTALL_SCRIPT, [String(major)], {
+    encoding: 'utf8',
+    timeout: POSTGRES_INSTALL_TIMEOUT_MS - 10_000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [printed, version, dir] = out.trim().split(' ');
+  if (Number(printed) !== major || !version || !dir)
+    throw new Error(`hack/install-postgres.sh ${major} printed no "<major> <version> <dir>": ${out}`);
+  return { major, version, dir };
 }
 
 /**
- * `reachableAt`: also listen on that address and accept password logins from `clients` (a CIDR) — for
- * Pods on a node's bridge (test/e2e).
+ * The bin directory of a pinned build as `runAs` can reach it. The cache is private to its owner (under /root,
+ * or a `mktemp -d`) and is not opened up: the server runs from hard links to the build inside its own
+ * directory, removed with it (a copy where the two are on different filesystems).
  */
-export async function startPostgres(
-  options: { maxConnections?: number; tls?: TlsFiles; reachableAt?: { address: string; clients: string } } = {},
-): Promise<PostgresServer> {
-  const bin = binDir();
-  const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'dbwatch-pg-'));
-  chmodSync(dir, 0o777);
-  const dataDir = join(dir, 'data');
-  const superuser = 'postgres';
-  const superuserPassword = `pw-${Math.random().toString(36).slice(2)}`;
-  const pwfile = join(dir, 'pwfile');
-  writeFileSync(pwfile, superuserPassword, { mode: 0o644 });
-  const [initCmd, initArgs] = asUser(runAs, join(bin, 'initdb'), [
-    `--pgdata=${dataDir}`,
-    `--username=${superuser}`,
+function buildBinDir(build: PostgresBuild, serverDir: string, runAs: string | undefined): string {
+  if (!runAs) return join(build.dir, 'bin');
+  const view = join(serverDir, 'pgsql');
+  try {
+    execFileSync('cp', ['-al', build.dir, view], { stdio: 'pipe' });
+  } catch {
+    rmSync(view, { recursive: true, force: true });
+    execFileSync('cp', ['-a', build.dir, view], { stdio: 'pipe' });
+  }
+  return join(view, 'bin');
+}
+
+const asUser = (user: string | undefined, cmd: string, args: string[]): [string, string[]] =>
+  user ? ['runuser', ['-u', user, '--', cmd, ...args]] : [cmd, args];
+
+function initCluster(c: {
+  bin: string;
+  runAs: string | undefined;
+  dir: string;
+  dataDir: string;
+  superuser: string;
+  superuserPassword: string;
+}): void {
+  const pwfile = join(c.dir, 'pwfile');
+  writeFileSync(pwfile, c.superuserPassword, { mode: 0o644 });
+  const [initCmd, initArgs] = asUser(c.runAs, join(c.bin, 'initdb'), [
+    `--pgdata=${c.dataDir}`,
+    `--username=${c.superuser}`,
     `--pwfile=${pwfile}`,
     '--auth-local=trust',
     '--auth-host=scram-sha-256',
@@ -81,6 +124,41 @@ export async function startPostgres(
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   rmSync(pwfile);
+}
+
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/**
+ * `reachableAt`: also listen on that address and accept password logins from `clients` (a CIDR) — for
+ * Pods on a node's bridge (test/e2e). `build`: run that pinned build (installPostgres) instead of the
+ * system's server (pg_config). `settings`: more `name=value` server settings, after the defaults.
+ */
+export async function startPostgres(
+  options: {
+    maxConnections?: number;
+    tls?: TlsFiles;
+    reachableAt?: { address: string; clients: string };
+    build?: PostgresBuild;
+    settings?: string[];
+  } = {},
+): Promise<PostgresServer> {
+  const runAs = process.getuid?.() === 0 ? 'postgres' : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'dbwatch-pg-'));
+  chmodSync(dir, 0o777);
+  const dataDir = join(dir, 'data');
+  const superuser = 'postgres';
+  const superuserPassword = `pw-${Math.random().toString(36).slice(2)}`;
+  let bin: string;
+  try {
+    bin = options.build ? buildBinDir(options.build, dir, runAs) : binDir();
+    initCluster({ bin, runAs, dir, dataDir, superuser, superuserPassword });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   if (options.reachableAt) {
     appendFileSync(join(dataDir, 'pg_hba.conf'), `host all all ${options.reachableAt.clients} scram-sha-256\n`);
   }
@@ -111,6 +189,7 @@ export async function startPostgres(
     'full_page_writes=off',
     `max_connections=${options.maxConnections ?? 40}`,
     'superuser_reserved_connections=3',
+    ...(options.settings ?? []),
   ];
   const [cmd, args] = asUser(runAs, join(bin, 'postgres'), [
     `-D${dataDir}`,
@@ -164,6 +243,7 @@ export async function startPostgres(
     port,
     superuser,
     superuserPassword,
+    url: `postgres://${superuser}:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/postgres`,
     dataDir,
     halt,
     async resume() {

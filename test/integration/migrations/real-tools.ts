@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MigrationStatus, MigrationsCheck } from '../../../src/api/index.js';
-import { adminUrl, createDatabase, secretData } from '../../support/pg-fixtures.js';
+import { connectionConfig, createDatabase, secretData } from '../../support/pg-fixtures.js';
 import { runMonitor } from '../../support/run-monitor.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -60,8 +60,8 @@ export type Database = Awaited<ReturnType<typeof createDatabase>>;
 export const freshDatabase = () => createDatabase();
 
 export function pgParams(db: Database) {
-  const u = adminUrl();
-  return { host: u.hostname, port: Number(u.port), database: db.database, user: db.username, password: db.password };
+  const { host, port } = connectionConfig(db);
+  return { host, port, database: db.database, user: db.username, password: db.password };
 }
 
 export function pgUrl(db: Database, query = '') {
