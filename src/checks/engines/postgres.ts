@@ -31,7 +31,8 @@ const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
 
 // Client backends by state, against the connections a non-superuser can have. Without pg_read_all_stats
-// other roles' sessions still count, but their state reads NULL: we report that as partial visibility.
+// other roles' sessions show neither state nor backend_type (both NULL) but keep their database and role:
+// they still count, as hidden. (A parallel worker of another role's query looks the same while it runs.)
 const SERVER_CONNECTIONS_SQL = `
 SELECT count(*) FILTER (WHERE state = 'active')::int AS active,
        count(*) FILTER (WHERE state = 'idle')::int AS idle,
@@ -43,7 +44,8 @@ SELECT count(*) FILTER (WHERE state = 'active')::int AS active,
          - coalesce(current_setting('reserved_connections', true), '0')::int AS max_usable,
        pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS sees_all
 FROM pg_stat_activity
-WHERE backend_type = 'client backend'`;
+WHERE backend_type = 'client backend'
+   OR (backend_type IS NULL AND datid IS NOT NULL AND usesysid IS NOT NULL)`;
 
 const tableExistsSql = (ref: TableRef) => `
 SELECT 1 FROM information_schema.tables

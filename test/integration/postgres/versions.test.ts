@@ -144,11 +144,9 @@ describe.each(MAJORS)('PostgreSQL %i', (major) => {
     expect(report.pool!.recommendation).toMatch(/grant it pg_monitor/);
   });
 
-  // Known defect, seen on every major 12-18 (src/checks/engines/postgres.ts is being changed for issue 19 items
-  // 1, 2, 4, so not here): without pg_read_all_stats other roles' sessions read backend_type NULL, so the count
-  // filtered on backend_type = 'client backend' leaves them out (total 1 with 4 held) instead of counting them
-  // as `other`. Make this a plain test() when the query counts them.
-  test.failing("pool: without pg_monitor, other roles' sessions still count towards the total", async () => {
+  // Without pg_read_all_stats other roles' sessions read backend_type NULL on every major 12-18: counted by
+  // their database and role, not dropped (total was 1 with 4 held before the query said so).
+  test("pool: without pg_monitor, other roles' sessions still count towards the total", async () => {
     await hold(await newDatabase(true), HELD);
     const report = await runMonitor(secretData(await newDatabase()));
     expect(report.pool!.server).toMatchObject({ total: HELD + 1, other: HELD, visibility: 'partial' });
