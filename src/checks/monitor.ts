@@ -163,10 +163,17 @@ function lostProbe(probe: ConnectionProbe, lost: ClassifiedError): ConnectionPro
   };
 }
 
-/** A probe that timed out behind a paused PgBouncer database failed because of the pause: say so. */
+/**
+ * A probe that timed out behind a paused PgBouncer database failed because of the pause: say so. The login
+ * to PgBouncer may have worked, but no server connection can be had, so the database is not reachable.
+ */
 function pausedProbe(probe: ConnectionProbe, pgbouncer: PgbouncerResult | undefined): ConnectionProbe {
   if (probe.queryTest || pgbouncer?.reason !== 'Paused' || probe.failure?.stage !== 'timeout') return probe;
-  return { ...probe, failure: { stage: 'database', cause: 'PoolerPaused', message: pgbouncer.recommendation } };
+  return {
+    connection: false,
+    queryTest: false,
+    failure: { stage: 'database', cause: 'PoolerPaused', message: pgbouncer.recommendation },
+  };
 }
 
 function migrationsNotRead(spec: MigrationsCheck): MigrationStatus {

@@ -58,6 +58,17 @@ function monitorDetails({ name, report }: MonitorOutcome): string[] {
   }
   if (report.pool?.poolHealth && report.pool.poolHealth !== 'optimal')
     lines.push(`  pool: ${report.pool.recommendation}`);
+  const bouncer = report.pgbouncer;
+  if (bouncer) {
+    lines.push(
+      `${name}: pgbouncer ${bouncer.poolHealth ?? 'not measured'} (${bouncer.reason}) — ${bouncer.recommendation}`,
+    );
+    for (const p of bouncer.pools) {
+      lines.push(
+        `  ${p.database}/${p.user} (${p.poolMode}${p.paused ? ', paused' : ''}): clients ${p.clientsActive} active, ${p.clientsWaiting} waiting (longest ${p.maxWaitMs}ms); servers ${p.serversActive}/${p.poolSize ?? '?'} active, ${p.serversIdle} idle`,
+      );
+    }
+  }
   return lines;
 }
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually } from '../../support/operator.js';
 import { type OperatorProcess, startOperatorProcess } from '../../support/operator-process.js';
+import { type PgBouncer, startPgBouncer } from '../../support/pgbouncer.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres-server.js';
 import { condition, createMonitor, createSecret, eventsFor, getMonitor } from '../../support/resources.js';
 
@@ -33,8 +34,11 @@ beforeAll(async () => {
   operator = await startOperatorProcess(ns);
 }, 120_000);
 
+let bouncer: PgBouncer | undefined;
+
 afterAll(async () => {
   await operator?.stop();
+  await bouncer?.stop();
   await server?.stop();
 });
 
@@ -86,5 +90,68 @@ describe('the operator process while its database fails', () => {
     expect(operator.output()).not.toMatch(/Unhandled|uncaught/i);
     const reasons = (await eventsFor(ns, 'shop')).map((e) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Unhealthy', 'Recovered']));
+  }, 120_000);
+
+  test('through PgBouncer: killed and paused, it reports each with its own reason and recovers', async () => {
+    bouncer = await startPgBouncer({ server, mode: 'transaction', defaultPoolSize: 2 });
+    await bouncer.addUser('watcher', 'Faults-Pw-1');
+    const via = {
+      host: bouncer.host,
+      port: String(bouncer.port),
+      database: 'shop',
+      username: 'watcher',
+      password: 'Faults-Pw-1',
+    };
+    await createSecret(ns, 'shop-pgbouncer', via);
+    await createSecret(ns, 'pgbouncer-stats', { username: bouncer.stats.username, password: bouncer.stats.password });
+    await createMonitor(ns, 'pooled', {
+      connection: { secretRef: { name: 'shop-pgbouncer' }, connectTimeoutSeconds: 1 },
+      interval: '1s',
+      timeoutSeconds: 2,
+      checks: { pgbouncer: { secretRef: { name: 'pgbouncer-stats' } } },
+    });
+    const pooled = async () => (await getMonitor(ns, 'pooled')).status;
+    const connected = async () => condition(await pooled(), 'Connected');
+    await eventually(
+      'Ready through PgBouncer',
+      async () => (condition(await pooled(), 'Ready')?.status === 'True' ? true : undefined),
+      30_000,
+    );
+    expect(condition(await pooled(), 'PgBouncerPoolsWithinLimits')?.status).toBe('True');
+
+    await bouncer.kill();
+    await eventually(
+      'ConnectionRefused while PgBouncer is dead',
+      async () => ((await connected())?.reason === 'ConnectionRefused' ? true : undefined),
+      20_000,
+    );
+    await bouncer.restart();
+    await bouncer.addUser('watcher', 'Faults-Pw-1');
+    await eventually(
+      'Ready after the restart',
+      async () => (condition(await pooled(), 'Ready')?.status === 'True' ? true : undefined),
+      20_000,
+    );
+
+    await bouncer.console('PAUSE shop');
+    const paused = await eventually(
+      'PoolerPaused while paused',
+      async () => {
+        const status = await pooled();
+        return condition(status, 'Connected')?.reason === 'PoolerPaused' ? status : undefined;
+      },
+      20_000,
+    );
+    expect(condition(paused, 'PgBouncerPoolsWithinLimits')).toMatchObject({ status: 'False', reason: 'Paused' });
+    await bouncer.console('RESUME shop');
+    await eventually(
+      'Ready after RESUME',
+      async () => (condition(await pooled(), 'Ready')?.status === 'True' ? true : undefined),
+      20_000,
+    );
+    expect(operator.exits).toEqual([]);
+    expect(operator.output()).not.toMatch(/Unhandled|uncaught/i);
+    const reasons = (await eventsFor(ns, 'pooled')).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['Unhealthy', 'Recovered', 'PgBouncerPoolsSaturated']));
   }, 120_000);
 });

@@ -41,6 +41,7 @@ describe('the alert rules (deploy/prometheus/dbwatch-rules.yaml)', () => {
       'DbwatchDatabaseDown',
       'DbwatchDatabaseDegraded',
       'DbwatchConnectionUtilizationHigh',
+      'DbwatchPgBouncerClientsWaiting',
       'DbwatchMigrationsPending',
       'DbwatchMigrationsFailed',
       'DbwatchErrorBudgetBurningFast',
