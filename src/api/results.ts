@@ -37,6 +37,22 @@ export const databaseInfoSchema = z.strictObject({
   readOnly: z.boolean().meta({ description: 'true on a read-only database or a PostgreSQL standby (in recovery).' }),
 });
 
+export const loginResultSchema = z.strictObject({
+  succeeded: z
+    .boolean()
+    .meta({ description: 'Whether the fresh login (connect, authenticate, SELECT 1, close) worked.' }),
+  durationMs: z
+    .number()
+    .optional()
+    .meta({ description: 'Milliseconds the whole fresh login took, e.g. 12.4. Absent when it failed.' }),
+  error: z.string().optional().meta({ description: 'Why it failed (passwords removed). Absent when it worked.' }),
+  errorReason: z.string().optional().meta({
+    description:
+      'CamelCase cause, e.g. TooManyConnections, RoleConnectionLimit, RoleExpired, HbaRejected, WrongPassword, LoginDisabled.',
+  }),
+});
+export type LoginResult = z.infer<typeof loginResultSchema>;
+
 export const healthResultSchema = z.strictObject({
   status: healthStatusSchema.meta({
     description: 'Health of this one check, before failure/success-threshold damping: healthy, degraded or unhealthy.',
@@ -47,6 +63,10 @@ export const healthResultSchema = z.strictObject({
   queryTest: z.boolean().meta({ description: 'Whether the test query SELECT 1 succeeded.' }),
   responseTimeMs: z.number().optional().meta({
     description: 'Milliseconds to acquire a pooled connection and run SELECT 1, e.g. 3.42. Absent when it failed.',
+  }),
+  login: loginResultSchema.optional().meta({
+    description:
+      "A fresh login run in this check, as an application's new connection would (docs/checks.md): at least every connection.freshLoginInterval, on every check while it fails and after the warm session fails. Absent when none ran in this check.",
   }),
   database: databaseInfoSchema
     .optional()

@@ -56,6 +56,12 @@ export interface DatabaseEngine {
   /** Opens and closes one unpooled connection (connect + authenticate). */
   connectOnce(timeoutMs: number): Promise<void>;
   /**
+   * What an application does when it starts: a new connection (connect, authenticate), the engine's cheapest
+   * query, close. Resolves to the milliseconds it took; a failure names why logins fail (too many
+   * connections, role expired, rejected by pg_hba.conf, ...), which a warm pooled session cannot see.
+   */
+  freshLogin(timeoutMs: number): Promise<number>;
+  /**
    * Opens a session of its own for caller-supplied test queries: each runs read-only in a transaction
    * that is rolled back, and the session is reset after each and closed at the end, so nothing a test
    * query takes (locks, prepared statements, settings) outlives it.

@@ -1,6 +1,7 @@
 import type {
   HealthResult,
   HealthStatus,
+  LoginResult,
   MigrationStatus,
   PgbouncerResult,
   PoolResult,
@@ -14,6 +15,16 @@ export interface ConnectionProbe {
   queryTest: boolean;
   responseTimeMs?: number;
   failure?: ClassifiedError;
+}
+
+/** A fresh login: what a new application connection meets, which the warm session cannot show. */
+export async function probeLogin(engine: DatabaseEngine, timeoutMs: number): Promise<LoginResult> {
+  try {
+    return { succeeded: true, durationMs: round2(await engine.freshLogin(timeoutMs)) };
+  } catch (error) {
+    const failure = engine.classifyError(error);
+    return { succeeded: false, error: failure.message, errorReason: failure.cause };
+  }
 }
 
 /** Connect (from the pool) and run the test query; a failure is a result, not an exception. */
@@ -30,6 +41,7 @@ export async function probeConnection(engine: DatabaseEngine, timeoutMs: number)
 
 interface HealthInputs {
   probe: ConnectionProbe;
+  login?: LoginResult;
   database?: DatabaseInfo;
   migrationStatus?: MigrationStatus;
   pool?: PoolResult;
@@ -43,6 +55,9 @@ export function rateHealth(inputs: HealthInputs, thresholds: Thresholds): { stat
   const degraded: string[] = [];
   if (!probe.connection) unhealthy.push(`cannot connect: ${probe.failure?.message ?? 'unknown error'}`);
   else if (!probe.queryTest) unhealthy.push(`test query failed: ${probe.failure?.message ?? 'unknown error'}`);
+  if (probe.connection && inputs.login?.succeeded === false) {
+    unhealthy.push(`a new connection cannot log in (the open session still works): ${inputs.login.error}`);
+  }
   if (inputs.database && inputs.database.state !== 'ONLINE')
     unhealthy.push(`database state is ${inputs.database.state}`);
   if (m && m.failedMigrations.length > 0) unhealthy.push(`failed migrations: ${m.failedMigrations.join(', ')}`);
@@ -69,16 +84,22 @@ export function rateHealth(inputs: HealthInputs, thresholds: Thresholds): { stat
 
 export function healthResult(inputs: HealthInputs, thresholds: Thresholds, now: Date): HealthResult {
   const { status, reasons } = rateHealth(inputs, thresholds);
-  const { probe, migrationStatus } = inputs;
+  const { probe, migrationStatus, login } = inputs;
+  // A login that fails while the warm session works: applications cannot connect, so neither can "we".
+  const loginFailed = probe.connection && login?.succeeded === false;
+  const error = probe.failure?.message ?? (loginFailed ? login.error : undefined);
+  const errorReason = probe.failure?.cause ?? (loginFailed ? login.errorReason : undefined);
   return {
     status,
-    connection: probe.connection,
+    connection: probe.connection && !loginFailed,
     queryTest: probe.queryTest,
     ...(probe.responseTimeMs !== undefined ? { responseTimeMs: probe.responseTimeMs } : {}),
+    ...(login ? { login } : {}),
     ...(inputs.database ? { database: inputs.database } : {}),
     ...(migrationStatus ? { migrationStatus } : {}),
     reasons,
     timestamp: now.toISOString(),
-    ...(probe.failure ? { error: probe.failure.message, errorReason: probe.failure.cause } : {}),
+    ...(error !== undefined ? { error } : {}),
+    ...(errorReason !== undefined ? { errorReason } : {}),
   };
 }

@@ -13,7 +13,7 @@ import type { ResolveResult } from './connection-config.js';
 import { cleanupReserveMs, Deadline } from './deadline.js';
 import { diagnoseConnectivity } from './diagnostics.js';
 import type { ClassifiedError, DatabaseEngine } from './engine.js';
-import { type ConnectionProbe, healthResult, probeConnection } from './health.js';
+import { type ConnectionProbe, healthResult, probeConnection, probeLogin } from './health.js';
 import { readMigrationStatus } from './migrations/read-migrations.js';
 import { BUDGET_EXHAUSTED, measurePerformance } from './performance.js';
 import { checkPgbouncer } from './pgbouncer-pools.js';
@@ -31,11 +31,13 @@ export interface MonitorReport {
   durations: Partial<Record<CheckName, number>>;
 }
 
-export type CheckName = 'health' | 'migrations' | 'pool' | 'pgbouncer' | 'performance' | 'diagnostics';
+export type CheckName = 'health' | 'login' | 'migrations' | 'pool' | 'pgbouncer' | 'performance' | 'diagnostics';
 
 export interface MonitorRunOptions {
   /** Performance has its own, longer interval; the caller decides whether it is due. */
   includePerformance: boolean;
+  /** A fresh login in this pass (the caller's schedule); one also runs whenever the warm session fails. */
+  freshLogin?: boolean;
   /** Fresh engines for diagnostics and for callers without a long-lived pool. */
   makeEngine: () => DatabaseEngine;
   now?: () => Date;
@@ -96,6 +98,13 @@ export async function runMonitorChecks(
       : undefined;
   const probe = await step('health', () => probeConnection(engine, left()));
   const up = probe.connection && probe.queryTest;
+  // After the warm session failed on a query or was lost, a login tells whether new connections work. A
+  // probe that could not connect at all was itself a login (the pool connects afresh): no second attempt.
+  const warmFailed = !up && (probe.connection || probe.failure?.cause === 'ConnectionLost');
+  const login =
+    (options.freshLogin || warmFailed) && !deadline.expired
+      ? await step('login', () => probeLogin(engine, left()))
+      : undefined;
   // Informational (version, read-only); a failure to read it is not a failure of the database.
   const database = up && !deadline.expired ? await engine.databaseInfo(left()).catch(() => undefined) : undefined;
   const migrations = spec.checks.migrations;
@@ -121,6 +130,7 @@ export async function runMonitorChecks(
   const health = healthResult(
     {
       probe: pausedProbe(lost ? lostProbe(probe, lost) : probe, pgbouncer),
+      ...(login ? { login } : {}),
       ...(database ? { database } : {}),
       ...(migrationStatus ? { migrationStatus } : {}),
       ...(pool ? { pool } : {}),

@@ -30,7 +30,7 @@ export const ADVICE: Record<string, Advice> = {
   TlsFailed: () =>
     'TLS failed: with verify-ca/verify-full provide the CA in tls.caSecretRef; use require only to encrypt without verifying',
   WrongPassword: (c) =>
-    `The server rejected the password for user ${c.username}: update the password key in the Secret`,
+    `The server rejected the password for user ${c.username} (open sessions may still work: the password may have changed on the server but not in the Secret): update the password key in the Secret`,
   LoginFailed: (c) =>
     `Login failed for ${c.username} (SQL Server error 18456): check the password, that SQL authentication is enabled and that the login exists`,
   NoHbaEntry: (c) =>
@@ -38,7 +38,14 @@ export const ADVICE: Record<string, Advice> = {
   NotAuthorized: (c) =>
     `User ${c.username} may not connect to ${c.database}: grant CONNECT or check the role's LOGIN attribute`,
   TooManyConnections: () =>
-    'The server has no free connection slots: see the pool check; lower client pool sizes or add a pooler',
+    'The server has no free connection slots, so new logins fail while open sessions work: see the pool check; lower client pool sizes or add a pooler',
+  RoleConnectionLimit: (c) =>
+    `User ${c.username} has reached its CONNECTION LIMIT, so new logins fail while open sessions work: raise it (ALTER ROLE ${c.username} CONNECTION LIMIT n) or find who holds the connections`,
+  RoleExpired: (c) =>
+    `The password of ${c.username} has expired (VALID UNTIL), so new logins fail while open sessions work: ALTER ROLE ${c.username} VALID UNTIL 'infinity' (or a new date) and rotate the Secret`,
+  HbaRejected: (c) =>
+    `pg_hba.conf has a reject line for this client, user ${c.username} and database ${c.database}: new logins fail while open sessions work; fix the line and reload`,
+  LoginDisabled: (c) => `Login ${c.username} is disabled on the server (ALTER LOGIN ${c.username} ENABLE)`,
   DatabaseMissing: (c) =>
     `Database ${c.database} does not exist on ${c.host}: check the database key in the Secret, or create it`,
   DatabaseUnavailable: (c) =>

@@ -222,4 +222,4 @@ export class OperatorMetrics {
   }
 }
 
-export const CHECKS: CheckName[] = ['health', 'migrations', 'pool', 'pgbouncer', 'performance', 'diagnostics'];
+export const CHECKS: CheckName[] = ['health', 'login', 'migrations', 'pool', 'pgbouncer', 'performance', 'diagnostics'];

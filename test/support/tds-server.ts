@@ -44,6 +44,8 @@ export interface TdsScript {
   unavailableDatabases?: string[];
   /** When set, the databases that exist: a login to any other also fails with 4060. */
   databases?: string[];
+  /** An error a LOGIN7 gets instead of the acknowledgement (read at each login, so a test can change it). */
+  loginError?: () => { number: number; message: string; state?: number; class?: number } | undefined;
   /** Encryption answered in PRELOGIN: NOT_SUP (default) or REQ (server requires TLS). */
   encryption?: 'NOT_SUP' | 'REQ';
   /** Answers SQL batches; tedious's own session set-up is answered before this is asked. */
@@ -259,6 +261,15 @@ export async function startTdsServer(script: TdsScript): Promise<TdsServer> {
         if (script.logins[login.user] === undefined || script.logins[login.user] !== login.password) {
           return send(
             Buffer.concat([errorToken(18456, `Login failed for user '${login.user}'.`, 1, 14), done(DONE.ERROR)]),
+          );
+        }
+        const refused = script.loginError?.();
+        if (refused) {
+          return send(
+            Buffer.concat([
+              errorToken(refused.number, refused.message, refused.state ?? 1, refused.class ?? 14),
+              done(DONE.ERROR),
+            ]),
           );
         }
         const missing =

@@ -14,6 +14,7 @@ function healthyEngine(): DatabaseEngine & { closed: boolean } {
     closed: false,
     ping: async () => undefined,
     connectOnce: async () => undefined,
+    freshLogin: async () => 1,
     openTestSession: async () => ({ run: async () => 1, close: async () => undefined }),
     serverConnections: async () => ({
       active: 1,

@@ -25,6 +25,7 @@ export function lazyEngine(
     name,
     ping: async (timeoutMs) => (await get()).ping(timeoutMs),
     connectOnce: async (timeoutMs) => (await get()).connectOnce(timeoutMs),
+    freshLogin: async (timeoutMs) => (await get()).freshLogin(timeoutMs),
     openTestSession: async (timeoutMs) => (await get()).openTestSession(timeoutMs),
     serverConnections: async (timeoutMs) => (await get()).serverConnections(timeoutMs),
     databaseInfo: async (timeoutMs) => (await get()).databaseInfo(timeoutMs),

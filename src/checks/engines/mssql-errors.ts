@@ -30,6 +30,10 @@ export function classifyMssqlError(error: unknown): ClassifiedError {
   if (code === 'TLS_REQUIRED' || code === 'EENCRYPT') return is('tls', 'TlsRequired');
   if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
   if (/certificate|self.signed|SSL|TLS/i.test(message)) return is('tls', 'TlsFailed');
+  // 18470: the login is disabled; 17809: the server's 'user connections' are all in use.
+  if (e?.number === 18470 || /account is disabled/i.test(message)) return is('authentication', 'LoginDisabled');
+  if (e?.number === 17809 || /maximum number of '?\d+'? user connections/i.test(message))
+    return is('authentication', 'TooManyConnections');
   if (code === 'ELOGIN' || /Login failed/i.test(message)) return is('authentication', 'LoginFailed');
   if (/read-only|permission was denied|denied/i.test(message)) return is('query', 'QueryFailed');
   return is('query', 'QueryFailed');

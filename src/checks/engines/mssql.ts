@@ -114,6 +114,18 @@ export class MssqlEngine implements DatabaseEngine {
     }
   }
 
+  async freshLogin(timeoutMs: number): Promise<number> {
+    const started = performance.now();
+    try {
+      await this.openAndClose(this.config.database, timeoutMs, async (pool) => {
+        await this.batch(pool.request(), 'SELECT 1 AS ok', timeoutMs);
+      });
+    } catch (error) {
+      throw await this.explainLoginFailure(error, timeoutMs);
+    }
+    return performance.now() - started;
+  }
+
   private async openAndClose(
     database: string,
     timeoutMs: number,

@@ -138,6 +138,39 @@ export class PostgresEngine implements DatabaseEngine {
     }
   }
 
+  async freshLogin(timeoutMs: number): Promise<number> {
+    const started = performance.now();
+    const client = newClient(this.config, timeoutMs);
+    try {
+      await withTimeout(client.connect(), timeoutMs + 100, 'logging in');
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      await client.query({ text: guarded('SELECT 1', left), query_timeout: left } as pg.QueryConfig);
+      return performance.now() - started;
+    } catch (error) {
+      throw await this.explainLoginFailure(error, timeoutMs);
+    } finally {
+      await endClient(client);
+    }
+  }
+
+  /**
+   * PostgreSQL answers a login with an expired password (VALID UNTIL) exactly as a wrong password (28P01), to
+   * the client; the role's own row in pg_roles, read on the warm session, tells the two apart.
+   */
+  private async explainLoginFailure(error: unknown, timeoutMs: number): Promise<unknown> {
+    if ((error as { code?: string })?.code !== '28P01' || this.pool.totalCount === 0) return error;
+    const rows = await this.run<{ valid_until: string | null }>(
+      'reading the role',
+      'SELECT rolvaliduntil::text AS valid_until FROM pg_roles WHERE rolname = current_user AND rolvaliduntil < now()',
+      Math.min(timeoutMs, CLEANUP_MS),
+    ).catch(() => []);
+    const expired = rows[0]?.valid_until;
+    if (!expired) return error;
+    return Object.assign(new Error(`the role's password expired at ${expired} (VALID UNTIL)`), {
+      code: 'ROLE_EXPIRED',
+    });
+  }
+
   async openTestSession(timeoutMs: number): Promise<TestQuerySession> {
     const client = newClient(this.config, timeoutMs);
     try {
@@ -303,8 +336,13 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   if (code === 'NO_SSL') return is('tls', 'TlsUnsupported');
   if (code === 'TLS_CLOSED') return is('tls', 'TlsClosedByServer');
   if (TLS_CODES.test(code) || /SSL|TLS|certificate/i.test(message)) return is('tls', 'TlsFailed');
+  if (code === 'ROLE_EXPIRED') return is('authentication', 'RoleExpired');
   if (code === '28P01') return is('authentication', 'WrongPassword');
-  if (code === '28000') return is('authentication', /pg_hba/.test(message) ? 'NoHbaEntry' : 'NotAuthorized');
+  if (code === '28000' && /no pg_hba\.conf entry/.test(message)) return is('authentication', 'NoHbaEntry');
+  if (code === '28000' && /pg_hba\.conf rejects/.test(message)) return is('authentication', 'HbaRejected');
+  if (code === '28000') return is('authentication', 'NotAuthorized');
+  if (code === '53300' && /too many connections for role/.test(message))
+    return is('authentication', 'RoleConnectionLimit');
   if (code === '53300') return is('authentication', 'TooManyConnections');
   if (code === '3D000') return is('database', 'DatabaseMissing');
   if (code === '42501' && /permission denied for database/i.test(message)) return is('database', 'NoConnectPrivilege');

@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { databaseMonitorSpecSchema } from '../../../src/api/index.js';
-import { checkMonitorOnce, resolveMonitorConnection } from '../../../src/checks/index.js';
+import {
+  checkMonitorOnce,
+  createEngine,
+  resolveMonitorConnection,
+  runMonitorChecks,
+} from '../../../src/checks/index.js';
 import { type SqlServerState, sqlServerScript } from '../../support/sql-server-script.js';
 import { startTdsServer, type TdsServer } from '../../support/tds-server.js';
 
@@ -209,5 +214,64 @@ describe('SQL Server engine over real TDS (mssql/tedious against a scripted TDS 
     expect(report.health.status).toBe('healthy');
     expect(report.performance?.queryPerformance[0]).toMatchObject({ successRate: 0 });
     expect(report.performance?.queryPerformance[0]?.error).toMatch(/Connection lost|socket|closed/i);
+  });
+});
+
+describe('SQL Server: a fresh login sees what the warm session cannot (TDS witness)', () => {
+  // SQL Server's own texts for a disabled login (18470) and a full server (17809, severity 20).
+  const REFUSALS = {
+    LoginDisabled: {
+      number: 18470,
+      message: "Login failed for user 'monitor'. Reason: The account is disabled.",
+      class: 14,
+    },
+    TooManyConnections: {
+      number: 17809,
+      message:
+        "Could not connect because the maximum number of '5' user connections has already been reached. The system administrator can use sp_configure to increase the maximum value. The connection has been closed.",
+      class: 20,
+    },
+  } as const;
+
+  test.each(Object.entries(REFUSALS))('%s: the warm session works, a new login is refused', async (reason, refusal) => {
+    let refuse = false;
+    server = await startTdsServer({ ...sqlServerScript({}), loginError: () => (refuse ? refusal : undefined) });
+    const monitor = databaseMonitorSpecSchema.parse({
+      engine: 'mssql',
+      connection: { secretRef: { name: 'db' }, connectTimeoutSeconds: 3 },
+      timeoutSeconds: 3,
+    });
+    const resolved = resolveMonitorConnection(monitor, () => ({
+      host: '127.0.0.1',
+      port: String(server!.port),
+      database: 'orders',
+      username: 'monitor',
+      password: PASSWORD,
+    }));
+    if (!resolved.ok) throw new Error(resolved.message);
+    const engine = createEngine(resolved.config);
+    const pass = (freshLogin: boolean) =>
+      runMonitorChecks(engine, monitor, resolved, {
+        includePerformance: false,
+        freshLogin,
+        makeEngine: () => createEngine(resolved.config, { poolSize: 1 }),
+      });
+    try {
+      expect((await pass(true)).health).toMatchObject({ status: 'healthy', login: { succeeded: true } });
+      refuse = true;
+      expect((await pass(false)).health.status).toBe('healthy');
+      const refused = (await pass(true)).health;
+      expect(refused).toMatchObject({
+        status: 'unhealthy',
+        connection: false,
+        queryTest: true,
+        errorReason: reason,
+        login: { succeeded: false, errorReason: reason },
+      });
+      refuse = false;
+      expect((await pass(true)).health.status).toBe('healthy');
+    } finally {
+      await engine.close();
+    }
   });
 });
