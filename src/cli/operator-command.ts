@@ -1,6 +1,6 @@
 import { createEngine } from '../checks/index.js';
-import { type CheckLimits, checkLimitsFromEnv } from '../controller/check-executor.js';
-import { createLogger } from '../controller/logger.js';
+import { type CheckLimits, checkLimitsFromEnv } from '../controller/runtime/check-executor.js';
+import { createLogger } from '../controller/runtime/logger.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
 import { apiRateLimitFromEnv, type RateLimit } from '../controller/rate-limiter.js';
 import { EXIT } from './exit-codes.js';

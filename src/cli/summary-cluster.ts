@@ -72,7 +72,7 @@ export interface ClusterSummary {
 
 /**
  * The operator writes an unchanged status only as a heartbeat that keeps lastCheckTime no older than
- * max(interval, 5 min) (controller/status-writes.ts): "2 × interval" is measured against that write period,
+ * max(interval, 5 min) (controller/status/status-writes.ts): "2 × interval" is measured against that write period,
  * otherwise every healthy monitor with a short interval would read as stale between heartbeats.
  */
 export const STATUS_HEARTBEAT_FLOOR_MS = 5 * 60_000;

@@ -1,5 +1,5 @@
 import { DURATION_LIMITS, durationMs } from '../api/index.js';
-import { waitForPrerequisite } from '../controller/wait-for-prerequisite.js';
+import { waitForPrerequisite } from '../controller/prerequisite/wait.js';
 import { EXIT } from './exit-codes.js';
 
 export async function waitCommand(

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus } from '../api/index.js';
 import type { SecretLookup } from '../checks/index.js';
-import type { EnginePool } from './engine-pool.js';
-import type { EventIntent } from './events.js';
-import type { OperatorMetrics } from './metrics.js';
+import type { EnginePool } from './runtime/engine-pool.js';
+import type { EventIntent } from './status/events.js';
+import type { OperatorMetrics } from './runtime/metrics.js';
 
 export interface ObjectMeta {
   name?: string;

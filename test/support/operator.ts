@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { createEngine } from '../../src/checks/index.js';
-import { createLogger } from '../../src/controller/logger.js';
+import { createLogger } from '../../src/controller/runtime/logger.js';
 import { type RunningOperator, startOperator } from '../../src/controller/operator.js';
 import { kubectl, userKubeconfig } from './kube.js';
 

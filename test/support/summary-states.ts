@@ -1,6 +1,6 @@
 import { type DatabaseMonitorSpec, databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
-import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor-status.js';
+import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor/status.js';
 
 /**
  * Monitor statuses exactly as the operator writes them (its own pure status functions), for a chosen state

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { nextAvailability } from '../../src/controller/availability.js';
+import { nextAvailability } from '../../src/controller/monitor/availability.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { CheckExecutor, type CheckStart, checkLimitsFromEnv } from '../../src/controller/check-executor.js';
+import { CheckExecutor, type CheckStart, checkLimitsFromEnv } from '../../src/controller/runtime/check-executor.js';
 
 /** A check that waits until the test lets it finish: a database that answers only when told to. */
 function gate() {

@@ -1,11 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
-import { setConditions } from '../../src/controller/conditions.js';
-import { nextStreak } from '../../src/controller/debounce.js';
-import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor-status.js';
-import { gateState } from '../../src/controller/prerequisite-gate.js';
-import { decideStatusWrite } from '../../src/controller/status-writes.js';
+import { setConditions } from '../../src/controller/status/conditions.js';
+import { nextStreak } from '../../src/controller/monitor/debounce.js';
+import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor/status.js';
+import { gateState } from '../../src/controller/prerequisite/gate.js';
+import { decideStatusWrite } from '../../src/controller/status/status-writes.js';
 
 const spec = (thresholds: object = {}) =>
   databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } }, thresholds });

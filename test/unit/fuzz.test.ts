@@ -10,7 +10,7 @@ import {
 import { type ResolveResult, resolveMonitorConnection, type SecretLookup } from '../../src/checks/index.js';
 import { formatProblem, type Manifests, namespaceOf, parseManifests, secretLookup } from '../../src/cli/manifests.js';
 import { decodeSecretData } from '../../src/controller/k8s/sources.js';
-import { formatZodIssues } from '../../src/controller/monitor-reconciler.js';
+import { formatZodIssues } from '../../src/controller/monitor/reconciler.js';
 
 /**
  * Property-based input fuzzing: valid resources and Secrets, mutated at random paths (values replaced, fields

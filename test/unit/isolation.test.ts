@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { CheckExecutor, type RunCheck } from '../../src/controller/check-executor.js';
-import { WorkQueue } from '../../src/controller/work-queue.js';
+import { CheckExecutor, type RunCheck } from '../../src/controller/runtime/check-executor.js';
+import { WorkQueue } from '../../src/controller/runtime/work-queue.js';
 
 /**
  * The issue-9 scenario in miniature, wired as operator.ts wires it: 4 queue workers, a check executor

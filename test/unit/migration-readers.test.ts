@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { databaseMonitorSpecSchema, type MigrationStatus, type MigrationsCheck } from '../../src/api/index.js';
 import { assessMigrations } from '../../src/checks/migrations/assess.js';
 import { customReader, migrationReaders } from '../../src/checks/migrations/tools.js';
-import { checkedStatus } from '../../src/controller/monitor-status.js';
+import { checkedStatus } from '../../src/controller/monitor/status.js';
 
 type Row = Record<string, unknown>;
 type Tool = keyof typeof migrationReaders;

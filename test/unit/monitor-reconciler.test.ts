@@ -1,10 +1,10 @@
 import { describe, expect, test } from '@jest/globals';
 import { pino } from 'pino';
 import type { ConnectionConfig, DatabaseEngine } from '../../src/checks/index.js';
-import { EnginePool } from '../../src/controller/engine-pool.js';
-import type { EventIntent } from '../../src/controller/events.js';
-import { OperatorMetrics } from '../../src/controller/metrics.js';
-import { MonitorReconciler } from '../../src/controller/monitor-reconciler.js';
+import { EnginePool } from '../../src/controller/runtime/engine-pool.js';
+import type { EventIntent } from '../../src/controller/status/events.js';
+import { OperatorMetrics } from '../../src/controller/runtime/metrics.js';
+import { MonitorReconciler } from '../../src/controller/monitor/reconciler.js';
 import type { MonitorObject, ReconcilerDeps } from '../../src/controller/types.js';
 
 /** An engine that answers like a healthy database, for exercising the reconciler's decisions. */

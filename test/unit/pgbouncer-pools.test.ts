@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { PgbouncerConsoleData } from '../../src/checks/engines/pgbouncer-console.js';
 import { assessPgbouncer } from '../../src/checks/pgbouncer-pools.js';
-import { OperatorMetrics } from '../../src/controller/metrics.js';
+import { OperatorMetrics } from '../../src/controller/runtime/metrics.js';
 
 /** Rows as PgBouncer 1.18's admin console returns them (SHOW POOLS / DATABASES / CONFIG / LISTS). */
 function consoleData(

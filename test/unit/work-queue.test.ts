@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { ExponentialBackoff } from '../../src/controller/backoff.js';
+import { ExponentialBackoff } from '../../src/controller/runtime/backoff.js';
 import { EventRecorder } from '../../src/controller/k8s/event-recorder.js';
-import { WorkQueue } from '../../src/controller/work-queue.js';
+import { WorkQueue } from '../../src/controller/runtime/work-queue.js';
 
 const tick = (ms = 20) => new Promise((ok) => setTimeout(ok, ms));
 

@@ -1,4 +1,4 @@
-import type { EventIntent } from '../events.js';
+import type { EventIntent } from '../status/events.js';
 import type { KubeClients } from './client.js';
 
 export interface InvolvedObject {

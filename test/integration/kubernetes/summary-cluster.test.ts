@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterSummary } from '../../../src/cli/summary-cluster.js';
 import { summaryClusterCommand } from '../../../src/cli/summary-cluster-command.js';
-import { prerequisiteStatus } from '../../../src/controller/prerequisite-status.js';
+import { prerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
 import { adminKubeconfigPath, ensureCrds, freshNamespace, kubectl, userKubeconfig } from '../../support/kube.js';
 import { admin } from '../../support/resources.js';
 import { type MonitorState, monitorSpec, monitorStatus } from '../../support/summary-states.js';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { waitForPrerequisite } from '../../../src/controller/wait-for-prerequisite.js';
+import { waitForPrerequisite } from '../../../src/controller/prerequisite/wait.js';
 import { adminKubeconfigPath, ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
 import { admin, createPrerequisite } from '../../support/resources.js';
 

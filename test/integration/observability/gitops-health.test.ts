@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { load } from 'js-yaml';
 import type { DatabasePrerequisiteStatus } from '../../../src/api/index.js';
-import { invalidPrerequisiteStatus } from '../../../src/controller/prerequisite-status.js';
+import { invalidPrerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
 import { startBlackHole } from '../../support/black-hole.js';
 import { freePort } from '../../support/free-port.js';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';

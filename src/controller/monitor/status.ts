@@ -8,12 +8,12 @@ import {
   ConditionReason as R,
   StallReason,
   ConditionType as T,
-} from '../api/index.js';
-import type { MonitorReport } from '../checks/index.js';
+} from '../../api/index.js';
+import type { MonitorReport } from '../../checks/index.js';
 import { nextAvailability, targetRatio } from './availability.js';
-import { type ConditionInput, isTrue, recomputeConditions, setConditions } from './conditions.js';
+import { type ConditionInput, isTrue, recomputeConditions, setConditions } from '../status/conditions.js';
 import { nextStreak } from './debounce.js';
-import type { EventIntent } from './events.js';
+import type { EventIntent } from '../status/events.js';
 
 export interface CheckedInput {
   previous: DatabaseMonitorStatus | undefined;

@@ -1,8 +1,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../api/index.js';
-import type { CheckName } from '../checks/index.js';
-import { targetRatio } from './availability.js';
+import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../../api/index.js';
+import type { CheckName } from '../../checks/index.js';
+import { targetRatio } from '../monitor/availability.js';
 import { PgbouncerMetrics } from './pgbouncer-metrics.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;

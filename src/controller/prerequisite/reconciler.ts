@@ -5,7 +5,7 @@ import {
   type DatabaseValidation,
   databasePrerequisiteSpecSchema,
   parseDuration,
-} from '../api/index.js';
+} from '../../api/index.js';
 import {
   inlineMonitorSpec,
   type ResolveResult,
@@ -14,16 +14,16 @@ import {
   summarizeValidation,
   unavailableDatabase,
   validateDatabase,
-} from '../checks/index.js';
-import { withJitter } from './backoff.js';
-import { type RunCheck, runInline } from './check-executor.js';
-import { connectionFingerprint } from './engine-pool.js';
-import { secretNamesOf } from './event-routing.js';
-import { formatZodIssues } from './monitor-reconciler.js';
-import { invalidPrerequisiteStatus, prerequisiteStatus, validateFromMonitor } from './prerequisite-status.js';
-import { decideStatusWrite } from './status-writes.js';
-import type { ReconcilerDeps } from './types.js';
-import type { ReconcileResult } from './work-queue.js';
+} from '../../checks/index.js';
+import { withJitter } from '../runtime/backoff.js';
+import { type RunCheck, runInline } from '../runtime/check-executor.js';
+import { connectionFingerprint } from '../runtime/engine-pool.js';
+import { secretNamesOf } from '../event-routing.js';
+import { formatZodIssues } from '../monitor/reconciler.js';
+import { invalidPrerequisiteStatus, prerequisiteStatus, validateFromMonitor } from './status.js';
+import { decideStatusWrite } from '../status/status-writes.js';
+import type { ReconcilerDeps } from '../types.js';
+import type { ReconcileResult } from '../runtime/work-queue.js';
 
 interface Memory {
   uid?: string;

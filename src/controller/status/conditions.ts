@@ -1,4 +1,4 @@
-import type { Condition, ConditionType } from '../api/index.js';
+import type { Condition, ConditionType } from '../../api/index.js';
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'> & { type: ConditionType };
 

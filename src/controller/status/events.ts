@@ -1,4 +1,4 @@
-import type { EventReason } from '../api/index.js';
+import type { EventReason } from '../../api/index.js';
 
 /** An Event the controller wants recorded; reasons come from the vocabulary in src/api/conditions.ts. */
 export interface EventIntent {

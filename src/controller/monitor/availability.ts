@@ -1,4 +1,4 @@
-import type { AvailabilityStatus } from '../api/index.js';
+import type { AvailabilityStatus } from '../../api/index.js';
 
 /*
  * The availability SLO of a monitor: the share of checks in which the database was reachable and healthy,

@@ -1,4 +1,4 @@
-import type { HealthStatus, Thresholds } from '../api/index.js';
+import type { HealthStatus, Thresholds } from '../../api/index.js';
 
 export interface Streak {
   /** The status reported to users, after damping. */

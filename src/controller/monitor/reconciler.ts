@@ -6,18 +6,18 @@ import {
   databaseMonitorSpecSchema,
   parseDuration,
   StallReason,
-} from '../api/index.js';
-import { resolveMonitorConnection, runMonitorChecks } from '../checks/index.js';
-import { withJitter } from './backoff.js';
-import { type RunCheck, runInline } from './check-executor.js';
-import { findCondition } from './conditions.js';
-import { connectionFingerprint } from './engine-pool.js';
-import { secretNamesOf } from './event-routing.js';
-import type { EventIntent } from './events.js';
-import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './monitor-status.js';
-import { decideStatusWrite } from './status-writes.js';
-import type { MonitorObject, ReconcilerDeps } from './types.js';
-import type { ReconcileResult } from './work-queue.js';
+} from '../../api/index.js';
+import { resolveMonitorConnection, runMonitorChecks } from '../../checks/index.js';
+import { withJitter } from '../runtime/backoff.js';
+import { type RunCheck, runInline } from '../runtime/check-executor.js';
+import { findCondition } from '../status/conditions.js';
+import { connectionFingerprint } from '../runtime/engine-pool.js';
+import { secretNamesOf } from '../event-routing.js';
+import type { EventIntent } from '../status/events.js';
+import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './status.js';
+import { decideStatusWrite } from '../status/status-writes.js';
+import type { MonitorObject, ReconcilerDeps } from '../types.js';
+import type { ReconcileResult } from '../runtime/work-queue.js';
 
 interface Memory {
   uid?: string;

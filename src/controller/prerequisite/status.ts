@@ -3,11 +3,11 @@ import type {
   DatabasePrerequisiteStatus,
   DatabaseValidation,
   PrerequisiteResult,
-} from '../api/index.js';
-import { EventReason, ConditionReason as R, ConditionType as T } from '../api/index.js';
-import { unavailableDatabase, type ValidationOptions, validateDatabase } from '../checks/index.js';
-import { recomputeConditions } from './conditions.js';
-import type { EventIntent } from './events.js';
+} from '../../api/index.js';
+import { EventReason, ConditionReason as R, ConditionType as T } from '../../api/index.js';
+import { unavailableDatabase, type ValidationOptions, validateDatabase } from '../../checks/index.js';
+import { recomputeConditions } from '../status/conditions.js';
+import type { EventIntent } from '../status/events.js';
 
 /** A referenced monitor as the prerequisite sees it in the cache. */
 export interface MonitorView {

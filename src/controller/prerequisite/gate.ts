@@ -1,5 +1,5 @@
-import { ConditionType } from '../api/index.js';
-import type { PrerequisiteObject } from './types.js';
+import { ConditionType } from '../../api/index.js';
+import type { PrerequisiteObject } from '../types.js';
 
 export interface GateState {
   ready: boolean;

@@ -1,4 +1,4 @@
-import type { Condition } from '../api/index.js';
+import type { Condition } from '../../api/index.js';
 
 /**
  * Fields that change on every check without telling anyone anything new. The streak counters are among

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ConnectionConfig, DatabaseEngine, EngineFactory } from '../checks/index.js';
+import type { ConnectionConfig, DatabaseEngine, EngineFactory } from '../../checks/index.js';
 
 /**
  * One small connection pool per monitor, re-created when the resolved connection (spec or Secret)

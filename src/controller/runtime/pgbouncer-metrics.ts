@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { PgbouncerResult } from '../api/index.js';
+import type { PgbouncerResult } from '../../api/index.js';
 
 type PoolLabels = { namespace: string; name: string; database: string; user: string };
 type MonitorLabels = { namespace: string; name: string };
