@@ -136,6 +136,14 @@ export const connectionSchema = z
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(10).meta({
       description: 'Seconds allowed to open a connection (TCP, TLS and login), 1-300. Default 10.',
     }),
+    sessionPolicy: z.enum(['Reuse', 'PerCheck']).default('Reuse').meta({
+      description:
+        'Reuse: keep one warm session between checks (cheapest; a fresh login still runs every freshLoginInterval). PerCheck: log in on every check and close afterwards (no server connection held between checks). Default Reuse.',
+    }),
+    freshLoginInterval: duration('5m').meta({
+      description:
+        'How often a check also opens a new connection (connect, authenticate, SELECT 1, close) besides the warm session, so a broken login path (max_connections, pg_hba.conf, expired role) is seen; every check while it fails. Go duration, 1s-24h. Default 5m.',
+    }),
   })
   .meta({ description: 'How to reach the database: a Secret with its address and login, and TLS.' });
 export type ConnectionSpec = z.infer<typeof connectionSchema>;

@@ -45,6 +45,8 @@ export const ConditionReason = {
   Passed: 'Passed',
   Warning: 'Warning',
   Failed: 'Failed',
+  /** DatabasePrerequisite: a referenced monitor has not checked its current spec yet. */
+  WaitingForMonitor: 'WaitingForMonitor',
   // Reconciling / Stalled when all is well
   Checked: 'Checked',
   // Connected (the failure causes come from the engines' error classification)

@@ -131,7 +131,20 @@ export const databaseMonitorCrd = () =>
         jsonPath: '.status.availability.last24h',
         description: 'Share of checks reachable and healthy over the last 24 h',
       },
-      { name: 'Last Check', type: 'date', jsonPath: '.status.lastCheckTime' },
+      {
+        name: 'Reported',
+        type: 'date',
+        jsonPath: '.status.lastCheckTime',
+        description:
+          'Age of the check this status reports; unchanged results are rewritten every max(interval, 5m), so up to that old',
+      },
+      {
+        name: 'Heartbeat By',
+        type: 'string',
+        jsonPath: '.status.nextHeartbeatTime',
+        priority: 1,
+        description: 'The status is rewritten by then even if nothing changes',
+      },
     ],
   });
 

@@ -187,7 +187,11 @@ export const databaseMonitorStatusSchema = z
     }),
     lastCheckTime: z.string().optional().meta({
       description:
-        'When the last check ran (RFC 3339 UTC); refreshed at least every max(interval, 5m). Absent when not checked.',
+        'When the check this status reports ran (RFC 3339 UTC). A check that finds nothing new is not written: this is rewritten at least by nextHeartbeatTime. Absent when not checked.',
+    }),
+    nextHeartbeatTime: z.string().optional().meta({
+      description:
+        'The status is rewritten by then even if nothing changes (lastCheckTime + max(interval, 5m)); a time long past means no operator is checking this monitor.',
     }),
     lastSuccessTime: z
       .string()
@@ -197,10 +201,11 @@ export const databaseMonitorStatusSchema = z
       description: 'When the performance test last ran (RFC 3339 UTC). Absent unless spec.checks.performance is set.',
     }),
     consecutiveFailures: z.number().int().optional().meta({
-      description: 'Unhealthy checks in a row, compared with thresholds.failureThreshold; up to one heartbeat old.',
+      description:
+        'Unhealthy checks in a row up to lastCheckTime, compared with thresholds.failureThreshold (the metric dbwatch_database_consecutive_failures has the same value at each write).',
     }),
     consecutiveSuccesses: z.number().int().optional().meta({
-      description: 'Healthy checks in a row, compared with thresholds.successThreshold; up to one heartbeat old.',
+      description: 'Healthy checks in a row up to lastCheckTime, compared with thresholds.successThreshold.',
     }),
     lastHandledReconcileAt: z.string().optional().meta({
       description: 'The last dbwatch.dev/requestedAt annotation value acted on (a check was run for it).',

@@ -262,6 +262,10 @@ export const databaseValidationSchema = z.strictObject({
     .number()
     .optional()
     .meta({ description: 'Health response time in milliseconds. Absent when not measured.' }),
+  waiting: z.boolean().optional().meta({
+    description:
+      'true while its DatabaseMonitor has not checked its current spec yet (just created or changed): not a failure of the database.',
+  }),
 });
 export type DatabaseValidation = z.infer<typeof databaseValidationSchema>;
 

@@ -19,6 +19,7 @@ import { BUDGET_EXHAUSTED, measurePerformance } from './performance.js';
 import { checkPgbouncer } from './pgbouncer-pools.js';
 import { assessPool, checkPool } from './pool.js';
 import { errorMessage, redact, redactDeep, secretsOf } from './redact.js';
+import { round2 } from './timeout.js';
 
 export interface MonitorReport {
   health: HealthResult;
@@ -27,7 +28,7 @@ export interface MonitorReport {
   performance?: PerformanceResult;
   diagnostics?: DiagnosticsResult;
   alerts: string[];
-  /** Seconds each step took, for metrics (never stored in status). */
+  /** Milliseconds each step took, rounded to 0.01 ms, for metrics and the CLI (never stored in status). */
   durations: Partial<Record<CheckName, number>>;
 }
 
@@ -73,7 +74,7 @@ export async function runMonitorChecks(
     try {
       return await work();
     } finally {
-      durations[name] = (clock.now() - started) / 1000;
+      durations[name] = round2(clock.now() - started);
     }
   };
   const left = () => Math.max(1, deadline.remainingMs());

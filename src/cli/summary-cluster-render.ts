@@ -33,7 +33,7 @@ const list = (title: string, lines: string[]) =>
 
 /**
  * The table form: headline, databases (problems first), prerequisites, alerts, recommendations.
- * AGE is how long Ready has had its current value; LAST CHECK how old the last written check is.
+ * AGE is how long Ready has had its current value; REPORTED how old the check the status reports is.
  */
 export function renderClusterSummary(summary: ClusterSummary, scope: { namespace?: string }, now: Date): string {
   const all = scope.namespace === undefined;
@@ -43,7 +43,7 @@ export function renderClusterSummary(summary: ClusterSummary, scope: { namespace
     'STATUS',
     'REASON',
     'AGE',
-    'LAST CHECK',
+    'REPORTED',
     'MESSAGE',
   ];
   const sections = [headline(summary, all ? 'all namespaces' : `namespace ${scope.namespace}`)];

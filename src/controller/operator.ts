@@ -3,23 +3,29 @@ import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
-import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './runtime/check-executor.js';
-import { EnginePool } from './runtime/engine-pool.js';
-import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
-import { startHttpServer } from './runtime/http-server.js';
 import { connectKube, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
-import { ResourceCache } from './k8s/resource-cache.js';
+import { type CachedObject, ResourceCache } from './k8s/resource-cache.js';
 import { customResourceSource, SecretReader, secretMetadataSource } from './k8s/sources.js';
 import { writeStatus } from './k8s/status-writer.js';
-import { OperatorMetrics } from './runtime/metrics.js';
 import { MonitorReconciler } from './monitor/reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite/reconciler.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
-import { StatusEcho } from './status-echo.js';
-import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
+import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './runtime/check-executor.js';
+import { EnginePool } from './runtime/engine-pool.js';
+import { startHttpServer } from './runtime/http-server.js';
+import { OperatorMetrics } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import {
+  type Kind,
+  keyId,
+  type MonitorObject,
+  type ObjectKey,
+  type PrerequisiteObject,
+  type ReconcilerDeps,
+} from './types.js';
+import { type Change, WATCHES, type Watch, type World } from './wiring.js';
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -47,12 +53,12 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** Secrets are cached as metadata only (see secretMetadataSource). */
-interface SecretObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
+const PLURAL: Record<Kind, 'databasemonitors' | 'databaseprerequisites'> = {
+  DatabaseMonitor: 'databasemonitors',
+  DatabasePrerequisite: 'databaseprerequisites',
+};
 
-/** `dbwatch operator`: watches → queue → reconcilers, behind leader election, with metrics and probes. */
+/** `dbwatch operator`: the watches of wiring.ts → one queue of typed keys → the reconcilers, behind leader election. */
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log } = options;
   const metrics = new OperatorMetrics();
@@ -75,75 +81,56 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let synced = false;
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
 
-  const enqueue = (key: string) => {
+  const enqueue = (key: ObjectKey) => {
     if (leading) queue.add(key);
   };
-  const secretChanged = (s: SecretObject) => {
-    const ns = s.metadata?.namespace;
-    for (const key of keysUsingSecret(s.metadata?.name, monitors.list(ns), prerequisites.list(ns))) enqueue(key);
+  const world: World = {
+    monitors: { get: (ns, name) => monitors.get(ns, name), list: (ns) => monitors.list(ns) },
+    prerequisites: { get: (ns, name) => prerequisites.get(ns, name), list: (ns) => prerequisites.list(ns) },
   };
-  const monitorChanged = (m: MonitorObject) => {
-    for (const key of keysReferencingMonitor(m.metadata?.name, prerequisites.list(m.metadata?.namespace))) enqueue(key);
+  /** A cache's handlers from its rows of the WATCHES table. */
+  const handlersFor = <T extends CachedObject>(watches: Watch<T>[], onDelete?: (obj: T) => void) => {
+    const route = (change: Change) => (obj: T) => {
+      if (change === 'delete') onDelete?.(obj);
+      for (const watch of watches) {
+        if (watch.predicate && !watch.predicate(change, obj)) continue;
+        for (const key of watch.map(obj, world)) enqueue(key);
+      }
+    };
+    return { add: route('add'), update: route('update'), delete: route('delete') };
   };
   const onWatchError = (resource: string, error: unknown, retryInMs: number) => {
     metrics.watchErrors.inc({ resource });
     log.warn({ resource, err: error, retryInMs }, 'watch failed; restarting');
   };
+  // What no reconciler reads (managedFields, kubectl's last-applied copy) is dropped before handlers see it.
+  const trimmed = <T extends CachedObject>(handlers: ReturnType<typeof handlersFor<T>>) => ({
+    add: (obj: T) => handlers.add(trimCached(obj)),
+    update: (obj: T) => handlers.update(trimCached(obj)),
+    delete: handlers.delete,
+  });
 
-  const echo = new StatusEcho();
-  /** What the caches hold: trimmed, and sharing the status object the operator wrote when it is that version. */
-  const cached =
-    <T extends MonitorObject | PrerequisiteObject>(kind: Kind, handler: (obj: T) => void) =>
-    (obj: T) =>
-      handler(echo.share(keyOf(kind, obj), trimCached(obj)));
-
-  const monitors = new ResourceCache<MonitorObject>(
+  const monitors: ResourceCache<MonitorObject> = new ResourceCache<MonitorObject>(
     clients.api,
     'databasemonitors',
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
-    {
-      add: cached('DatabaseMonitor', (m: MonitorObject) => enqueue(keyOf('DatabaseMonitor', m))),
-      update: cached('DatabaseMonitor', (m: MonitorObject) => {
-        if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
-        monitorChanged(m);
-      }),
-      delete: (m) => {
-        echo.forget(keyOf('DatabaseMonitor', m));
-        enqueue(keyOf('DatabaseMonitor', m));
-        monitorChanged(m);
-      },
-    },
+    trimmed(handlersFor(WATCHES.databasemonitors)),
     { onWatchError },
   );
-  const prerequisites = new ResourceCache<PrerequisiteObject>(
+  const prerequisites: ResourceCache<PrerequisiteObject> = new ResourceCache<PrerequisiteObject>(
     clients.api,
     'databaseprerequisites',
     namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
-    {
-      add: cached('DatabasePrerequisite', (p: PrerequisiteObject) => enqueue(keyOf('DatabasePrerequisite', p))),
-      update: cached('DatabasePrerequisite', (p: PrerequisiteObject) => {
-        if (needsReconcile(p)) enqueue(keyOf('DatabasePrerequisite', p));
-      }),
-      delete: (p) => {
-        echo.forget(keyOf('DatabasePrerequisite', p));
-        enqueue(keyOf('DatabasePrerequisite', p));
-      },
-    },
+    trimmed(handlersFor(WATCHES.databaseprerequisites)),
     { onWatchError },
   );
-  const secrets = new ResourceCache<SecretObject>(
+  const secrets = new ResourceCache<CachedObject>(
     clients.api,
     'secrets',
     namespaces.map((ns) => secretMetadataSource(clients, ns)),
-    {
-      // Trimmed too: kubectl apply's last-applied annotation on a Secret holds its whole data.
-      add: (s) => secretChanged(trimCached(s)),
-      update: (s) => secretChanged(trimCached(s)),
-      delete: (s) => {
-        secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
-        secretChanged(s);
-      },
-    },
+    trimmed(
+      handlersFor(WATCHES.secrets, (s) => secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '')),
+    ),
     { onWatchError },
   );
   const secretReader = new SecretReader(clients, (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion);
@@ -152,12 +139,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     monitors,
     prerequisites,
     secrets: (namespace, names) => secretReader.lookup(namespace, names),
-    writeStatus: async (kind, namespace, name, status) => {
-      const plural = kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites';
-      const resourceVersion = await writeStatus(clients, plural, namespace, name, status);
-      const cache: ResourceCache<MonitorObject | PrerequisiteObject> =
-        kind === 'DatabaseMonitor' ? monitors : prerequisites;
-      echo.written(`${kind}/${namespace}/${name}`, resourceVersion, status, cache.get(namespace, name));
+    writeStatus: async (kind, object, status) => {
+      const { namespace = '', name = '' } = object.metadata ?? {};
+      await writeStatus(clients, PLURAL[kind], namespace, name, status);
     },
     recordEvent: (kind, object, event) =>
       recorder.record(
@@ -188,22 +172,27 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   // A reconcile waiting for its check gives its queue worker back (see WorkQueue.park).
   const runCheck: RunCheck = (owner, host, dueAt, work) => queue.park(owner, executor.run(host, dueAt, work));
-  const monitorReconciler = new MonitorReconciler(deps, runCheck);
-  const prerequisiteReconciler = new PrerequisiteReconciler(deps, runCheck);
-  const queue: WorkQueue = new WorkQueue({
+  const reconcilers = {
+    DatabaseMonitor: new MonitorReconciler(deps, runCheck),
+    DatabasePrerequisite: new PrerequisiteReconciler(deps, runCheck),
+  };
+  const queue: WorkQueue<ObjectKey> = new WorkQueue<ObjectKey>({
     concurrency: options.maxConcurrentChecks,
+    id: keyId,
     reconcile: async (key) => {
-      const [kind, namespace, name] = key.split('/') as [Kind, string, string];
-      const reconciler = kind === 'DatabaseMonitor' ? monitorReconciler : prerequisiteReconciler;
-      const result = await reconciler.reconcile(namespace, name);
-      metrics.reconciles.inc({ kind, result: 'success' });
+      const result = await reconcilers[key.kind].reconcile(key);
+      metrics.reconciles.inc({ kind: key.kind, result: 'success' });
       return result;
     },
     onError: (key, error, retryInMs) => {
-      const kind = key.split('/')[0]!;
-      metrics.reconciles.inc({ kind, result: 'error' });
-      metrics.reconcileErrors.inc({ kind });
-      log.warn({ key, err: error, retryInMs }, 'reconcile failed; retrying with backoff');
+      metrics.reconciles.inc({ kind: key.kind, result: 'error' });
+      metrics.reconcileErrors.inc({ kind: key.kind });
+      // A conflict on the guarded status write is routine (the cache had not seen the latest version yet).
+      const conflict = (error as { code?: unknown })?.code === 409;
+      log[conflict ? 'debug' : 'warn'](
+        { kind: key.kind, namespace: key.namespace, name: key.name, err: error, retryInMs },
+        'reconcile failed; retrying with backoff',
+      );
     },
     onDepth: (depth) => metrics.queueDepth.set(depth),
     onWait: (waitedMs) => metrics.workqueueWait.observe(waitedMs / 1000),
@@ -220,9 +209,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   synced = true;
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
 
+  // Every object once: its pass decides from its status when it is next due (monitor/schedule.ts).
   const enqueueAll = () => {
-    for (const m of monitors.list()) enqueue(keyOf('DatabaseMonitor', m));
-    for (const p of prerequisites.list()) enqueue(keyOf('DatabasePrerequisite', p));
+    for (const m of monitors.list())
+      enqueue({ kind: 'DatabaseMonitor', namespace: m.metadata?.namespace ?? '', name: m.metadata?.name ?? '' });
+    for (const p of prerequisites.list())
+      enqueue({ kind: 'DatabasePrerequisite', namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '' });
   };
   let elector: LeaderElector | undefined;
   if (options.leaderElection.enabled) {

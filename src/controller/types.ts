@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus } from '../api/index.js';
 import type { SecretLookup } from '../checks/index.js';
 import type { EnginePool } from './runtime/engine-pool.js';
-import type { EventIntent } from './status/events.js';
 import type { OperatorMetrics } from './runtime/metrics.js';
+import type { EventIntent } from './status/events.js';
 
 export interface ObjectMeta {
   name?: string;
@@ -33,13 +33,31 @@ export interface ObjectStore<T> {
 
 export type Kind = 'DatabaseMonitor' | 'DatabasePrerequisite';
 
+/** What the work queue holds: which object to reconcile. A typed value, never a string to split. */
+export interface ObjectKey {
+  kind: Kind;
+  namespace: string;
+  name: string;
+}
+
+export const keyId = (key: ObjectKey) => `${key.kind}\u0000${key.namespace}\u0000${key.name}`;
+export const keyOf = (kind: Kind, o: { metadata?: { namespace?: string; name?: string } }): ObjectKey => ({
+  kind,
+  namespace: o.metadata?.namespace ?? '',
+  name: o.metadata?.name ?? '',
+});
+
 /** What reconcilers need from the world; the operator wires the real ones, unit tests fakes. */
 export interface ReconcilerDeps {
   monitors: ObjectStore<MonitorObject>;
   prerequisites: ObjectStore<PrerequisiteObject>;
   /** Reads the named Secrets of a namespace when a reconcile needs them (a GET each; nothing is cached). */
   secrets: (namespace: string, names: string[]) => Promise<SecretLookup>;
-  writeStatus(kind: Kind, namespace: string, name: string, status: object): Promise<void>;
+  /**
+   * Replaces the object's status, guarded by the object as read (uid and resourceVersion): a write over a
+   * newer or recreated object fails with a conflict and the pass is retried, never applied blindly.
+   */
+  writeStatus(kind: Kind, object: { metadata?: ObjectMeta }, status: object): Promise<void>;
   recordEvent(kind: Kind, object: { metadata?: ObjectMeta }, event: EventIntent): Promise<void>;
   engines: EnginePool;
   metrics: OperatorMetrics;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createEngine } from '../../src/checks/index.js';
-import { createLogger } from '../../src/controller/runtime/logger.js';
 import { type RunningOperator, startOperator } from '../../src/controller/operator.js';
+import { createLogger } from '../../src/controller/runtime/logger.js';
 import { kubectl, userKubeconfig } from './kube.js';
 
 let operatorKubeconfig: string | undefined;

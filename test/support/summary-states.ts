@@ -1,6 +1,6 @@
 import { type DatabaseMonitorSpec, databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
-import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor/status.js';
+import { nextMonitorStatus } from '../../src/controller/monitor/status.js';
 
 /**
  * Monitor statuses exactly as the operator writes them (its own pure status functions), for a chosen state
@@ -68,10 +68,23 @@ function report(state: 'healthy' | 'degraded' | 'unhealthy', at: Date): MonitorR
 /** The status a monitor in `state` has when its last check ran at `at` (a Ready transition at `since`). */
 export function monitorStatus(state: MonitorState, at: Date, interval = '30s', since = at): object {
   if (state === 'stalled') {
-    return stalledStatus(undefined, 'SecretNotFound', 'Secret db not found in this namespace', 1, at).status;
+    return nextMonitorStatus({
+      observation: { kind: 'Unresolved', reason: 'SecretNotFound', message: 'Secret db not found in this namespace' },
+      previous: undefined,
+      generation: 1,
+      now: at,
+    }).status;
   }
-  if (state === 'suspended') return suspendedStatus(undefined, 1, at);
+  if (state === 'suspended')
+    return nextMonitorStatus({ observation: { kind: 'Suspended' }, previous: undefined, generation: 1, now: at })
+      .status;
   const spec = parsed(interval);
-  const first = checkedStatus({ previous: undefined, report: report(state, since), spec, generation: 1, now: since });
-  return checkedStatus({ previous: first.status, report: report(state, at), spec, generation: 1, now: at }).status;
+  const checked = (previous: object | undefined, when: Date) =>
+    nextMonitorStatus({
+      observation: { kind: 'Checked', spec, report: report(state, when), at: when, unwrittenChecks: 0 },
+      previous,
+      generation: 1,
+      now: when,
+    }).status;
+  return checked(checked(undefined, since), at);
 }

@@ -1,16 +1,52 @@
 import { describe, expect, test } from '@jest/globals';
-import { databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
+import {
+  type DatabaseMonitorSpec,
+  type DatabaseMonitorStatus,
+  databaseMonitorSpecSchema,
+  type HealthResult,
+} from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
-import { setConditions } from '../../src/controller/status/conditions.js';
 import { nextStreak } from '../../src/controller/monitor/debounce.js';
-import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor/status.js';
+import { type MonitorObservation, nextMonitorStatus } from '../../src/controller/monitor/status.js';
 import { gateState } from '../../src/controller/prerequisite/gate.js';
+import { setConditions } from '../../src/controller/status/conditions.js';
 import { decideStatusWrite } from '../../src/controller/status/status-writes.js';
 
 const spec = (thresholds: object = {}) =>
   databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } }, thresholds });
 const t0 = new Date('2026-01-01T00:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);
+
+/** A finished check as the reconciler hands it over; unwrittenChecks: checks since the status was written. */
+const checkedStatus = (input: {
+  previous: DatabaseMonitorStatus | undefined;
+  report: MonitorReport;
+  spec: DatabaseMonitorSpec;
+  generation: number;
+  now: Date;
+  unwrittenChecks?: number;
+}) =>
+  nextMonitorStatus({
+    observation: {
+      kind: 'Checked',
+      spec: input.spec,
+      report: input.report,
+      at: input.now,
+      unwrittenChecks: input.unwrittenChecks ?? 0,
+    },
+    previous: input.previous,
+    generation: input.generation,
+    now: input.now,
+  });
+const stalledStatus = (
+  previous: DatabaseMonitorStatus | undefined,
+  reason: Extract<MonitorObservation, { kind: 'Unresolved' }>['reason'],
+  message: string,
+  generation: number,
+  now: Date,
+) => nextMonitorStatus({ observation: { kind: 'Unresolved', reason, message }, previous, generation, now });
+const suspendedStatus = (previous: DatabaseMonitorStatus | undefined, generation: number, now: Date) =>
+  nextMonitorStatus({ observation: { kind: 'Suspended' }, previous, generation, now }).status;
 
 const report = (status: HealthResult['status'], extra: Partial<HealthResult> = {}): MonitorReport => ({
   health: {
@@ -269,28 +305,33 @@ describe('status write damping', () => {
   test('a database that stays down is written at its first failure, at the threshold and on the heartbeat only', () => {
     const thresholds = spec({ failureThreshold: 3 });
     let written = first;
-    let previous = first;
+    let writtenAt = 0;
     const whys: string[] = [];
-    // 60 checks 10 s apart (10 minutes), all failing.
+    let last = first;
+    // 60 checks 10 s apart (10 minutes), all failing. Each pass sees only the status as last written; the
+    // checks since then (one per slot) are added back from the schedule.
     for (let i = 1; i <= 60; i++) {
       const next = checkedStatus({
-        previous,
+        previous: written,
         report: report('unhealthy'),
         spec: thresholds,
         generation: 1,
         now: later(10 * i),
+        unwrittenChecks: i - writtenAt - 1,
       }).status;
       const decision = decideStatusWrite(written, next, 10_000, later(10 * i));
       if (decision.write) {
         whys.push(`${i}:${decision.why}:${next.status}:${next.consecutiveFailures}`);
         written = next;
+        writtenAt = i;
       }
-      previous = next;
+      last = next;
     }
-    expect(previous.consecutiveFailures).toBe(60);
+    expect(last.consecutiveFailures).toBe(60);
+    expect(last.availability?.hours[0]).toMatchObject({ checks: 61, available: 1 });
     expect(whys).toEqual([
       '1:changed:healthy:1', // raw health turned unhealthy; Ready still True (debounced)
-      '3:changed:unhealthy:3', // failureThreshold crossed
+      '3:changed:unhealthy:3', // failureThreshold crossed, counted from the written 1 and the unwritten check 2
       '32:heartbeat:unhealthy:32', // lastCheckTime would otherwise grow older than 5 min
     ]);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { CheckExecutor, type RunCheck } from '../../src/controller/runtime/check-executor.js';
 import { WorkQueue } from '../../src/controller/runtime/work-queue.js';
+import { keyId, type ObjectKey } from '../../src/controller/types.js';
 
 /**
  * The issue-9 scenario in miniature, wired as operator.ts wires it: 4 queue workers, a check executor
@@ -16,17 +17,19 @@ describe('isolation of a host that never answers', () => {
     });
     const written: string[] = [];
     const runCheck: RunCheck = (owner, host, dueAt, work) => queue.park(owner, executor.run(host, dueAt, work));
-    const queue: WorkQueue = new WorkQueue({
+    const queue: WorkQueue<ObjectKey> = new WorkQueue<ObjectKey>({
       concurrency: 4,
+      id: keyId,
       reconcile: async (key) => {
-        const host = key.startsWith('dead') ? 'black-hole:5432' : `db-${key}:5432`;
+        const host = key.name.startsWith('dead') ? 'black-hole:5432' : `db-${key.name}:5432`;
         await runCheck(key, host, Date.now(), () => (host === 'black-hole:5432' ? blackHole : Promise.resolve()));
-        written.push(key);
+        written.push(key.name);
         return {};
       },
     });
-    for (let i = 0; i < 200; i++) queue.add(`dead-${i}`);
-    for (let i = 0; i < 50; i++) queue.add(`healthy-${i}`);
+    const monitor = (name: string): ObjectKey => ({ kind: 'DatabaseMonitor', namespace: 'shop', name });
+    for (let i = 0; i < 200; i++) queue.add(monitor(`dead-${i}`));
+    for (let i = 0; i < 50; i++) queue.add(monitor(`healthy-${i}`));
     await new Promise((ok) => setTimeout(ok, 50));
     expect(written.filter((k) => k.startsWith('healthy'))).toHaveLength(50);
     expect(executor.runningFor('black-hole:5432')).toBe(4);

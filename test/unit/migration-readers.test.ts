@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { databaseMonitorSpecSchema, type MigrationStatus, type MigrationsCheck } from '../../src/api/index.js';
 import { assessMigrations } from '../../src/checks/migrations/assess.js';
 import { customReader, migrationReaders } from '../../src/checks/migrations/tools.js';
-import { checkedStatus } from '../../src/controller/monitor/status.js';
+import { nextMonitorStatus } from '../../src/controller/monitor/status.js';
 
 type Row = Record<string, unknown>;
 type Tool = keyof typeof migrationReaders;
@@ -196,21 +196,26 @@ describe('Liquibase, Prisma, custom', () => {
 
 describe('MigrationsApplied', () => {
   const conditionFor = (migrationStatus: MigrationStatus) =>
-    checkedStatus({
+    nextMonitorStatus({
       previous: undefined,
-      report: {
-        health: {
-          status: 'healthy',
-          connection: true,
-          queryTest: true,
-          reasons: [],
-          timestamp: '2026-01-01T00:00:00Z',
-          migrationStatus,
+      observation: {
+        kind: 'Checked',
+        at: new Date('2026-01-01T00:00:00Z'),
+        unwrittenChecks: 0,
+        report: {
+          health: {
+            status: 'healthy',
+            connection: true,
+            queryTest: true,
+            reasons: [],
+            timestamp: '2026-01-01T00:00:00Z',
+            migrationStatus,
+          },
+          alerts: [],
+          durations: {},
         },
-        alerts: [],
-        durations: {},
+        spec: databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } } }),
       },
-      spec: databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } } }),
       generation: 1,
       now: new Date('2026-01-01T00:00:00Z'),
     }).status.conditions?.find((c) => c.type === 'MigrationsApplied');

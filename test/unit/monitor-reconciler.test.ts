@@ -1,20 +1,27 @@
 import { describe, expect, test } from '@jest/globals';
 import { pino } from 'pino';
 import type { ConnectionConfig, DatabaseEngine } from '../../src/checks/index.js';
-import { EnginePool } from '../../src/controller/runtime/engine-pool.js';
-import type { EventIntent } from '../../src/controller/status/events.js';
-import { OperatorMetrics } from '../../src/controller/runtime/metrics.js';
 import { MonitorReconciler } from '../../src/controller/monitor/reconciler.js';
-import type { MonitorObject, ReconcilerDeps } from '../../src/controller/types.js';
+import { EnginePool } from '../../src/controller/runtime/engine-pool.js';
+import { OperatorMetrics } from '../../src/controller/runtime/metrics.js';
+import type { EventIntent } from '../../src/controller/status/events.js';
+import type { MonitorObject, ObjectKey, ReconcilerDeps } from '../../src/controller/types.js';
 
 /** An engine that answers like a healthy database, for exercising the reconciler's decisions. */
-function healthyEngine(): DatabaseEngine & { closed: boolean } {
+function healthyEngine(): DatabaseEngine & { closed: boolean; pings: number; logins: number } {
   return {
     name: 'postgres',
     closed: false,
-    ping: async () => undefined,
+    pings: 0,
+    logins: 0,
+    ping: async function () {
+      this.pings++;
+    },
     connectOnce: async () => undefined,
-    freshLogin: async () => 1,
+    freshLogin: async function () {
+      this.logins++;
+      return 1;
+    },
     openTestSession: async () => ({ run: async () => 1, close: async () => undefined }),
     serverConnections: async () => ({
       active: 1,
@@ -38,25 +45,28 @@ function healthyEngine(): DatabaseEngine & { closed: boolean } {
   };
 }
 
-function world(monitor: MonitorObject, initialSecret: Record<string, string> | undefined) {
+/** The reconciler against an in-memory cache whose status follows every successful write, on a clock of its own. */
+function world(initial: MonitorObject, initialSecret: Record<string, string> | undefined) {
   let secret = initialSecret;
+  let clock = Date.parse('2026-03-02T10:00:00Z');
   const writes: object[] = [];
   const events: EventIntent[] = [];
   const engines: ReturnType<typeof healthyEngine>[] = [];
-  const objects = new Map([['ns/orders', monitor]]);
+  const objects = new Map([['ns/orders', initial]]);
   /** Status writes to fail before one succeeds again (an API server hiccup). */
   let failWrites = 0;
   const deps: ReconcilerDeps = {
     monitors: { get: (ns, name) => objects.get(`${ns}/${name}`), list: () => [...objects.values()] },
     prerequisites: { get: () => undefined, list: () => [] },
     secrets: async () => (name) => (name === 'db' ? secret : undefined),
-    writeStatus: async (_kind, _ns, _name, status) => {
+    writeStatus: async (_kind, obj, status) => {
       if (failWrites > 0) {
         failWrites--;
         throw new Error('etcdserver: request timed out');
       }
       writes.push(status);
-      monitor.status = status as MonitorObject['status'];
+      const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+      objects.set(key, { ...objects.get(key)!, status: status as MonitorObject['status'] });
     },
     recordEvent: async (_kind, _obj, event) => {
       events.push(event);
@@ -68,22 +78,29 @@ function world(monitor: MonitorObject, initialSecret: Record<string, string> | u
     }),
     metrics: new OperatorMetrics(),
     log: pino({ level: 'silent' }),
-    now: () => new Date(),
-  };
-  const setSecret = (next: Record<string, string> | undefined) => {
-    secret = next;
-  };
-  const failNextWrites = (n: number) => {
-    failWrites = n;
+    now: () => new Date(clock),
   };
   return {
+    deps,
     reconciler: new MonitorReconciler(deps),
     writes,
     events,
     engines,
     objects,
-    setSecret,
-    failNextWrites,
+    pings: () => engines.reduce((n, e) => n + e.pings, 0),
+    logins: () => engines.reduce((n, e) => n + e.logins, 0),
+    status: () => objects.get('ns/orders')?.status,
+    update: (next: MonitorObject) => objects.set('ns/orders', { ...next, status: objects.get('ns/orders')?.status }),
+    setSecret: (next: Record<string, string> | undefined) => {
+      secret = next;
+    },
+    failNextWrites: (n: number) => {
+      failWrites = n;
+    },
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    now: () => clock,
     metrics: deps.metrics,
   };
 }
@@ -93,14 +110,14 @@ const monitor = (spec: object, generation = 1): MonitorObject => ({
   metadata: { name: 'orders', namespace: 'ns', uid: 'u1', generation },
   spec: { engine: 'postgres', connection: { secretRef: { name: 'db' } }, interval: '5m', ...spec },
 });
+const condition = (w: { status: () => MonitorObject['status'] }, type: string) =>
+  w.status()?.conditions?.find((c) => c.type === type);
 
 describe('MonitorReconciler', () => {
   test('a spec that fails validation stalls with the field path, without a crash or a requeue', async () => {
     const w = world(monitor({ interval: 'whenever' }), secret);
-    const result = await w.reconciler.reconcile('ns', 'orders');
-    expect(result).toEqual({});
-    const stalled = (w.writes.at(-1) as MonitorObject['status'])?.conditions?.find((c) => c.type === 'Stalled');
-    expect(stalled).toMatchObject({
+    expect(await w.reconciler.reconcile(key)).toEqual({});
+    expect(condition(w, 'Stalled')).toMatchObject({
       status: 'True',
       reason: 'InvalidSpec',
       message: expect.stringMatching(/^spec\.interval: must be a duration/),
@@ -108,87 +125,132 @@ describe('MonitorReconciler', () => {
     expect(w.events.map((e) => e.reason)).toEqual(['InvalidSpec']);
   });
 
-  test('a healthy check writes Reconciling then the result, and requeues after the interval with jitter', async () => {
+  test('a first check writes once and comes back at its next slot; before it, nothing runs or is written', async () => {
     const w = world(monitor({}), secret);
-    const result = await w.reconciler.reconcile('ns', 'orders');
-    expect(result.requeueAfterMs).toBeGreaterThanOrEqual(270_000);
-    expect(result.requeueAfterMs).toBeLessThanOrEqual(330_000);
-    expect(w.writes).toHaveLength(2);
-    expect(w.objects.get('ns/orders')?.status?.status).toBe('healthy');
-    // Not due yet: no check, no write.
-    const again = await w.reconciler.reconcile('ns', 'orders');
-    expect(w.writes).toHaveLength(2);
-    expect(again.requeueAfterMs).toBeGreaterThan(0);
+    const result = await w.reconciler.reconcile(key);
+    expect(w.writes).toHaveLength(1);
+    expect(w.status()?.status).toBe('healthy');
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(300_000);
+    // Woken early (an unrelated event): not due, no check, no write, back at the same slot start.
+    w.advance(1000);
+    const again = await w.reconciler.reconcile(key);
+    expect([w.pings(), w.writes.length]).toEqual([1, 1]);
+    expect(again.requeueAfterMs).toBe(result.requeueAfterMs! - 1000);
+  });
+
+  test('checks run on a fixed-rate grid: 12 checks an hour at 5m however late each one starts', async () => {
+    const w = world(monitor({}), secret);
+    let next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
+    const starts: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      w.advance(next + 700); // each wake-up 0.7 s late
+      starts.push(w.now());
+      next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
+    }
+    expect(w.pings()).toBe(13);
+    // No drift: every start sits 0.7 s after a slot boundary of the same phase.
+    const phases = new Set(starts.map((t) => (t - 700) % 300_000));
+    expect(phases.size).toBe(1);
+  });
+
+  test('after a restart a fresh process waits for each object’s next slot instead of checking all at once', async () => {
+    const w = world(monitor({}), secret);
+    await w.reconciler.reconcile(key);
+    w.advance(60_000);
+    const restarted = new MonitorReconciler(w.deps);
+    const result = await restarted.reconcile(key);
+    expect(w.pings()).toBe(1);
+    expect(result.requeueAfterMs).toBeLessThanOrEqual(300_000);
+    w.advance(result.requeueAfterMs!);
+    await restarted.reconcile(key);
+    expect(w.pings()).toBe(2);
+  });
+
+  test('a status older than the heartbeat allows is checked at once by a fresh process', async () => {
+    const w = world(monitor({}), secret);
+    await w.reconciler.reconcile(key);
+    w.advance(11 * 60_000); // > max(5m, 5m) + 5m: no operator wrote it
+    await new MonitorReconciler(w.deps).reconcile(key);
+    expect(w.pings()).toBe(2);
+  });
+
+  test('a fresh login runs on the first check, then every freshLoginInterval, and on every check while it fails', async () => {
+    const w = world(
+      monitor({ interval: '1m', connection: { secretRef: { name: 'db' }, freshLoginInterval: '3m' } }),
+      secret,
+    );
+    let next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
+    for (let i = 0; i < 9; i++) {
+      w.advance(next);
+      next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
+    }
+    expect(w.pings()).toBe(10);
+    expect(w.logins()).toBeGreaterThanOrEqual(3);
+    expect(w.logins()).toBeLessThanOrEqual(5);
   });
 
   test('suspend pauses checks and closes the pool', async () => {
     const w = world(monitor({}), secret);
-    await w.reconciler.reconcile('ns', 'orders');
-    w.objects.set('ns/orders', { ...monitor({ suspend: true }, 2), status: w.objects.get('ns/orders')!.status });
-    expect(await w.reconciler.reconcile('ns', 'orders')).toEqual({});
-    const ready = (w.writes.at(-1) as MonitorObject['status'])?.conditions?.find((c) => c.type === 'Ready');
-    expect(ready).toMatchObject({ status: 'Unknown', reason: 'Suspended' });
+    await w.reconciler.reconcile(key);
+    w.update(monitor({ suspend: true }, 2));
+    expect(await w.reconciler.reconcile(key)).toEqual({});
+    expect(condition(w, 'Ready')).toMatchObject({ status: 'Unknown', reason: 'Suspended' });
     expect(w.engines[0]?.closed).toBe(true);
   });
 
   test('a spec change with the same connection reuses the pool; a deleted monitor closes it', async () => {
     const w = world(monitor({}), secret);
-    await w.reconciler.reconcile('ns', 'orders');
-    w.objects.set('ns/orders', { ...monitor({ interval: '10m' }, 2), status: w.objects.get('ns/orders')!.status });
-    await w.reconciler.reconcile('ns', 'orders');
+    await w.reconciler.reconcile(key);
+    w.update(monitor({ interval: '10m' }, 2));
+    await w.reconciler.reconcile(key);
     expect(w.engines).toHaveLength(1);
-    expect((w.writes.at(-1) as MonitorObject['status'])?.observedGeneration).toBe(2);
+    expect(w.status()?.observedGeneration).toBe(2);
     w.objects.delete('ns/orders');
-    await w.reconciler.reconcile('ns', 'orders');
+    await w.reconciler.reconcile(key);
     expect(w.engines[0]?.closed).toBe(true);
   });
 
   test('a changed Secret alone (same generation, check not due) re-checks at once with a new pool', async () => {
     const w = world(monitor({}), secret);
-    await w.reconciler.reconcile('ns', 'orders');
-    const firstCheck = w.objects.get('ns/orders')?.status?.lastCheckTime;
-    // Not due for 5 minutes and nothing else changed: no check.
-    await w.reconciler.reconcile('ns', 'orders');
+    await w.reconciler.reconcile(key);
+    w.advance(5000);
+    await w.reconciler.reconcile(key);
     expect(w.engines).toHaveLength(1);
-    await new Promise((ok) => setTimeout(ok, 5));
     w.setSecret({ ...secret, password: 'rotated' });
-    const result = await w.reconciler.reconcile('ns', 'orders');
+    w.advance(5000);
+    await w.reconciler.reconcile(key);
     expect(w.engines).toHaveLength(2);
     expect(w.engines[0]?.closed).toBe(true);
-    expect(w.objects.get('ns/orders')?.status?.observedGeneration).toBe(1);
-    expect(w.objects.get('ns/orders')?.status?.lastCheckTime).not.toBe(firstCheck);
-    expect(result.requeueAfterMs).toBeGreaterThanOrEqual(270_000);
+    expect(w.pings()).toBe(2);
   });
 
   test('a Secret deleted from a healthy monitor stalls it at once: no health, up 0', async () => {
     const w = world(monitor({}), secret);
-    await w.reconciler.reconcile('ns', 'orders');
+    await w.reconciler.reconcile(key);
     w.setSecret(undefined);
-    await w.reconciler.reconcile('ns', 'orders');
-    const status = w.objects.get('ns/orders')?.status;
+    await w.reconciler.reconcile(key);
+    const status = w.status();
     expect(status?.status).toBeUndefined();
     expect(status?.health).toBeUndefined();
-    expect(status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
-      status: 'False',
-      reason: 'SecretNotFound',
-    });
+    expect(condition(w, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
     const metrics = await w.metrics.registry.metrics();
     expect(metrics).toMatch(/dbwatch_database_up\{namespace="ns",name="orders",engine="postgres"\} 0/);
     expect(metrics).toMatch(/dbwatch_database_health\{[^}]*status="healthy"\} 0/);
     expect(metrics).not.toMatch(/dbwatch_database_response_time_seconds\{/);
   });
 
-  test("a transition's Events are recorded exactly once when its status write fails and is retried", async () => {
+  test("a transition's Events are recorded once, after the write that shows them succeeded", async () => {
     const w = world(monitor({}), secret);
-    w.failNextWrites(2); // the Reconciling write and the result's write
-    await expect(w.reconciler.reconcile('ns', 'orders')).rejects.toThrow(/timed out/);
+    w.failNextWrites(1);
+    await expect(w.reconciler.reconcile(key)).rejects.toThrow(/timed out/);
     expect(w.events).toEqual([]);
-    await expect(w.reconciler.reconcile('ns', 'orders')).rejects.toThrow(/timed out/);
-    expect(w.events).toEqual([]);
-    // The retry (work-queue backoff) writes the computed status and only then records its Event.
-    await w.reconciler.reconcile('ns', 'orders');
-    await w.reconciler.reconcile('ns', 'orders');
+    // The retry (work-queue backoff) starts from the status as written: it checks again, writes, then records.
+    await w.reconciler.reconcile(key);
+    await w.reconciler.reconcile(key);
     expect(w.events.map((e) => e.reason)).toEqual(['Healthy']);
-    expect(w.objects.get('ns/orders')?.status?.status).toBe('healthy');
+    expect(w.writes).toHaveLength(1);
   });
 });
+
+const key: ObjectKey = { kind: 'DatabaseMonitor', namespace: 'ns', name: 'orders' };

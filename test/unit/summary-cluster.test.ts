@@ -189,7 +189,7 @@ describe('cluster summary table', () => {
     expect(all[0]).toBe(
       'Overall: unhealthy  all namespaces: 3 databases: 1 healthy, 0 degraded, 1 unhealthy, 1 unknown (1 stale)',
     );
-    expect(all[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+AGE\s+LAST CHECK\s+MESSAGE$/);
+    expect(all[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+AGE\s+REPORTED\s+MESSAGE$/);
     expect(all[3]).toMatch(/^pay\s+payments\s+unhealthy\s+WrongPassword\s+60m\s+0s\s+cannot connect/);
     expect(all[4]).toMatch(/^shop\s+ledger\s+stale\s+Stale\s+60m\s+25m\s+no check written/);
     expect(all).toContain('Alerts:');

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { ExponentialBackoff } from '../../src/controller/runtime/backoff.js';
 import { EventRecorder } from '../../src/controller/k8s/event-recorder.js';
+import { ExponentialBackoff } from '../../src/controller/runtime/backoff.js';
 import { WorkQueue } from '../../src/controller/runtime/work-queue.js';
 
 const tick = (ms = 20) => new Promise((ok) => setTimeout(ok, ms));

@@ -1,53 +1,35 @@
 import type { z } from 'zod';
 import {
   Annotation,
-  ConditionType,
+  type DatabaseMonitorSpec,
   type DatabaseMonitorStatus,
   databaseMonitorSpecSchema,
   parseDuration,
-  StallReason,
 } from '../../api/index.js';
-import { resolveMonitorConnection, runMonitorChecks } from '../../checks/index.js';
-import { withJitter } from '../runtime/backoff.js';
+import { type MonitorReport, resolveMonitorConnection, runMonitorChecks } from '../../checks/index.js';
 import { type RunCheck, runInline } from '../runtime/check-executor.js';
-import { findCondition } from '../status/conditions.js';
 import { connectionFingerprint } from '../runtime/engine-pool.js';
-import { secretNamesOf } from '../event-routing.js';
-import type { EventIntent } from '../status/events.js';
-import { checkedStatus, reconcilingStatus, stalledStatus, suspendedStatus } from './status.js';
-import { decideStatusWrite } from '../status/status-writes.js';
-import type { MonitorObject, ReconcilerDeps } from '../types.js';
 import type { ReconcileResult } from '../runtime/work-queue.js';
-
-interface Memory {
-  uid?: string;
-  engine?: string;
-  lastCheckAt?: number;
-  /** When the periodic requeue asked to come back (interval with jitter): the next check's due time. */
-  nextCheckAt?: number;
-  /** Hash of the resolved connection (spec + Secret) last checked with; never the password itself. */
-  connection?: string;
-  /** Events of computed statuses not yet written: recorded once that status is written, exactly once. */
-  unrecordedEvents?: EventIntent[];
-  /** The status as last computed and as last written (writes are skipped when only timings change). */
-  current?: DatabaseMonitorStatus;
-  written?: DatabaseMonitorStatus;
-}
-
-interface Target {
-  key: string;
-  mem: Memory;
-  namespace: string;
-  name: string;
-  obj: MonitorObject;
-}
+import { decideStatusWrite } from '../status/status-writes.js';
+import type { MonitorObject, ObjectKey, ReconcilerDeps } from '../types.js';
+import { secretNamesOf } from '../wiring.js';
+import { afterCheck, freshLoginDue, gridOf, type Plan, planCheck, slotOf, unwrittenChecks } from './schedule.js';
+import { type MonitorObservation, nextMonitorStatus } from './status.js';
 
 export const formatZodIssues = (error: z.ZodError) =>
   error.issues.map((i) => `${['spec', ...i.path].join('.')}: ${i.message}`).join('; ');
 
-/** Level-triggered: reads the monitor and its Secret, checks when due, writes status, asks to be requeued. */
+/** One pass's observation, or the time to come back when no check is due. */
+type Pass = { observation: MonitorObservation; requestedAt?: string; nextAtMs?: number } | { waitUntilMs: number };
+
+/**
+ * Level-triggered: observe → nextMonitorStatus → at most one write → its Events. Everything the next pass
+ * decides from is in the object's spec and status and in the caches; this process keeps only the engines
+ * (connections) and, per object, the schedule slot it last checked (an optimization: without it the pass
+ * decides the same from the status, see schedule.ts).
+ */
 export class MonitorReconciler {
-  private readonly memory = new Map<string, Memory>();
+  private readonly slots = new Map<string, { uid: string | undefined; slot: number | undefined; engine: string }>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -55,177 +37,176 @@ export class MonitorReconciler {
     private readonly runCheck: RunCheck = runInline,
   ) {}
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const { deps } = this;
-    const key = `${namespace}/${name}`;
-    const obj = deps.monitors.get(namespace, name);
+  async reconcile(key: ObjectKey): Promise<ReconcileResult> {
+    const obj = this.deps.monitors.get(key.namespace, key.name);
     if (!obj) {
-      await this.forget(key, namespace, name);
+      await this.forget(key);
       return {};
     }
-    let mem = this.memory.get(key);
-    if (!mem || mem.uid !== obj.metadata?.uid) {
-      mem = { uid: obj.metadata?.uid, current: obj.status, written: obj.status };
-      this.memory.set(key, mem);
+    const pass = await this.observe(key, obj);
+    if ('waitUntilMs' in pass) return { requeueAfterMs: Math.max(0, pass.waitUntilMs - this.deps.now().getTime()) };
+    const previous = obj.status;
+    const { status, events } = nextMonitorStatus({
+      observation: pass.observation,
+      previous,
+      generation: obj.metadata?.generation ?? 1,
+      now: this.deps.now(),
+      ...(pass.requestedAt ? { requestedAt: pass.requestedAt } : {}),
+    });
+    const spec = pass.observation.kind === 'Checked' ? pass.observation.spec : undefined;
+    await this.write(obj, previous, status, spec);
+    for (const event of events) {
+      this.deps.log[event.type === 'Warning' ? 'warn' : 'info'](
+        { monitor: `${key.namespace}/${key.name}`, reason: event.reason, message: event.message },
+        'transition',
+      );
+      await this.deps.recordEvent('DatabaseMonitor', obj, event);
     }
-    const target: Target = { key, mem, namespace, name, obj };
-    const generation = obj.metadata?.generation ?? 1;
-    const previous = mem.current;
-    const now = deps.now();
+    const engine = this.slots.get(mapKey(key))?.engine;
+    if (engine) this.deps.metrics.recordMonitor(key.namespace, key.name, engine, status);
+    return pass.nextAtMs === undefined
+      ? {}
+      : { requeueAfterMs: Math.max(0, pass.nextAtMs - this.deps.now().getTime()) };
+  }
 
+  private async observe(key: ObjectKey, obj: MonitorObject): Promise<Pass> {
+    const { deps } = this;
+    const id = mapKey(key);
     const parsed = databaseMonitorSpecSchema.safeParse(obj.spec);
     if (!parsed.success) {
-      return this.stall(
-        target,
-        stalledStatus(previous, StallReason.InvalidSpec, formatZodIssues(parsed.error), generation, now),
-      );
+      await deps.engines.close(id);
+      return { observation: { kind: 'InvalidSpec', message: formatZodIssues(parsed.error) } };
     }
     const spec = parsed.data;
-    mem.engine = spec.engine;
+    this.remember(key, obj, { engine: spec.engine });
     if (spec.suspend) {
-      await deps.engines.close(key);
-      mem.connection = undefined;
-      const suspended = suspendedStatus(previous, generation, now);
-      deps.metrics.recordMonitor(namespace, name, spec.engine, suspended);
-      await this.write(mem, namespace, name, suspended, Number.POSITIVE_INFINITY);
-      return {};
+      await deps.engines.close(id);
+      return { observation: { kind: 'Suspended' } };
     }
-
-    const intervalMs = parseDuration(spec.interval);
-    const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
-    const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
-    const wasStalled = findCondition(previous?.conditions, ConditionType.Stalled)?.status === 'True';
-    const newGeneration = previous?.observedGeneration !== generation || previous?.health === undefined;
-    const dueAt = (mem.lastCheckAt ?? 0) + intervalMs;
-
-    // Resolved before the due guard: a rotated, changed or deleted Secret acts at once, not an interval later.
-    const secrets = await deps.secrets(namespace, secretNamesOf(spec.connection, spec.checks));
+    // Resolved before the schedule is consulted: a rotated, changed or deleted Secret acts at once.
+    const secrets = await deps.secrets(key.namespace, secretNamesOf(spec.connection, spec.checks));
     const resolved = resolveMonitorConnection(spec, secrets);
     if (!resolved.ok) {
-      await deps.engines.close(key);
-      mem.connection = undefined;
-      return this.stall(target, stalledStatus(previous, resolved.reason, resolved.message, generation, now));
+      await deps.engines.close(id);
+      return { observation: { kind: 'Unresolved', reason: resolved.reason, message: resolved.message } };
     }
-    const fingerprint = connectionFingerprint(resolved.config);
-    const connectionChanged = mem.connection !== undefined && mem.connection !== fingerprint;
-    if (!newGeneration && !runNow && !wasStalled && !connectionChanged && now.getTime() < dueAt) {
-      // A write that failed earlier is retried here rather than waiting for the next check.
-      if (mem.current && mem.current !== mem.written) await this.write(mem, namespace, name, mem.current, intervalMs);
-      await this.recordPendingEvents(mem, obj);
-      return { requeueAfterMs: dueAt - now.getTime() };
+    const previous = obj.status;
+    const grid = gridOf(key.namespace, key.name, parseDuration(spec.interval));
+    const known = this.slots.get(id);
+    const before = deps.engines.fingerprint(id);
+    const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
+    const plan = planCheck({
+      grid,
+      nowMs: deps.now().getTime(),
+      previous,
+      generation: obj.metadata?.generation ?? 1,
+      requestedAt,
+      connectionChanged: before !== undefined && before !== connectionFingerprint(resolved.config),
+      lastSlot: known && known.uid === obj.metadata?.uid ? known.slot : undefined,
+    });
+    if (!plan.check) {
+      this.remember(key, obj, { slot: plan.slot });
+      return { waitUntilMs: plan.nextAtMs };
     }
-    mem.connection = fingerprint;
-    if (newGeneration && previous?.observedGeneration !== generation) {
-      const reconciling = reconcilingStatus(previous, generation, now);
-      await this.write(mem, namespace, name, reconciling, intervalMs);
-    }
-
-    const engine = deps.engines.get(key, resolved.config);
-    const perf = spec.checks.performance;
-    const perfDue =
-      perf !== undefined &&
-      (newGeneration ||
-        runNow ||
-        !previous?.lastPerformanceTime ||
-        now.getTime() - Date.parse(previous.lastPerformanceTime) >= parseDuration(perf.interval));
-    // Triggered checks are due now; periodic ones when the (jittered) requeue was due.
-    const checkDueAt =
-      newGeneration || runNow || wasStalled || connectionChanged
-        ? now.getTime()
-        : Math.max(dueAt, mem.nextCheckAt ?? 0);
-    const report = await this.runCheck(
-      `DatabaseMonitor/${key}`,
+    const engine = deps.engines.get(id, resolved.config);
+    let startedMs = plan.dueAtMs;
+    const report: MonitorReport = await this.runCheck(
+      key,
       `${resolved.config.host}:${resolved.config.port}`,
-      checkDueAt,
-      () =>
-        runMonitorChecks(engine, spec, resolved, {
-          includePerformance: perfDue,
+      plan.dueAtMs,
+      () => {
+        startedMs = deps.now().getTime();
+        return runMonitorChecks(engine, spec, resolved, {
+          includePerformance: performanceDue(spec, previous, plan, startedMs),
+          freshLogin: freshLoginWanted(spec, previous, plan, grid),
           makeEngine: () => deps.engines.fresh(resolved.config),
           now: deps.now,
-        }),
+        });
+      },
     );
     deps.metrics.observeCheckDurations(spec.engine, report.durations);
-
-    const checkedAt = deps.now();
-    const { status, events } = checkedStatus({
-      previous,
-      report,
-      spec,
-      generation,
-      now: checkedAt,
-      ...(runNow ? { requestedAt } : {}),
-    });
-    mem.lastCheckAt = checkedAt.getTime();
-    deps.metrics.recordMonitor(namespace, name, spec.engine, status);
-    await this.writeThenRecord(mem, obj, status, events, intervalMs);
-    deps.log.debug({ monitor: key, status: status.status, raw: report.health.status }, 'checked');
-    const requeueAfterMs = withJitter(intervalMs);
-    mem.nextCheckAt = checkedAt.getTime() + requeueAfterMs;
-    return { requeueAfterMs };
+    // Per check, the warm session is not kept: nothing holds a server connection between checks.
+    if (spec.connection.sessionPolicy === 'PerCheck') await deps.engines.close(id);
+    const slot = Math.max(plan.slot, slotOf(grid, startedMs));
+    this.remember(key, obj, { slot });
+    const next = afterCheck(grid, slot, deps.now().getTime());
+    if (next.skipped > 0) deps.metrics.skippedChecks.inc({ kind: 'DatabaseMonitor' }, next.skipped);
+    deps.metrics.lastCheck(key.namespace, key.name, spec.engine, startedMs);
+    return {
+      observation: {
+        kind: 'Checked',
+        spec,
+        report,
+        at: new Date(startedMs),
+        unwrittenChecks: plan.trigger === 'Slot' ? unwrittenChecks(grid, previous, slot) : 0,
+      },
+      ...(plan.trigger === 'RunRequested' && requestedAt ? { requestedAt } : {}),
+      nextAtMs: next.nextAtMs,
+    };
   }
 
-  private async stall(
-    t: Target,
-    next: { status: DatabaseMonitorStatus; events: EventIntent[] },
-  ): Promise<ReconcileResult> {
-    this.deps.log.info(
-      { monitor: t.key, reason: findCondition(next.status.conditions, ConditionType.Stalled)?.reason },
-      'stalled',
-    );
-    if (t.mem.engine) this.deps.metrics.recordMonitor(t.namespace, t.name, t.mem.engine, next.status);
-    await this.writeThenRecord(t.mem, t.obj, next.status, next.events, Number.POSITIVE_INFINITY);
-    // No requeue: a spec or Secret change brings the monitor back through the watches.
-    return {};
-  }
-
-  /**
-   * Events describe a status that users can read, so they follow its write. A failed write keeps them
-   * pending; the retry writes the same status (the due guard) and records them then — once.
-   */
-  private async writeThenRecord(
-    mem: Memory,
-    obj: MonitorObject,
-    status: DatabaseMonitorStatus,
-    events: EventIntent[],
-    intervalMs: number,
-  ): Promise<void> {
-    mem.unrecordedEvents = [...(mem.unrecordedEvents ?? []), ...events];
-    await this.write(mem, obj.metadata?.namespace ?? '', obj.metadata?.name ?? '', status, intervalMs);
-    await this.recordPendingEvents(mem, obj);
-  }
-
-  /** Called only after a write that did not throw (or had nothing to write). */
-  private async recordPendingEvents(mem: Memory, obj: MonitorObject): Promise<void> {
-    const events = mem.unrecordedEvents ?? [];
-    mem.unrecordedEvents = [];
-    for (const event of events) await this.deps.recordEvent('DatabaseMonitor', obj, event);
-  }
-
+  /** A write only when something significant changed or the heartbeat is due (status/status-writes.ts). */
   private async write(
-    mem: Memory,
-    namespace: string,
-    name: string,
+    obj: MonitorObject,
+    previous: DatabaseMonitorStatus | undefined,
     status: DatabaseMonitorStatus,
-    intervalMs: number,
+    spec: DatabaseMonitorSpec | undefined,
   ): Promise<void> {
-    mem.current = status;
-    const decision = decideStatusWrite(
-      mem.written,
-      status,
-      Number.isFinite(intervalMs) ? intervalMs : 0,
-      this.deps.now(),
-    );
+    const intervalMs = spec ? parseDuration(spec.interval) : 0;
+    const decision = decideStatusWrite(previous, status, intervalMs, this.deps.now());
     if (!decision.write) return;
-    await this.deps.writeStatus('DatabaseMonitor', namespace, name, status);
-    mem.written = status;
+    await this.deps.writeStatus('DatabaseMonitor', obj, status);
     this.deps.metrics.statusWrites.inc({ kind: 'DatabaseMonitor', why: decision.why });
   }
 
-  /** The monitor is gone: close its pool, drop its series and memory. */
-  async forget(key: string, namespace: string, name: string): Promise<void> {
-    const mem = this.memory.get(key);
-    this.memory.delete(key);
-    await this.deps.engines.close(key);
-    if (mem?.engine) this.deps.metrics.forgetMonitor(namespace, name, mem.engine);
+  private remember(key: ObjectKey, obj: MonitorObject, update: { slot?: number; engine?: string }): void {
+    const id = mapKey(key);
+    const known = this.slots.get(id);
+    const same = known?.uid === obj.metadata?.uid;
+    this.slots.set(id, {
+      uid: obj.metadata?.uid,
+      slot: update.slot ?? (same ? known?.slot : undefined),
+      engine: update.engine ?? known?.engine ?? 'postgres',
+    });
   }
+
+  /** The monitor is gone: close its connections, drop its series. */
+  async forget(key: ObjectKey): Promise<void> {
+    const id = mapKey(key);
+    const known = this.slots.get(id);
+    this.slots.delete(id);
+    await this.deps.engines.close(id);
+    if (known) this.deps.metrics.forgetMonitor(key.namespace, key.name, known.engine);
+  }
+}
+
+const mapKey = (key: ObjectKey) => `${key.namespace}/${key.name}`;
+
+/** Performance runs on its own interval (from the status), and at once on a new generation or a request. */
+function performanceDue(
+  spec: DatabaseMonitorSpec,
+  previous: DatabaseMonitorStatus | undefined,
+  plan: Extract<Plan, { check: true }>,
+  nowMs: number,
+): boolean {
+  const perf = spec.checks.performance;
+  if (!perf) return false;
+  if (['NoResult', 'NewGeneration', 'RunRequested'].includes(plan.trigger) || !previous?.lastPerformanceTime)
+    return true;
+  return nowMs - Date.parse(previous.lastPerformanceTime) >= parseDuration(perf.interval);
+}
+
+/**
+ * A fresh login every freshLoginInterval (on the grid, so a fleet's logins are spread), on every check while
+ * the last one failed, and on the first check. With sessionPolicy PerCheck every check logs in anyway.
+ */
+function freshLoginWanted(
+  spec: DatabaseMonitorSpec,
+  previous: DatabaseMonitorStatus | undefined,
+  plan: Extract<Plan, { check: true }>,
+  grid: ReturnType<typeof gridOf>,
+): boolean {
+  if (spec.connection.sessionPolicy === 'PerCheck') return false;
+  if (plan.trigger !== 'Slot' || previous?.health?.login?.succeeded === false) return true;
+  return freshLoginDue(grid, plan.slot, parseDuration(spec.connection.freshLoginInterval));
 }

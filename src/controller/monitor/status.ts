@@ -1,115 +1,194 @@
 import {
   type AvailabilityStatus,
-  type Condition,
   type DatabaseMonitorSpec,
   type DatabaseMonitorStatus,
   EventReason,
   type HealthStatus,
+  parseDuration,
   ConditionReason as R,
-  StallReason,
+  type StallReason,
   ConditionType as T,
 } from '../../api/index.js';
 import type { MonitorReport } from '../../checks/index.js';
-import { nextAvailability, targetRatio } from './availability.js';
-import { type ConditionInput, isTrue, recomputeConditions, setConditions } from '../status/conditions.js';
-import { nextStreak } from './debounce.js';
+import { type ConditionInput, findCondition, recomputeConditions } from '../status/conditions.js';
 import type { EventIntent } from '../status/events.js';
+import { nextAvailability } from './availability.js';
+import { monitorConditions } from './conditions.js';
+import { nextStreak, type Streak } from './debounce.js';
+import { heartbeatMs } from './schedule.js';
 
-export interface CheckedInput {
+/** What one reconcile found out about a monitor: exactly one of these. */
+export type MonitorObservation =
+  | { kind: 'InvalidSpec'; message: string }
+  | { kind: 'Unresolved'; reason: StallReason; message: string }
+  | { kind: 'Suspended' }
+  | {
+      kind: 'Checked';
+      spec: DatabaseMonitorSpec;
+      report: MonitorReport;
+      /** When the check started. */
+      at: Date;
+      /** Checks that ran since the status was last written, each with the written result (schedule.ts). */
+      unwrittenChecks: number;
+    };
+
+export interface StatusInput {
+  observation: MonitorObservation;
   previous: DatabaseMonitorStatus | undefined;
-  report: MonitorReport;
-  spec: DatabaseMonitorSpec;
   generation: number;
   now: Date;
+  /** The requestedAt annotation value this pass acted on (a check ran for it). */
   requestedAt?: string;
+}
+
+/**
+ * Pure: the whole next status of a monitor, and the Events of its transition, from what this pass observed
+ * and the status as last written. Nothing is carried from the previous status except history that a single
+ * check cannot measure again: when it last succeeded, the availability record, the last performance test
+ * (it runs on its own, longer interval) and the last run request handled.
+ */
+export function nextMonitorStatus(input: StatusInput): { status: DatabaseMonitorStatus; events: EventIntent[] } {
+  const { observation: o } = input;
+  switch (o.kind) {
+    case 'InvalidSpec':
+      return stalled(input, 'InvalidSpec', o.message);
+    case 'Unresolved':
+      return stalled(input, o.reason, o.message);
+    case 'Suspended':
+      return suspended(input);
+    case 'Checked':
+      return checked(input, o);
+  }
 }
 
 const READY_REASON: Record<HealthStatus, string> = { healthy: R.Healthy, degraded: R.Degraded, unhealthy: R.Unhealthy };
 
-function migrationsCondition(m: MonitorReport['health']['migrationStatus']): ConditionInput {
-  const condition = (status: ConditionInput['status'], reason: string, message: string): ConditionInput => ({
-    type: T.MigrationsApplied,
-    status,
-    reason,
-    message,
-  });
-  if (!m)
-    return condition('Unknown', R.NotChecked, 'checks.migrations is not configured or the database is unreachable');
-  if (m.failedMigrations.length > 0)
-    return condition('False', R.MigrationFailed, `failed: ${m.failedMigrations.join(', ')}`);
-  if (m.pendingMigrations.length > 0)
-    return condition('False', R.MigrationsPending, `pending: ${m.pendingMigrations.join(', ')}`);
-  if (m.error) return condition('Unknown', R.MigrationTableUnreadable, m.error);
-  if (m.unknownReason) return condition('Unknown', R.MigrationStateUnknown, m.unknownReason);
-  return condition('True', R.UpToDate, `current version ${m.currentVersion ?? '(none)'}`);
+function checked(
+  input: StatusInput,
+  o: Extract<MonitorObservation, { kind: 'Checked' }>,
+): { status: DatabaseMonitorStatus; events: EventIntent[] } {
+  const { previous, generation, now } = input;
+  const { spec, report, at } = o;
+  const availableNow = report.health.status === 'healthy';
+  // The unwritten checks between the last write and this one all had the written result.
+  const before = previous?.health?.status;
+  let streak: Streak = {
+    ...(previous?.status ? { reported: previous.status } : {}),
+    consecutiveFailures: previous?.consecutiveFailures ?? 0,
+    consecutiveSuccesses: previous?.consecutiveSuccesses ?? 0,
+  };
+  let availability = previous?.availability;
+  const target = spec.slo?.target;
+  for (let i = 0; i < o.unwrittenChecks && before !== undefined; i++) {
+    streak = nextStreak(streak, before, spec.thresholds);
+    availability = nextAvailability(availability, at, { available: before === 'healthy', target });
+  }
+  streak = nextStreak(streak, report.health.status, spec.thresholds);
+  availability = nextAvailability(availability, at, { available: availableNow, target });
+  const reported = streak.reported!;
+  const performanceConfigured = spec.checks.performance !== undefined;
+  const performance = performanceConfigured ? (report.performance ?? previous?.performance) : undefined;
+  const lastPerformanceTime = !performanceConfigured
+    ? undefined
+    : report.performance
+      ? at.toISOString()
+      : previous?.lastPerformanceTime;
+  const conditions = recomputeConditions(
+    previous?.conditions,
+    [
+      {
+        type: T.Ready,
+        status: reported === 'healthy' ? 'True' : 'False',
+        reason: READY_REASON[reported],
+        message:
+          reported === 'healthy'
+            ? 'Database is healthy'
+            : report.health.reasons.join('; ') || `observed ${report.health.status}`,
+      },
+      { type: T.Reconciling, status: 'False', reason: R.Checked, message: `generation ${generation} checked` },
+      { type: T.Stalled, status: 'False', reason: R.Checked, message: 'Spec and Secret are valid' },
+      ...monitorConditions(spec, report, performance, availability),
+    ],
+    generation,
+    now,
+  );
+  const lastSuccessTime = availableNow ? at.toISOString() : previous?.lastSuccessTime;
+  const lastHandledReconcileAt = input.requestedAt ?? previous?.lastHandledReconcileAt;
+  const status: DatabaseMonitorStatus = {
+    observedGeneration: generation,
+    conditions,
+    status: reported,
+    lastCheckTime: at.toISOString(),
+    nextHeartbeatTime: new Date(at.getTime() + heartbeatMs(intervalOf(spec))).toISOString(),
+    ...(lastSuccessTime ? { lastSuccessTime } : {}),
+    ...(lastPerformanceTime ? { lastPerformanceTime } : {}),
+    consecutiveFailures: streak.consecutiveFailures,
+    consecutiveSuccesses: streak.consecutiveSuccesses,
+    ...(lastHandledReconcileAt ? { lastHandledReconcileAt } : {}),
+    health: report.health,
+    ...(report.pool ? { pool: report.pool } : {}),
+    ...(report.pgbouncer ? { pgbouncer: report.pgbouncer } : {}),
+    ...(performance ? { performance } : {}),
+    ...(report.diagnostics ? { diagnostics: report.diagnostics } : {}),
+    alerts: report.alerts,
+    ...(availability ? { availability } : {}),
+  };
+  return { status, events: transitionEvents(previous, status) };
 }
 
-/** The server's connection utilization against its threshold. */
-function connectionUtilizationCondition(pool: MonitorReport['pool']): ConditionInput {
-  if (!pool?.poolHealth)
-    return {
-      type: T.ConnectionUtilizationWithinLimits,
-      status: 'Unknown',
-      reason: R.NotMeasured,
-      message: pool?.error ?? 'not measured',
-    };
-  if (pool.poolHealth === 'high')
-    return {
-      type: T.ConnectionUtilizationWithinLimits,
-      status: 'False',
-      reason: R.UtilizationHigh,
-      message: pool.overflowAnalysis,
-    };
+const intervalOf = (spec: DatabaseMonitorSpec) => parseDuration(spec.interval);
+
+/** A problem no retry can fix: Stalled=True and Ready=False; nothing measured is claimed, history stays. */
+function stalled(
+  input: StatusInput,
+  reason: StallReason,
+  message: string,
+): { status: DatabaseMonitorStatus; events: EventIntent[] } {
+  const { previous, generation, now } = input;
+  const conditions = recomputeConditions(
+    previous?.conditions,
+    [
+      { type: T.Ready, status: 'False', reason, message },
+      { type: T.Stalled, status: 'True', reason, message },
+      { type: T.Reconciling, status: 'False', reason, message: 'waiting for the spec or Secret to be fixed' },
+    ],
+    generation,
+    now,
+  );
+  const was = findCondition(previous?.conditions, T.Stalled);
+  const changed = was?.status !== 'True' || was.message !== message;
+  const eventReason = reason === 'InvalidSpec' ? EventReason.InvalidSpec : EventReason.SecretNotFound;
   return {
-    type: T.ConnectionUtilizationWithinLimits,
-    status: 'True',
-    reason: R.WithinLimits,
-    message: `utilization ${pool.poolHealth}`,
+    status: { observedGeneration: generation, conditions, ...history(previous) },
+    events: changed ? [{ type: 'Warning', reason: eventReason, message }] : [],
   };
 }
 
-/** PgBouncer's pools, only when spec.checks.pgbouncer is set. */
-function pgbouncerCondition(pgbouncer: MonitorReport['pgbouncer']): ConditionInput[] {
-  if (!pgbouncer) return [];
-  const type = T.PgBouncerPoolsWithinLimits;
-  if (pgbouncer.poolHealth === undefined)
-    return [{ type, status: 'Unknown', reason: R.NotMeasured, message: pgbouncer.error ?? 'not measured' }];
-  if (pgbouncer.poolHealth === 'high')
-    return [{ type, status: 'False', reason: pgbouncer.reason, message: pgbouncer.recommendation }];
-  return [{ type, status: 'True', reason: pgbouncer.reason, message: pgbouncer.recommendation }];
+/** Checks are paused, so no health is claimed: Ready=Unknown and no results. */
+function suspended(input: StatusInput): { status: DatabaseMonitorStatus; events: EventIntent[] } {
+  const { previous, generation, now } = input;
+  const paused: ConditionInput[] = [
+    { type: T.Ready, status: 'Unknown', reason: R.Suspended, message: 'spec.suspend is true: checks are paused' },
+    { type: T.Reconciling, status: 'False', reason: R.Suspended, message: 'checks are paused' },
+    { type: T.Stalled, status: 'False', reason: R.Suspended, message: 'checks are paused' },
+  ];
+  return {
+    status: {
+      observedGeneration: generation,
+      conditions: recomputeConditions(previous?.conditions, paused, generation, now),
+      ...history(previous),
+    },
+    events: [],
+  };
 }
 
-function performanceCondition(performance: DatabaseMonitorStatus['performance']): ConditionInput[] {
-  if (!performance) return [];
-  const { performanceRating: rating, apdex, targetMs } = performance.overallAssessment;
-  return ['excellent', 'good'].includes(rating)
-    ? [
-        {
-          type: T.PerformanceWithinTarget,
-          status: 'True',
-          reason: R.WithinTarget,
-          message: `rated ${rating} (Apdex ${apdex})`,
-        },
-      ]
-    : [
-        {
-          type: T.PerformanceWithinTarget,
-          status: 'False',
-          reason: R.SlowerThanTarget,
-          message: `rated ${rating} (Apdex ${apdex} at ${targetMs} ms)`,
-        },
-      ];
-}
-
-function connectedCondition(health: MonitorReport['health']): ConditionInput {
-  return health.connection
-    ? { type: T.Connected, status: 'True', reason: R.Connected, message: 'Connected and authenticated' }
-    : {
-        type: T.Connected,
-        status: 'False',
-        reason: health.errorReason ?? R.ConnectionFailed,
-        message: health.error ?? 'cannot connect',
-      };
+/** History that a status keeps while nothing is measured (stalled, suspended). */
+function history(previous: DatabaseMonitorStatus | undefined): Partial<DatabaseMonitorStatus> {
+  const kept: Partial<DatabaseMonitorStatus> = {};
+  if (previous?.lastSuccessTime) kept.lastSuccessTime = previous.lastSuccessTime;
+  if (previous?.availability) kept.availability = previous.availability as AvailabilityStatus;
+  if (previous?.lastHandledReconcileAt) kept.lastHandledReconcileAt = previous.lastHandledReconcileAt;
+  return kept;
 }
 
 function transitionEvents(before: DatabaseMonitorStatus | undefined, after: DatabaseMonitorStatus): EventIntent[] {
@@ -153,194 +232,5 @@ function transitionEvents(before: DatabaseMonitorStatus | undefined, after: Data
   return events;
 }
 
-/** What survives from one status to the next although not measured now: history, not health. */
-const history = (previous: DatabaseMonitorStatus | undefined, requestedAt?: string) => ({
-  ...(previous?.lastSuccessTime ? { lastSuccessTime: previous.lastSuccessTime } : {}),
-  // History, not a measurement: paused or stalled time adds no checks, and the record stays.
-  ...(previous?.availability ? { availability: previous.availability } : {}),
-  ...(requestedAt
-    ? { lastHandledReconcileAt: requestedAt }
-    : previous?.lastHandledReconcileAt
-      ? { lastHandledReconcileAt: previous.lastHandledReconcileAt }
-      : {}),
-});
-
-/** SLOMet, only when spec.slo is set: the 7-day availability against the target. */
-function sloCondition(spec: DatabaseMonitorSpec, availability: AvailabilityStatus | undefined): ConditionInput[] {
-  if (!spec.slo) return [];
-  const target = spec.slo.target;
-  const observed = availability?.last7d;
-  if (observed === undefined) {
-    return [{ type: T.SLOMet, status: 'Unknown', reason: R.NoChecksYet, message: `target ${target}%: no checks yet` }];
-  }
-  const percent = `${Math.round(observed * 1_000_000) / 10_000}%`;
-  const budget = `error budget left ${Math.round((availability?.errorBudgetRemaining ?? 0) * 100)}%`;
-  return observed >= targetRatio(target)
-    ? [
-        {
-          type: T.SLOMet,
-          status: 'True',
-          reason: R.ObjectiveMet,
-          message: `${percent} over 7 d ≥ ${target}%; ${budget}`,
-        },
-      ]
-    : [
-        {
-          type: T.SLOMet,
-          status: 'False',
-          reason: R.ErrorBudgetExhausted,
-          message: `${percent} over 7 d < ${target}%; ${budget}`,
-        },
-      ];
-}
-
-/**
- * Pure: a finished check → the next status and the Events its transitions call for. The status is built
- * from the spec and this check only; performance results (measured on their own, longer interval) are the
- * one thing taken from the previous status, and only while checks.performance is still configured.
- */
-export function checkedStatus(input: CheckedInput): { status: DatabaseMonitorStatus; events: EventIntent[] } {
-  const { previous, report, spec, generation, now } = input;
-  const streak = nextStreak(
-    {
-      ...(previous?.status ? { reported: previous.status } : {}),
-      consecutiveFailures: previous?.consecutiveFailures ?? 0,
-      consecutiveSuccesses: previous?.consecutiveSuccesses ?? 0,
-    },
-    report.health.status,
-    spec.thresholds,
-  );
-  const reported = streak.reported!;
-  const readyMessage =
-    reported === 'healthy'
-      ? 'Database is healthy'
-      : report.health.reasons.join('; ') || `observed ${report.health.status}`;
-  const availability = nextAvailability(previous?.availability, now, {
-    available: report.health.status === 'healthy',
-    ...(spec.slo ? { target: spec.slo.target } : {}),
-  });
-  const performanceConfigured = spec.checks.performance !== undefined;
-  const performance = performanceConfigured ? (report.performance ?? previous?.performance) : undefined;
-  const lastPerformanceTime = !performanceConfigured
-    ? undefined
-    : report.performance
-      ? now.toISOString()
-      : previous?.lastPerformanceTime;
-  const conditions = recomputeConditions(
-    previous?.conditions,
-    [
-      {
-        type: T.Ready,
-        status: reported === 'healthy' ? 'True' : 'False',
-        reason: READY_REASON[reported],
-        message: readyMessage,
-      },
-      { type: T.Reconciling, status: 'False', reason: R.Checked, message: `generation ${generation} checked` },
-      { type: T.Stalled, status: 'False', reason: R.Checked, message: 'Spec and Secret are valid' },
-      connectedCondition(report.health),
-      migrationsCondition(report.health.migrationStatus),
-      connectionUtilizationCondition(report.pool),
-      ...pgbouncerCondition(report.pgbouncer),
-      ...performanceCondition(performance),
-      ...sloCondition(spec, availability),
-    ],
-    generation,
-    now,
-  );
-  const status: DatabaseMonitorStatus = {
-    observedGeneration: generation,
-    conditions,
-    status: reported,
-    lastCheckTime: now.toISOString(),
-    ...history(previous, input.requestedAt),
-    ...(report.health.status === 'healthy' ? { lastSuccessTime: now.toISOString() } : {}),
-    ...(lastPerformanceTime ? { lastPerformanceTime } : {}),
-    consecutiveFailures: streak.consecutiveFailures,
-    consecutiveSuccesses: streak.consecutiveSuccesses,
-    health: report.health,
-    ...(report.pool ? { pool: report.pool } : {}),
-    ...(report.pgbouncer ? { pgbouncer: report.pgbouncer } : {}),
-    ...(performance ? { performance } : {}),
-    ...(report.diagnostics ? { diagnostics: report.diagnostics } : {}),
-    alerts: report.alerts,
-    ...(availability ? { availability } : {}),
-  };
-  return { status, events: transitionEvents(previous, status) };
-}
-
-/**
- * Pure: a problem no retry can fix → Stalled=True and Ready=False. Nothing measured before is kept: a
- * monitor that cannot run shows no health (`status` absent), only why it cannot run.
- */
-export function stalledStatus(
-  previous: DatabaseMonitorStatus | undefined,
-  reason: StallReason,
-  message: string,
-  generation: number,
-  now: Date,
-): { status: DatabaseMonitorStatus; events: EventIntent[] } {
-  const conditions = recomputeConditions(
-    previous?.conditions,
-    [
-      { type: T.Ready, status: 'False', reason, message },
-      { type: T.Stalled, status: 'True', reason, message },
-      { type: T.Reconciling, status: 'False', reason, message: 'waiting for the spec or Secret to be fixed' },
-    ],
-    generation,
-    now,
-  );
-  const wasStalled = previous?.conditions?.find((c: Condition) => c.type === T.Stalled && c.status === 'True');
-  const changed = !wasStalled || wasStalled.message !== message;
-  const eventReason = reason === StallReason.InvalidSpec ? EventReason.InvalidSpec : EventReason.SecretNotFound;
-  return {
-    status: { observedGeneration: generation, conditions, ...history(previous) },
-    events: changed ? [{ type: 'Warning', reason: eventReason, message }] : [],
-  };
-}
-
-/**
- * Pure: a new generation seen and about to be checked. The last results stay, still labelled with the
- * generation they were measured for (status.observedGeneration), until this check replaces them.
- */
-export function reconcilingStatus(
-  previous: DatabaseMonitorStatus | undefined,
-  generation: number,
-  now: Date,
-): DatabaseMonitorStatus {
-  const conditions = setConditions(
-    previous?.conditions,
-    [
-      { type: T.Reconciling, status: 'True', reason: R.Progressing, message: `checking generation ${generation}` },
-      ...(previous?.conditions?.some((c) => c.type === T.Ready)
-        ? []
-        : [{ type: T.Ready, status: 'Unknown' as const, reason: R.Progressing, message: 'first check running' }]),
-    ],
-    generation,
-    now,
-  );
-  return { ...previous, conditions };
-}
-
-/** Pure: checks are paused, so no health is claimed: Ready=Unknown and no results. */
-export function suspendedStatus(
-  previous: DatabaseMonitorStatus | undefined,
-  generation: number,
-  now: Date,
-): DatabaseMonitorStatus {
-  const conditions = recomputeConditions(
-    previous?.conditions,
-    [
-      { type: T.Ready, status: 'Unknown', reason: R.Suspended, message: 'spec.suspend is true: checks are paused' },
-      { type: T.Reconciling, status: 'False', reason: R.Suspended, message: 'checks are paused' },
-      { type: T.Stalled, status: 'False', reason: R.Suspended, message: 'checks are paused' },
-    ],
-    generation,
-    now,
-  );
-  return { observedGeneration: generation, conditions, ...history(previous) };
-}
-
 /** True when the status claims no measured health (stalled, suspended, never checked). */
 export const hasNoHealth = (status: DatabaseMonitorStatus | undefined) => status?.health === undefined;
-
-export const isStalled = (status: DatabaseMonitorStatus | undefined) => isTrue(status?.conditions, T.Stalled);

@@ -15,72 +15,88 @@ import {
   unavailableDatabase,
   validateDatabase,
 } from '../../checks/index.js';
-import { withJitter } from '../runtime/backoff.js';
+import { formatZodIssues } from '../monitor/reconciler.js';
+import { gridOf, slotOf, slotStart } from '../monitor/schedule.js';
 import { type RunCheck, runInline } from '../runtime/check-executor.js';
 import { connectionFingerprint } from '../runtime/engine-pool.js';
-import { secretNamesOf } from '../event-routing.js';
-import { formatZodIssues } from '../monitor/reconciler.js';
-import { invalidPrerequisiteStatus, prerequisiteStatus, validateFromMonitor } from './status.js';
-import { decideStatusWrite } from '../status/status-writes.js';
-import type { ReconcilerDeps } from '../types.js';
 import type { ReconcileResult } from '../runtime/work-queue.js';
-
-interface Memory {
-  uid?: string;
-  written?: DatabasePrerequisiteStatus;
-  /** Inline databases are checked on the prerequisite's interval; monitorRef ones come from the cache. */
-  inline: Map<string, { at: number; connection: string; validation: DatabaseValidation }>;
-}
+import { decideStatusWrite } from '../status/status-writes.js';
+import type { ObjectKey, PrerequisiteObject, ReconcilerDeps } from '../types.js';
+import { secretNamesOf } from '../wiring.js';
+import { nextPrerequisiteStatus, type PrerequisiteObservation, validateFromMonitor } from './status.js';
 
 /**
- * Evaluates on its interval and whenever a referenced monitor changes. Databases given by monitorRef
- * are judged from that monitor's status (no second connection); inline ones are checked here.
+ * Observe → nextPrerequisiteStatus → at most one write → its Events. Databases given by monitorRef are
+ * judged from that monitor's status in the cache (no second connection); inline ones are checked here on
+ * the prerequisite's interval, and between checks their last verdict is read back from the status.
  */
 export class PrerequisiteReconciler {
-  private readonly memory = new Map<string, Memory>();
-
   constructor(
     private readonly deps: ReconcilerDeps,
     /** Database I/O goes through the operator's check executor (limits, lag metrics, worker parking). */
     private readonly runCheck: RunCheck = runInline,
   ) {}
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+  async reconcile(key: ObjectKey): Promise<ReconcileResult> {
     const { deps } = this;
-    const key = `${namespace}/${name}`;
-    const obj = deps.prerequisites.get(namespace, name);
+    const obj = deps.prerequisites.get(key.namespace, key.name);
     if (!obj) {
-      this.memory.delete(key);
-      await deps.engines.closeMatching(`prerequisite:${key}/`);
-      deps.metrics.forgetPrerequisite(namespace, name);
+      await deps.engines.closeMatching(engineKey(key, ''));
+      deps.metrics.forgetPrerequisite(key.namespace, key.name);
       return {};
     }
-    let mem = this.memory.get(key);
-    if (!mem || mem.uid !== obj.metadata?.uid) {
-      mem = { uid: obj.metadata?.uid, written: obj.status, inline: new Map() };
-      this.memory.set(key, mem);
-    }
+    const previous = obj.status;
     const generation = obj.metadata?.generation ?? 1;
-    const now = deps.now();
-    const parsed = databasePrerequisiteSpecSchema.safeParse(obj.spec);
-    if (!parsed.success) {
-      const { status, events } = invalidPrerequisiteStatus(mem.written, formatZodIssues(parsed.error), generation, now);
-      await this.write(mem, namespace, name, status, 0);
-      for (const event of events) await deps.recordEvent('DatabasePrerequisite', obj, event);
-      deps.metrics.forgetPrerequisite(namespace, name);
+    const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
+    const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
+    const observation = await this.observe(key, obj, runNow);
+    const { status, events } = nextPrerequisiteStatus({
+      observation,
+      previous,
+      generation,
+      now: deps.now(),
+      ...(runNow && requestedAt ? { requestedAt } : {}),
+    });
+    const intervalMs = observation.kind === 'Evaluated' ? parseDuration(observation.spec.interval) : 0;
+    const decision = decideStatusWrite(previous, status, intervalMs, deps.now());
+    if (decision.write) {
+      await deps.writeStatus('DatabasePrerequisite', obj, status);
+      deps.metrics.statusWrites.inc({ kind: 'DatabasePrerequisite', why: decision.why });
+    }
+    for (const event of events) {
+      deps.log[event.type === 'Warning' ? 'warn' : 'info'](
+        { prerequisite: `${key.namespace}/${key.name}`, reason: event.reason, message: event.message },
+        'transition',
+      );
+      await deps.recordEvent('DatabasePrerequisite', obj, event);
+    }
+    if (observation.kind === 'InvalidSpec') {
+      deps.metrics.forgetPrerequisite(key.namespace, key.name);
       return {};
     }
-    const spec = parsed.data;
-    const intervalMs = parseDuration(spec.interval);
-    const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
-    const runNow = requestedAt !== undefined && requestedAt !== mem.written?.lastHandledReconcileAt;
-    if (runNow || mem.written?.observedGeneration !== generation) mem.inline.clear();
-    const options = { checkMigrations: spec.checkMigrations, performanceThresholdMs: spec.performanceThresholdMs };
+    deps.metrics.recordPrerequisite(key.namespace, key.name, observation.result.overallStatus);
+    const grid = gridOf(key.namespace, key.name, intervalMs);
+    return { requeueAfterMs: slotStart(grid, slotOf(grid, deps.now().getTime()) + 1) - deps.now().getTime() };
+  }
 
+  private async observe(key: ObjectKey, obj: PrerequisiteObject, runNow: boolean): Promise<PrerequisiteObservation> {
+    const { deps } = this;
+    const parsed = databasePrerequisiteSpecSchema.safeParse(obj.spec);
+    if (!parsed.success) return { kind: 'InvalidSpec', message: formatZodIssues(parsed.error) };
+    const spec = parsed.data;
+    const at = deps.now();
+    const previous = obj.status;
+    const options = { checkMigrations: spec.checkMigrations, performanceThresholdMs: spec.performanceThresholdMs };
+    const inlineDue = (db: string, connection: string) =>
+      runNow ||
+      previous?.observedGeneration !== (obj.metadata?.generation ?? 1) ||
+      deps.engines.fingerprint(engineKey(key, db)) !== connection ||
+      !previous?.lastCheckTime ||
+      at.getTime() - Date.parse(previous.lastCheckTime) >= parseDuration(spec.interval);
     const databases = await Promise.all(
       spec.databases.map(async (db): Promise<DatabaseValidation> => {
         if (db.monitorRef) {
-          const monitor = deps.monitors.get(namespace, db.monitorRef.name);
+          const monitor = deps.monitors.get(key.namespace, db.monitorRef.name);
           return validateFromMonitor(
             db.name,
             db.monitorRef.name,
@@ -91,71 +107,44 @@ export class PrerequisiteReconciler {
             options,
           );
         }
-        // Resolved before the cache is consulted: a changed Secret or connection is checked at once.
+        // Resolved first: a changed Secret or connection is checked at once.
         const inlineSpec = inlineMonitorSpec(db);
-        const secrets = await deps.secrets(namespace, secretNamesOf(inlineSpec.connection));
+        const secrets = await deps.secrets(key.namespace, secretNamesOf(inlineSpec.connection));
         const resolved = resolveMonitorConnection(inlineSpec, secrets);
         if (!resolved.ok) {
-          mem.inline.delete(db.name);
+          await deps.engines.close(engineKey(key, db.name));
           return unavailableDatabase(db.name, resolved.message);
         }
-        const connection = connectionFingerprint(resolved.config);
-        const cached = mem.inline.get(db.name);
-        if (cached?.connection === connection && now.getTime() - cached.at < intervalMs) return cached.validation;
-        const validation = await this.checkInline(key, db.name, inlineSpec, resolved, options);
-        mem.inline.set(db.name, { at: now.getTime(), connection, validation });
-        return validation;
+        const last = lastVerdict(previous, db.name);
+        if (last && !inlineDue(db.name, connectionFingerprint(resolved.config))) return last;
+        return this.checkInline(key, db.name, inlineSpec, resolved, options);
       }),
     );
-    const result = summarizeValidation(databases);
-    const { status, events } = prerequisiteStatus(
-      mem.written,
-      result,
-      spec.allowWarnings,
-      generation,
-      now,
-      runNow ? requestedAt : undefined,
-    );
-    await this.write(mem, namespace, name, status, intervalMs);
-    for (const event of events) await deps.recordEvent('DatabasePrerequisite', obj, event);
-    deps.metrics.recordPrerequisite(namespace, name, result.overallStatus);
-    return { requeueAfterMs: withJitter(intervalMs) };
+    return { kind: 'Evaluated', spec, result: summarizeValidation(databases), at };
   }
 
   private async checkInline(
-    key: string,
+    key: ObjectKey,
     dbName: string,
     spec: DatabaseMonitorSpec,
     resolved: Extract<ResolveResult, { ok: true }>,
     options: { checkMigrations: boolean; performanceThresholdMs: number },
   ): Promise<DatabaseValidation> {
-    const engine = this.deps.engines.get(`prerequisite:${key}/${dbName}`, resolved.config);
+    const engine = this.deps.engines.get(engineKey(key, dbName), resolved.config);
     const { host, port } = resolved.config;
-    const report = await this.runCheck(
-      `DatabasePrerequisite/${key}`,
-      `${host}:${port}`,
-      this.deps.now().getTime(),
-      () =>
-        runMonitorChecks(engine, spec, resolved, {
-          includePerformance: false,
-          makeEngine: () => this.deps.engines.fresh(resolved.config),
-          now: this.deps.now,
-        }),
+    const report = await this.runCheck(key, `${host}:${port}`, this.deps.now().getTime(), () =>
+      runMonitorChecks(engine, spec, resolved, {
+        includePerformance: false,
+        makeEngine: () => this.deps.engines.fresh(resolved.config),
+        now: this.deps.now,
+      }),
     );
     return validateDatabase(dbName, report, options);
   }
-
-  private async write(
-    mem: Memory,
-    namespace: string,
-    name: string,
-    status: DatabasePrerequisiteStatus,
-    intervalMs: number,
-  ): Promise<void> {
-    const decision = decideStatusWrite(mem.written, status, intervalMs, this.deps.now());
-    if (!decision.write) return;
-    await this.deps.writeStatus('DatabasePrerequisite', namespace, name, status);
-    mem.written = status;
-    this.deps.metrics.statusWrites.inc({ kind: 'DatabasePrerequisite', why: decision.why });
-  }
 }
+
+const engineKey = (key: ObjectKey, db: string) => `prerequisite:${key.namespace}/${key.name}/${db}`;
+
+/** The verdict the status holds for an inline database, as last written. */
+const lastVerdict = (previous: DatabasePrerequisiteStatus | undefined, name: string) =>
+  previous?.databases?.find((d) => d.name === name);

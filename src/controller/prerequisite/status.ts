@@ -1,12 +1,13 @@
 import type {
   DatabaseMonitorStatus,
+  DatabasePrerequisiteSpec,
   DatabasePrerequisiteStatus,
   DatabaseValidation,
   PrerequisiteResult,
 } from '../../api/index.js';
 import { EventReason, ConditionReason as R, ConditionType as T } from '../../api/index.js';
 import { unavailableDatabase, type ValidationOptions, validateDatabase } from '../../checks/index.js';
-import { recomputeConditions } from '../status/conditions.js';
+import { type ConditionInput, findCondition, recomputeConditions } from '../status/conditions.js';
 import type { EventIntent } from '../status/events.js';
 
 /** A referenced monitor as the prerequisite sees it in the cache. */
@@ -24,65 +25,88 @@ export function validateFromMonitor(
 ): DatabaseValidation {
   if (!monitor) return unavailableDatabase(name, `DatabaseMonitor ${monitorName} not found in this namespace`);
   const status = monitor.status;
-  const stalled = status?.conditions?.find((c) => c.type === T.Stalled && c.status === 'True');
-  if (stalled) return unavailableDatabase(name, `DatabaseMonitor ${monitorName} cannot run: ${stalled.message}`);
-  const ready = status?.conditions?.find((c) => c.type === T.Ready);
-  if (ready?.reason === R.Suspended) return unavailableDatabase(name, `DatabaseMonitor ${monitorName} is suspended`);
+  const stalled = findCondition(status?.conditions, T.Stalled);
+  if (stalled?.status === 'True')
+    return unavailableDatabase(name, `DatabaseMonitor ${monitorName} cannot run: ${stalled.message}`);
+  if (findCondition(status?.conditions, T.Ready)?.reason === R.Suspended)
+    return unavailableDatabase(name, `DatabaseMonitor ${monitorName} is suspended`);
   if (!status?.health || status.observedGeneration !== monitor.generation) {
-    return unavailableDatabase(name, `DatabaseMonitor ${monitorName} has not checked its current spec yet`);
+    // A creation or spec-change race, not a fault: the gate waits, and no Warning is raised for it.
+    return {
+      ...unavailableDatabase(name, `waiting for DatabaseMonitor ${monitorName} to check its current spec`),
+      waiting: true,
+    };
   }
   return validateDatabase(name, { health: status.health, ...(status.pool ? { pool: status.pool } : {}) }, options);
 }
 
-export function prerequisiteStatus(
-  previous: DatabasePrerequisiteStatus | undefined,
-  result: PrerequisiteResult,
-  allowWarnings: boolean,
-  generation: number,
-  now: Date,
-  requestedAt?: string,
+/** What one pass found out about a prerequisite. */
+export type PrerequisiteObservation =
+  | { kind: 'InvalidSpec'; message: string }
+  | { kind: 'Evaluated'; spec: DatabasePrerequisiteSpec; result: PrerequisiteResult; at: Date };
+
+export interface PrerequisiteStatusInput {
+  observation: PrerequisiteObservation;
+  previous: DatabasePrerequisiteStatus | undefined;
+  generation: number;
+  now: Date;
+  requestedAt?: string;
+}
+
+/** Pure: the whole next status of a prerequisite and the Events of its transition. */
+export function nextPrerequisiteStatus(input: PrerequisiteStatusInput): {
+  status: DatabasePrerequisiteStatus;
+  events: EventIntent[];
+} {
+  return input.observation.kind === 'InvalidSpec'
+    ? invalid(input, input.observation.message)
+    : evaluated(input, input.observation);
+}
+
+function evaluated(
+  input: PrerequisiteStatusInput,
+  o: Extract<PrerequisiteObservation, { kind: 'Evaluated' }>,
 ): { status: DatabasePrerequisiteStatus; events: EventIntent[] } {
-  const ready = result.overallStatus === 'passed' || (result.overallStatus === 'warning' && allowWarnings);
+  const { previous, generation, now } = input;
+  const { result, spec, at } = o;
+  const ready = result.overallStatus === 'passed' || (result.overallStatus === 'warning' && spec.allowWarnings);
+  const blockers = blockersOf(result.databases);
+  const waitingOnly = !ready && blockers.length === 0;
   const problems = result.databases
     .filter((d) => d.status !== 'passed')
     .map((d) => `${d.name}: ${d.issues.join('; ')}`);
-  const reason = { passed: R.Passed, warning: R.Warning, failed: R.Failed }[result.overallStatus];
+  const readyCondition: ConditionInput = {
+    type: T.Ready,
+    status: ready ? 'True' : 'False',
+    reason: waitingOnly
+      ? R.WaitingForMonitor
+      : { passed: R.Passed, warning: R.Warning, failed: R.Failed }[result.overallStatus],
+    message: problems.length === 0 ? `all ${result.summary.total} database(s) passed` : problems.join(' | '),
+  };
   const conditions = recomputeConditions(
     previous?.conditions,
     [
-      {
-        type: T.Ready,
-        status: ready ? 'True' : 'False',
-        reason,
-        message: problems.length === 0 ? `all ${result.summary.total} database(s) passed` : problems.join(' | '),
-      },
+      readyCondition,
       { type: T.Reconciling, status: 'False', reason: R.Checked, message: `generation ${generation} checked` },
       { type: T.Stalled, status: 'False', reason: R.Checked, message: 'spec is valid' },
     ],
     generation,
     now,
   );
-  const failures = result.overallStatus === 'failed' ? 1 : 0;
+  const lastSuccessTime = ready ? at.toISOString() : previous?.lastSuccessTime;
+  const lastHandledReconcileAt = input.requestedAt ?? previous?.lastHandledReconcileAt;
   const status: DatabasePrerequisiteStatus = {
     ...result,
     observedGeneration: generation,
     conditions,
-    lastCheckTime: now.toISOString(),
-    ...(ready
-      ? { lastSuccessTime: now.toISOString() }
-      : previous?.lastSuccessTime
-        ? { lastSuccessTime: previous.lastSuccessTime }
-        : {}),
-    consecutiveFailures: failures ? (previous?.consecutiveFailures ?? 0) + 1 : 0,
-    ...(requestedAt
-      ? { lastHandledReconcileAt: requestedAt }
-      : previous?.lastHandledReconcileAt
-        ? { lastHandledReconcileAt: previous.lastHandledReconcileAt }
-        : {}),
+    lastCheckTime: at.toISOString(),
+    ...(lastSuccessTime ? { lastSuccessTime } : {}),
+    consecutiveFailures: result.overallStatus === 'failed' ? (previous?.consecutiveFailures ?? 0) + 1 : 0,
+    ...(lastHandledReconcileAt ? { lastHandledReconcileAt } : {}),
   };
-  const wasReady = previous?.conditions?.find((c) => c.type === T.Ready)?.status;
   const events: EventIntent[] = [];
-  if (ready && wasReady !== 'True') {
+  const wasReady = findCondition(previous?.conditions, T.Ready)?.status === 'True';
+  if (ready && !wasReady) {
     events.push({
       type: 'Normal',
       reason: EventReason.PrerequisitePassed,
@@ -90,24 +114,35 @@ export function prerequisiteStatus(
     });
   } else if (
     !ready &&
-    (wasReady === 'True' || wasReady === undefined || previous?.overallStatus !== result.overallStatus)
+    blockers.length > 0 &&
+    signature(blockers) !== signature(blockersOf(previous?.databases ?? []))
   ) {
+    // Named for what blocks the workload, and raised again when the blocker changes (not only the verdict).
     events.push({
       type: 'Warning',
       reason: EventReason.PrerequisiteFailed,
-      message: problems.join(' | ').slice(0, 1000),
+      message: blockers
+        .map((d) => `${d.name}: ${d.issues.join('; ')}`)
+        .join(' | ')
+        .slice(0, 1000),
     });
   }
   return { status, events };
 }
 
-/** Pure: a spec that fails validation → Stalled, and no results (nothing was evaluated for it). */
-export function invalidPrerequisiteStatus(
-  previous: DatabasePrerequisiteStatus | undefined,
+/** The databases that keep the prerequisite from passing for a reason other than a monitor not checked yet. */
+const blockersOf = (databases: DatabaseValidation[]) => databases.filter((d) => d.status !== 'passed' && !d.waiting);
+
+/** What a blocker is, without the figures that change on every check (response times, counts). */
+const signature = (blockers: DatabaseValidation[]) =>
+  JSON.stringify(blockers.map((d) => [d.name, d.status, d.issues.map((i) => i.replace(/[0-9.]+/g, '#'))]));
+
+/** A spec that fails validation → Stalled, and no results (nothing was evaluated for it). */
+function invalid(
+  input: PrerequisiteStatusInput,
   message: string,
-  generation: number,
-  now: Date,
 ): { status: DatabasePrerequisiteStatus; events: EventIntent[] } {
+  const { previous, generation, now } = input;
   const conditions = recomputeConditions(
     previous?.conditions,
     [
@@ -118,7 +153,7 @@ export function invalidPrerequisiteStatus(
     generation,
     now,
   );
-  const wasStalled = previous?.conditions?.find((c) => c.type === T.Stalled && c.status === 'True');
+  const was = findCondition(previous?.conditions, T.Stalled);
   return {
     status: {
       observedGeneration: generation,
@@ -126,6 +161,9 @@ export function invalidPrerequisiteStatus(
       ...(previous?.lastSuccessTime ? { lastSuccessTime: previous.lastSuccessTime } : {}),
       ...(previous?.lastHandledReconcileAt ? { lastHandledReconcileAt: previous.lastHandledReconcileAt } : {}),
     },
-    events: wasStalled?.message === message ? [] : [{ type: 'Warning', reason: EventReason.InvalidSpec, message }],
+    events:
+      was?.status === 'True' && was.message === message
+        ? []
+        : [{ type: 'Warning', reason: EventReason.InvalidSpec, message }],
   };
 }

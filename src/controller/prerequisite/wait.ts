@@ -1,8 +1,8 @@
 import { API_GROUP, API_VERSION } from '../../api/index.js';
 import { withTimeout } from '../../checks/timeout.js';
 import { connectKube, makeClients, statusCodeOf } from '../k8s/client.js';
-import { gateState } from './gate.js';
 import type { PrerequisiteObject } from '../types.js';
+import { gateState } from './gate.js';
 
 export interface WaitOptions {
   name: string;

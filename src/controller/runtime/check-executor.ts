@@ -1,3 +1,5 @@
+import type { ObjectKey } from '../types.js';
+
 /** How much database I/O runs at once: in total, and against any one host:port. */
 export interface CheckLimits {
   concurrency: number;
@@ -131,7 +133,8 @@ export class CheckExecutor {
  * How reconcilers run a check: `owner` is the reconcile's queue key (its worker is released while the
  * check waits), `host` is host:port, `dueAt` when the check should have started (for the lag metric).
  */
-export type RunCheck = <T>(owner: string, host: string, dueAt: number, work: () => Promise<T>) => Promise<T>;
+/** Runs a check of `owner` against `host`, due at `dueAt`; the operator's limits and worker parking apply. */
+export type RunCheck = <T>(owner: ObjectKey, host: string, dueAt: number, work: () => Promise<T>) => Promise<T>;
 
 /** No limits and no parking: for reconcilers driven directly (unit tests, one-off runs). */
 export const runInline: RunCheck = (_owner, _host, _dueAt, work) => work();

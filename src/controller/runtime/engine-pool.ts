@@ -27,6 +27,11 @@ export class EnginePool {
     return engine;
   }
 
+  /** The fingerprint of the connection a key's engine was made for; undefined when it has none. */
+  fingerprint(key: string): string | undefined {
+    return this.engines.get(key)?.fingerprint;
+  }
+
   /** A throwaway engine for diagnostics and other fresh-connection work. */
   fresh(config: ConnectionConfig): DatabaseEngine {
     return this.factory(config, { poolSize: 1 });

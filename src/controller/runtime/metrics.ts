@@ -53,6 +53,17 @@ export class OperatorMetrics {
     'Unix time of the last healthy check',
     MONITOR_LABELS,
   );
+  private readonly lastCheckAt = this.gauge(
+    'dbwatch_database_last_check_timestamp_seconds',
+    'Unix time the last check started (every check; status.lastCheckTime is rewritten only on a change or the heartbeat)',
+    MONITOR_LABELS,
+  );
+  readonly skippedChecks = new Counter({
+    name: 'dbwatch_checks_skipped_total',
+    help: 'Schedule slots passed without a check because the previous check of the object overran them',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   private readonly availability = this.gauge(
     'dbwatch_database_availability_ratio',
     'Share of checks in which the database was reachable and healthy, over the window (24h or 7d)',
@@ -187,8 +198,13 @@ export class OperatorMetrics {
     this.pgbouncer.record(namespace, name, status.pgbouncer);
   }
 
+  lastCheck(namespace: string, name: string, engine: string, startedMs: number): void {
+    this.lastCheckAt.set({ namespace, name, engine }, startedMs / 1000);
+  }
+
+  /** Check durations arrive in milliseconds (MonitorReport.durations); the histogram is in seconds. */
   observeCheckDurations(engine: string, durations: Partial<Record<CheckName, number>>): void {
-    for (const [check, seconds] of Object.entries(durations)) this.checkDuration.observe({ engine, check }, seconds);
+    for (const [check, ms] of Object.entries(durations)) this.checkDuration.observe({ engine, check }, ms / 1000);
   }
 
   recordPrerequisite(namespace: string, name: string, status: PrerequisiteStatus): void {
@@ -208,6 +224,7 @@ export class OperatorMetrics {
       this.failedMigrations,
       this.failures,
       this.lastSuccess,
+      this.lastCheckAt,
     ]) {
       metric.remove(labels);
     }

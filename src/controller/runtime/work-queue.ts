@@ -4,13 +4,15 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
 }
 
-export type Reconcile = (key: string) => Promise<ReconcileResult>;
+export type Reconcile<K> = (key: K) => Promise<ReconcileResult>;
 
-export interface WorkQueueOptions {
+export interface WorkQueueOptions<K> {
   concurrency: number;
-  reconcile: Reconcile;
+  reconcile: Reconcile<K>;
+  /** A key's identity (keys are typed values; two equal ones must give the same id). Default String(key). */
+  id?: (key: K) => string;
   backoff?: ExponentialBackoff;
-  onError?: (key: string, error: unknown, retryInMs: number) => void;
+  onError?: (key: K, error: unknown, retryInMs: number) => void;
   onDepth?: (depth: number) => void;
   /** When a worker picks a key up: how long it waited in the queue. */
   onWait?: (waitedMs: number) => void;
@@ -26,7 +28,9 @@ export interface WorkQueueOptions {
  * back while waiting, and gets one again, ahead of new keys, to finish. `concurrency` therefore bounds
  * the reconciles that compute and write, not the checks that wait on the network.
  */
-export class WorkQueue {
+export class WorkQueue<K = string> {
+  /** id → the typed key it stands for. */
+  private readonly keys = new Map<string, K>();
   private readonly queued: string[] = [];
   /** Key → when it was queued. */
   private readonly queuedAt = new Map<string, number>();
@@ -44,9 +48,18 @@ export class WorkQueue {
   private active = 0;
   private stopped = false;
 
-  constructor(private readonly options: WorkQueueOptions) {
+  private readonly id: (key: K) => string;
+
+  constructor(private readonly options: WorkQueueOptions<K>) {
     this.backoff = options.backoff ?? new ExponentialBackoff();
     this.now = options.now ?? Date.now;
+    this.id = options.id ?? String;
+  }
+
+  private idOf(key: K): string {
+    const id = this.id(key);
+    this.keys.set(id, key);
+    return id;
   }
 
   /**
@@ -54,7 +67,8 @@ export class WorkQueue {
    * continue. Parks of one key may overlap (a prerequisite checks several databases at once): the first
    * releases the worker, the last takes it back.
    */
-  async park<T>(key: string, wait: Promise<T>): Promise<T> {
+  async park<T>(typed: K, wait: Promise<T>): Promise<T> {
+    const key = this.idOf(typed);
     const parks = this.parked.get(key) ?? 0;
     this.parked.set(key, parks + 1);
     if (parks === 0) {
@@ -76,8 +90,12 @@ export class WorkQueue {
     }
   }
 
-  add(key: string): void {
+  add(typed: K): void {
     if (this.stopped) return;
+    this.addId(this.idOf(typed));
+  }
+
+  private addId(key: string): void {
     this.clearTimer(key);
     if (this.processing.has(key)) {
       this.dirty.add(key);
@@ -91,10 +109,14 @@ export class WorkQueue {
     this.pump();
   }
 
-  addAfter(key: string, delayMs: number): void {
+  addAfter(typed: K, delayMs: number): void {
+    this.addIdAfter(this.idOf(typed), delayMs);
+  }
+
+  private addIdAfter(key: string, delayMs: number): void {
     if (this.stopped) return;
     if (delayMs <= 0) {
-      this.add(key);
+      this.addId(key);
       return;
     }
     const at = this.now() + delayMs;
@@ -103,17 +125,19 @@ export class WorkQueue {
     if (existing) clearTimeout(existing.timer);
     const timer = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      this.addId(key);
     }, delayMs);
     timer.unref();
     this.timers.set(key, { at, timer });
   }
 
   /** Drops pending work for a key (object deleted). */
-  remove(key: string): void {
+  remove(typed: K): void {
+    const key = this.id(typed);
     this.clearTimer(key);
     this.backoff.forget(key);
     if (this.queuedAt.delete(key)) this.queued.splice(this.queued.indexOf(key), 1);
+    if (!this.processing.has(key) && !this.timers.has(key)) this.keys.delete(key);
   }
 
   get depth(): number {
@@ -170,18 +194,20 @@ export class WorkQueue {
   }
 
   private async run(key: string): Promise<void> {
+    const typed = this.keys.get(key)!;
     try {
-      const result = await this.options.reconcile(key);
+      const result = await this.options.reconcile(typed);
       this.backoff.forget(key);
-      if (result.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      if (result.requeueAfterMs !== undefined) this.addIdAfter(key, result.requeueAfterMs);
     } catch (error) {
       const retryInMs = this.backoff.next(key);
-      this.options.onError?.(key, error, retryInMs);
-      this.addAfter(key, retryInMs);
+      this.options.onError?.(typed, error, retryInMs);
+      this.addIdAfter(key, retryInMs);
     } finally {
       this.active--;
       this.processing.delete(key);
-      if (this.dirty.delete(key)) this.add(key);
+      if (this.dirty.delete(key)) this.addId(key);
+      else if (!this.timers.has(key) && !this.queuedAt.has(key)) this.keys.delete(key);
       if (this.processing.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       this.pump();
     }

@@ -1,17 +1,21 @@
 import type { Condition } from '../../api/index.js';
 
 /**
- * Fields that change on every check without telling anyone anything new. The streak counters are among
- * them: a database that stays down is written when it first fails and when `status` crosses
- * failureThreshold (both change other fields), then only on the heartbeat — not once per check.
+ * Fields that change on every check without telling anyone anything new. The streak counters and the
+ * availability counts are among them: the checks between two writes are on the schedule's grid and all had
+ * the written result (anything else would have been written), so the next write adds them back
+ * (monitor/schedule.ts unwrittenChecks). lastPerformanceTime is not: the next pass decides from it whether
+ * the performance test is due.
  */
 const TIMING_KEYS = new Set([
   'lastTransitionTime',
   'lastCheckTime',
+  'nextHeartbeatTime',
   'lastSuccessTime',
-  'lastPerformanceTime',
   'timestamp',
   'responseTimeMs',
+  // A fresh login's figures; a failed one changes health.connection and errorReason, which are written.
+  'login',
   'durationMs',
   'consecutiveSuccesses',
   'consecutiveFailures',

@@ -93,12 +93,12 @@ describe('the CRDs on a real kube-apiserver', () => {
       'UTILIZATION %',
       'MIGRATION',
       'AVAILABILITY',
-      'LAST CHECK',
+      'REPORTED',
       'AGE',
     ]);
     expect(row).toMatch(/^orders\s+(<none>\s+)?postgres\s+degraded\s+12.5\s+42.5\s+7\s+(<none>\s+)?\d+s\s+\d+s$/);
     const wide = await kubectl(['get', 'dbwatch', '-n', ns, '-o', 'wide']);
-    expect(wide.stdout).toMatch(/LAST CHECK\s+MESSAGE\s+AGE/);
+    expect(wide.stdout).toMatch(/REPORTED\s+HEARTBEAT BY\s+MESSAGE\s+AGE/);
   });
 
   test('an invalid DatabaseMonitor is rejected with the schema messages', async () => {

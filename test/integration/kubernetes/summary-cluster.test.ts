@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
+import { databasePrerequisiteSpecSchema } from '../../../src/api/index.js';
 import type { ClusterSummary } from '../../../src/cli/summary-cluster.js';
 import { summaryClusterCommand } from '../../../src/cli/summary-cluster-command.js';
-import { prerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
+import { nextPrerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
 import { adminKubeconfigPath, ensureCrds, freshNamespace, kubectl, userKubeconfig } from '../../support/kube.js';
 import { admin } from '../../support/resources.js';
 import { type MonitorState, monitorSpec, monitorStatus } from '../../support/summary-states.js';
@@ -66,17 +67,22 @@ beforeAll(async () => {
     // Last written 25 min ago with a 30 s interval: older than 2 × max(interval, 5 min heartbeat).
     monitor(archive, 'archive', 'healthy', minutesAgo(25)),
   ]);
-  const warning = prerequisiteStatus(
-    undefined,
-    {
-      overallStatus: 'warning',
-      databases: [{ name: 'ledger', status: 'warning', issues: ['1 pending migration(s): 2'] }],
-      summary: { passed: 0, warning: 1, failed: 0, total: 1 },
+  const now = new Date();
+  const warning = nextPrerequisiteStatus({
+    observation: {
+      kind: 'Evaluated',
+      spec: databasePrerequisiteSpecSchema.parse({ databases: [{ name: 'ledger', monitorRef: { name: 'ledger' } }] }),
+      result: {
+        overallStatus: 'warning',
+        databases: [{ name: 'ledger', status: 'warning', issues: ['1 pending migration(s): 2'] }],
+        summary: { passed: 0, warning: 1, failed: 0, total: 1 },
+      },
+      at: now,
     },
-    false,
-    1,
-    new Date(),
-  ).status;
+    previous: undefined,
+    generation: 1,
+    now,
+  }).status;
   await create(
     'databaseprerequisites',
     'DatabasePrerequisite',
@@ -207,7 +213,7 @@ describe('kubectl dbwatch (the plugin through the real kubectl)', () => {
     expect(result.code).toBe(2);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^Overall: unhealthy {2}all namespaces: \d+ databases?: /);
-    expect(lines[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+AGE\s+LAST CHECK\s+MESSAGE$/);
+    expect(lines[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+AGE\s+REPORTED\s+MESSAGE$/);
     const row = (ns: string, name: string) => lines.find((l) => l.startsWith(`${ns} `) && l.includes(` ${name} `));
     expect(row(payments, 'payments')).toMatch(/\sunhealthy\s+WrongPassword\s+42m\s+\d+s\s+cannot connect/);
     expect(row(shop, 'ledger')).toMatch(/\sdegraded\s+MigrationsPending\s+42m\s/);

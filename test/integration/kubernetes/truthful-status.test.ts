@@ -130,7 +130,7 @@ describe('status never outlives its cause', () => {
       return row.slice(at, next < 0 ? undefined : at + name.length + next).trim();
     };
     expect(column('READY')).toBe('False');
-    for (const measured of ['STATUS', 'RESPONSE', 'UTILIZATION %', 'MIGRATION', 'LAST CHECK']) {
+    for (const measured of ['STATUS', 'RESPONSE', 'UTILIZATION %', 'MIGRATION', 'REPORTED']) {
       expect([measured, column(measured)]).toEqual([measured, '']);
     }
     expect(row).not.toMatch(/healthy|degraded/);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
 import { load } from 'js-yaml';
 import type { DatabasePrerequisiteStatus } from '../../../src/api/index.js';
-import { invalidPrerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
+import { nextPrerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
 import { startBlackHole } from '../../support/black-hole.js';
 import { freePort } from '../../support/free-port.js';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
@@ -192,7 +192,12 @@ describe('GitOps health of live DatabasePrerequisites', () => {
     const elsewhere = await freshNamespace('gitops-unwatched');
     await createPrerequisite(elsewhere, 'refused', { databases: [{ name: 'shop', monitorRef: { name: 'x' } }] });
     const created = await live('databaseprerequisites', 'refused', elsewhere);
-    const { status } = invalidPrerequisiteStatus(undefined, 'spec.databases: too many', 1, new Date());
+    const { status } = nextPrerequisiteStatus({
+      observation: { kind: 'InvalidSpec', message: 'spec.databases: too many' },
+      previous: undefined,
+      generation: 1,
+      now: new Date(),
+    });
     await admin().objects.replaceNamespacedCustomObjectStatus({
       ...group,
       namespace: elsewhere,
