@@ -364,3 +364,13 @@ describe('prerequisite gate', () => {
     expect(gateState(ready, 'p')).toEqual({ ready: true, message: 'ok' });
   });
 });
+
+describe('write damping against the status as the API server returns it', () => {
+  test('the same status with its keys in another order is not a change', () => {
+    const now = new Date('2026-01-01T00:00:10Z');
+    const at = '2026-01-01T00:00:00Z';
+    const written = { status: 'healthy', lastCheckTime: at, health: { queryTest: true, connection: true } };
+    const fromServer = { health: { connection: true, queryTest: true }, lastCheckTime: at, status: 'healthy' };
+    expect(decideStatusWrite(fromServer, written, 10_000, now).write).toBe(false);
+  });
+});

@@ -29,7 +29,10 @@ type Pass = { observation: MonitorObservation; requestedAt?: string; nextAtMs?: 
  * decides the same from the status, see schedule.ts).
  */
 export class MonitorReconciler {
-  private readonly slots = new Map<string, { uid: string | undefined; slot: number | undefined; engine: string }>();
+  private readonly slots = new Map<
+    string,
+    { uid: string | undefined; slot: number | undefined; engine: string; retry?: boolean }
+  >();
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -54,7 +57,15 @@ export class MonitorReconciler {
       ...(pass.requestedAt ? { requestedAt: pass.requestedAt } : {}),
     });
     const spec = pass.observation.kind === 'Checked' ? pass.observation.spec : undefined;
-    await this.write(obj, previous, status, spec);
+    const known = this.slots.get(mapKey(key));
+    try {
+      await this.write(obj, previous, status, spec);
+      if (known) known.retry = false;
+    } catch (error) {
+      // The check ran but nobody can see its result: the retry (queue backoff) checks and writes again.
+      if (known) known.retry = true;
+      throw error;
+    }
     for (const event of events) {
       this.deps.log[event.type === 'Warning' ? 'warn' : 'info'](
         { monitor: `${key.namespace}/${key.name}`, reason: event.reason, message: event.message },
@@ -103,6 +114,7 @@ export class MonitorReconciler {
       requestedAt,
       connectionChanged: before !== undefined && before !== connectionFingerprint(resolved.config),
       lastSlot: known && known.uid === obj.metadata?.uid ? known.slot : undefined,
+      retry: known?.retry === true && known.uid === obj.metadata?.uid,
     });
     if (!plan.check) {
       this.remember(key, obj, { slot: plan.slot });
@@ -167,6 +179,7 @@ export class MonitorReconciler {
       uid: obj.metadata?.uid,
       slot: update.slot ?? (same ? known?.slot : undefined),
       engine: update.engine ?? known?.engine ?? 'postgres',
+      retry: same && known?.retry === true,
     });
   }
 

@@ -47,6 +47,7 @@ export type CheckTrigger =
   | 'WasStalled'
   | 'ConnectionChanged'
   | 'StaleStatus'
+  | 'Retry'
   | 'Slot';
 
 export type Plan =
@@ -64,6 +65,8 @@ export interface PlanInput {
   connectionChanged: boolean;
   /** The slot this process last checked (or decided was done); undefined after a restart or handover. */
   lastSlot: number | undefined;
+  /** This process's last pass checked but could not write its result: check again now. */
+  retry?: boolean;
 }
 
 /**
@@ -81,6 +84,7 @@ export function planCheck(input: PlanInput): Plan {
     return now('RunRequested');
   if (isTrue(previous.conditions, ConditionType.Stalled)) return now('WasStalled');
   if (input.connectionChanged) return now('ConnectionChanged');
+  if (input.retry) return now('Retry');
   const lastCheck = previous.lastCheckTime ? Date.parse(previous.lastCheckTime) : Number.NaN;
   if (!(nowMs - lastCheck <= heartbeatMs(grid.intervalMs) + grid.intervalMs)) return now('StaleStatus');
   const done = input.lastSlot ?? Math.max(slot, slotOf(grid, lastCheck));

@@ -18,5 +18,3 @@ export class ExponentialBackoff {
   }
 }
 
-/** ±10 % so that monitors created together do not check together forever. */
-export const withJitter = (ms: number, random = Math.random) => Math.round(ms * (0.9 + 0.2 * random()));

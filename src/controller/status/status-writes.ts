@@ -33,13 +33,17 @@ const TIMING_KEYS = new Set([
   'availability',
 ]);
 
-/** A status with timings and counters removed, for comparing what matters. */
+/**
+ * A status with timings and counters removed and its keys in one order, for comparing what matters: the
+ * previous status comes from the API server (its own key order), the next one from nextMonitorStatus.
+ */
 export function significant(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(significant);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value)
       .filter(([k]) => !TIMING_KEYS.has(k))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([k, v]) => [k, significant(v)]),
   );
 }
@@ -64,7 +68,7 @@ export function decideStatusWrite(
     return { write: true, why: 'changed' };
   }
   const last = lastWritten.lastCheckTime ? Date.parse(lastWritten.lastCheckTime) : 0;
-  // Write now if waiting for the next check (interval plus jitter) would let it grow older than the limit.
+  // Write now if waiting for the next check (an interval, a little more if it starts late) would let it grow older than the limit.
   const nextCheckAge = now.getTime() - last + intervalMs * 1.1;
   if (nextCheckAge > Math.max(intervalMs, heartbeatFloorMs)) return { write: true, why: 'heartbeat' };
   return { write: false, why: 'unchanged' };

@@ -221,7 +221,7 @@ describe('a transition whose status write fails', () => {
       await replaceSecret(ns, `${name}-db`, secretData({ ...db, password: 'not-the-password' }));
       // The check runs and its write is refused (and retried with backoff); no Event describes an unwritten status.
       await eventually('a refused write', async () =>
-        operator.logs.some((l) => l.includes('reconcile failed') && l.includes(`/${name}"`)) ? true : undefined,
+        operator.logs.some((l) => l.includes('reconcile failed') && l.includes(`"name":"${name}"`)) ? true : undefined,
       );
       await new Promise((ok) => setTimeout(ok, 2500));
       expect((await getMonitor(ns, name)).status?.status).toBe('healthy');

@@ -114,7 +114,8 @@ describe('GitOps health of live DatabaseMonitors (Argo CD Lua on gopher-lua, kst
     await until('changing', 'databasemonitors', (o) => cond(o, 'Ready')?.status === 'True');
     // The new connection never answers: the check of generation 2 runs for connectTimeoutSeconds (30 s).
     await patchMonitor(ns, 'changing', { spec: { connection: { secretRef: { name: 'silent-db' } } } });
-    const object = await until('changing', 'databasemonitors', (o) => cond(o, 'Reconciling')?.status === 'True');
+    // One write per pass: nothing is written until generation 2's check ends; observedGeneration says it all.
+    const object = await until('changing', 'databasemonitors', (o) => o.metadata.generation === 2);
     expect(object.metadata.generation).toBe(2);
     expect(object.status?.observedGeneration).toBe(1);
     const verdicts = judge('DatabaseMonitor', object);
