@@ -1,0 +1,73 @@
+/*
+ * Who is a live member of the shard group, judged the way client-go's leader election judges a Lease: by
+ * this replica's own clock, from when it last SAW each member's Lease change — never by comparing a renewTime
+ * written on another node with the local clock, so clock skew can neither keep a dead member alive nor drop a
+ * live one. A member that has just appeared is counted only after `joinGraceMs`, so that every replica has
+ * seen it before ownership moves to it (the planned handover: docs/operator.md "Sharding"). Pure: times are
+ * the caller's.
+ */
+
+export interface MemberLease {
+  /** The member's identity (Lease spec.holderIdentity). */
+  holder: string;
+  resourceVersion: string;
+  leaseDurationMs: number;
+}
+
+interface Seen {
+  lease: MemberLease;
+  /** Local time the Lease was first seen. */
+  firstSeenMs: number;
+  /** Local time its resourceVersion last changed. */
+  changedMs: number;
+}
+
+export class Membership {
+  private readonly seen = new Map<string, Seen>();
+
+  constructor(private readonly joinGraceMs: number) {}
+
+  /** A Lease as listed or watched (name → lease); a new resourceVersion counts as a renewal now. */
+  observe(name: string, lease: MemberLease, nowMs: number): void {
+    const known = this.seen.get(name);
+    if (!known || known.lease.holder !== lease.holder) {
+      this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs });
+    } else if (known.lease.resourceVersion !== lease.resourceVersion) {
+      this.seen.set(name, { lease, firstSeenMs: known.firstSeenMs, changedMs: nowMs });
+    }
+  }
+
+  /** The Lease was deleted (a clean shutdown): the member leaves at once. */
+  forget(name: string): void {
+    this.seen.delete(name);
+  }
+
+  /** Members whose Lease changed within its duration and who have been seen for the join grace, sorted. */
+  live(nowMs: number): string[] {
+    const members = new Set<string>();
+    for (const { lease, firstSeenMs, changedMs } of this.seen.values()) {
+      if (nowMs - changedMs >= lease.leaseDurationMs) continue;
+      if (nowMs - firstSeenMs < this.joinGraceMs) continue;
+      members.add(lease.holder);
+    }
+    return [...members].sort();
+  }
+
+  /** Members whose Lease expired (not seen to change for its duration): they died rather than left. */
+  expired(nowMs: number): string[] {
+    return [...this.seen.values()]
+      .filter(({ lease, changedMs }) => nowMs - changedMs >= lease.leaseDurationMs)
+      .map(({ lease }) => lease.holder);
+  }
+
+  /** When the view can next change by time alone (a Lease expiring or a grace ending): re-evaluate then. */
+  nextChangeMs(nowMs: number): number | undefined {
+    let next: number | undefined;
+    for (const { lease, firstSeenMs, changedMs } of this.seen.values()) {
+      for (const at of [changedMs + lease.leaseDurationMs, firstSeenMs + this.joinGraceMs]) {
+        if (at > nowMs && (next === undefined || at < next)) next = at;
+      }
+    }
+    return next;
+  }
+}

@@ -1,0 +1,66 @@
+import { describe, expect, test } from '@jest/globals';
+import { Membership } from '../../src/controller/shard/membership.js';
+import { ownerOf } from '../../src/controller/shard/ownership.js';
+
+const objects = Array.from({ length: 10_000 }, (_, i) => `ns-${i % 50}/db-${i}`);
+const owners = (members: string[]) => new Map(objects.map((o) => [o, ownerOf(o, members)]));
+
+describe('ownership by rendezvous hashing', () => {
+  test('each of 3 members owns about a third; every replica computes the same owner', () => {
+    const members = ['dbwatch-0', 'dbwatch-1', 'dbwatch-2'];
+    const counts = new Map<string, number>();
+    for (const owner of owners(members).values()) counts.set(owner!, (counts.get(owner!) ?? 0) + 1);
+    for (const n of counts.values()) expect(Math.abs(n - 10_000 / 3)).toBeLessThan(300);
+    expect(ownerOf('ns/x', [...members].reverse())).toBe(ownerOf('ns/x', members));
+  });
+
+  test('a member joining takes about 1/4 of the objects, all from the others; nothing else moves', () => {
+    const before = owners(['a', 'b', 'c']);
+    const after = owners(['a', 'b', 'c', 'd']);
+    const moved = objects.filter((o) => before.get(o) !== after.get(o));
+    expect(moved.every((o) => after.get(o) === 'd')).toBe(true);
+    expect(Math.abs(moved.length - 2500)).toBeLessThan(250);
+  });
+
+  test('a member leaving gives away only its own objects', () => {
+    const before = owners(['a', 'b', 'c']);
+    const after = owners(['a', 'c']);
+    expect(objects.filter((o) => before.get(o) !== after.get(o)).every((o) => before.get(o) === 'b')).toBe(true);
+  });
+
+  test('no members: no owner', () => {
+    expect(ownerOf('ns/x', [])).toBeUndefined();
+  });
+});
+
+describe('membership judged by local observation', () => {
+  const lease = (holder: string, rv: string) => ({ holder, resourceVersion: rv, leaseDurationMs: 15_000 });
+
+  test('a member counts after the join grace and until its Lease has not changed for its duration', () => {
+    const m = new Membership(4000);
+    m.observe('a', lease('a', '1'), 0);
+    expect(m.live(1000)).toEqual([]);
+    expect(m.live(4000)).toEqual(['a']);
+    m.observe('a', lease('a', '2'), 10_000); // renewed
+    expect(m.live(24_000)).toEqual(['a']);
+    expect(m.live(25_000)).toEqual([]);
+    expect(m.expired(25_000)).toEqual(['a']);
+  });
+
+  test('the same resourceVersion seen again is not a renewal (a frozen member stays frozen)', () => {
+    const m = new Membership(0);
+    m.observe('a', lease('a', '1'), 0);
+    m.observe('a', lease('a', '1'), 14_000);
+    expect(m.live(15_000)).toEqual([]);
+  });
+
+  test('a deleted Lease (clean shutdown) leaves at once; the next change by time alone is known', () => {
+    const m = new Membership(4000);
+    m.observe('a', lease('a', '1'), 0);
+    m.observe('b', lease('b', '1'), 0);
+    expect(m.nextChangeMs(0)).toBe(4000);
+    m.forget('a');
+    expect(m.live(5000)).toEqual(['b']);
+    expect(m.nextChangeMs(5000)).toBe(15_000);
+  });
+});
