@@ -15,6 +15,7 @@ import { customResourceSource, SecretReader, secretMetadataSource } from './k8s/
 import { writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
+import { type AlertmanagerSettings, type Notifier, startNotifier } from './notify/index.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
 import { StatusEcho } from './status-echo.js';
@@ -37,6 +38,8 @@ export interface OperatorOptions {
   gracePeriodMs: number;
   engineFactory: EngineFactory;
   log: Logger;
+  /** Post the monitors' alerts to Alertmanager directly (ALERTMANAGER_URL); off when absent. */
+  alertmanager?: AlertmanagerSettings;
   /** Called when leadership is lost: the process must stop working (the default exits). */
   onLostLeadership?: () => void;
 }
@@ -74,6 +77,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let leading = !options.leaderElection.enabled;
   let synced = false;
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
+  let notifier: Notifier | undefined;
 
   const enqueue = (key: string) => {
     if (leading) queue.add(key);
@@ -106,8 +110,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       update: cached('DatabaseMonitor', (m: MonitorObject) => {
         if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
+        notifier?.changed();
       }),
       delete: (m) => {
+        if (leading) notifier?.deleted(m);
         echo.forget(keyOf('DatabaseMonitor', m));
         enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
@@ -218,11 +224,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const port = (server.address() as { port: number }).port;
   await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
   synced = true;
+  // Its one input: the monitors this replica owns (all while it leads), as the cache holds them.
+  notifier =
+    options.alertmanager &&
+    startNotifier(options.alertmanager, {
+      monitors: () => (leading ? monitors.list() : []),
+      metrics: metrics.alertmanager,
+      log,
+    });
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
 
   const enqueueAll = () => {
     for (const m of monitors.list()) enqueue(keyOf('DatabaseMonitor', m));
     for (const p of prerequisites.list()) enqueue(keyOf('DatabasePrerequisite', p));
+    notifier?.resendAll();
   };
   let elector: LeaderElector | undefined;
   if (options.leaderElection.enabled) {
@@ -258,6 +273,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       leading = false;
       const drained = await queue.shutdown(options.gracePeriodMs);
       if (!drained) log.warn({ gracePeriodMs: options.gracePeriodMs }, 'in-flight checks did not finish in time');
+      await notifier?.stop();
       await engines.closeAll();
       await elector?.stop();
       await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop()]);
