@@ -2,10 +2,15 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from '@jest/globals';
+import { describe, expect, jest, test } from '@jest/globals';
 import { load } from 'js-yaml';
 import { pino } from 'pino';
-import { type DatabaseMonitorStatus, databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
+import {
+  type DatabaseMonitorStatus,
+  databaseMonitorSpecSchema,
+  type HealthResult,
+  parseDuration,
+} from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
 import { monitorReason } from '../../src/controller/monitor-reason.js';
 import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor-status.js';
@@ -16,6 +21,7 @@ import {
   ALERT_TEXT,
   DIRECT_ALERTS,
   type DirectAlert,
+  HOLD_MS,
   monitorAlerts,
   type PostableAlert,
   toPostable,
@@ -108,11 +114,16 @@ describe('what a status calls for', () => {
     expect(monitorAlerts(monitor(status), at(3600), WINDOW_MS)).toEqual([]);
   });
 
-  test('degraded: DbwatchDatabaseDegraded; reachable with a failed migration: DbwatchMigrationsFailed', () => {
+  test('degraded: DbwatchDatabaseDegraded after 10 minutes (the rule’s for); reachable with a failed migration: DbwatchMigrationsFailed', () => {
     const pending = { tool: 'flyway', currentVersion: '1', pendingMigrations: ['2'], failedMigrations: [] };
     const degraded = statusAfter([0, report('degraded', { migrationStatus: pending as never })]);
-    expect(firing(monitorAlerts(monitor(degraded), at(5), WINDOW_MS))).toEqual([
-      expect.objectContaining({ alertname: 'DbwatchDatabaseDegraded', reason: 'MigrationsPending' }),
+    expect(firing(monitorAlerts(monitor(degraded), at(599), WINDOW_MS))).toEqual([]);
+    expect(firing(monitorAlerts(monitor(degraded), at(600), WINDOW_MS))).toEqual([
+      expect.objectContaining({
+        alertname: 'DbwatchDatabaseDegraded',
+        reason: 'MigrationsPending',
+        startsAt: at(0).toISOString(),
+      }),
     ]);
     const failed = { ...pending, pendingMigrations: [], failedMigrations: ['2'] };
     const broken = statusAfter([
@@ -175,6 +186,7 @@ describe('labels and texts', () => {
   test('severity, summary and runbook are the rules’ own (deploy/prometheus/dbwatch-rules.yaml)', () => {
     interface Rule {
       alert?: string;
+      for?: string;
       labels?: Record<string, string>;
       annotations?: Record<string, string>;
     }
@@ -196,6 +208,9 @@ describe('labels and texts', () => {
       expect(posted.annotations.runbook_url).toBe(rule.annotations?.runbook_url);
       expect(Object.keys(posted.annotations).sort()).toEqual(Object.keys(rule.annotations ?? {}).sort());
       expect(ALERT_TEXT[alertname]).toBeDefined();
+      // Degraded (reported at once) waits the rule's `for`; unhealthy is debounced by failureThreshold instead.
+      if (alertname === 'DbwatchDatabaseDegraded') expect(HOLD_MS[alertname]).toBe(parseDuration(rule.for!));
+      else expect(HOLD_MS[alertname]).toBe(0);
     }
   });
 });
@@ -363,6 +378,61 @@ describe('the notifier', () => {
     await notifier.stop();
   });
 
+  test('periodic resends: firing alerts and recent resolves, not the other kinds of a firing monitor; a resend that cannot fit rotates', () => {
+    jest.useFakeTimers({ now: at(30) });
+    try {
+      const down = (name: string) => monitor(statusAfter([0, report('unhealthy')]), name);
+      const recovered = monitor(statusAfter([0, report('unhealthy')], [20, report('healthy')]), 'recovered');
+      const sent: DirectAlert[][] = [];
+      const notifier = new Notifier({
+        senders: [{ enqueue: (a: DirectAlert[]) => sent.push([...a]), stop: async () => undefined } as never],
+        monitors: () => [down('a'), down('b'), down('c'), recovered],
+        resendIntervalMs: 1000,
+        resolveTimeoutMs: WINDOW_MS,
+        capacity: 3, // one monitor's alerts per queue
+      });
+      notifier.start();
+      for (let i = 0; i < 4; i++) jest.advanceTimersByTime(1000);
+      const describe = (alerts: DirectAlert[]) => alerts.map((a) => `${a.name}:${a.endsAt ? 'resolved' : 'firing'}`);
+      // The first pass finds everything new; later ones re-send firing alerts and recent resolves only.
+      expect(sent[0]).toHaveLength(12);
+      expect(describe(sent[1]!)).toEqual([
+        'b:firing',
+        'c:firing',
+        'recovered:resolved',
+        'recovered:resolved',
+        'recovered:resolved',
+        'a:firing',
+      ]);
+      // Each resend starts one monitor further down (capacity 3 / 3 alerts per monitor).
+      expect(sent.map((alerts) => alerts[0]!.name)).toEqual(['a', 'b', 'c', 'recovered']);
+      void notifier.stop();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  test('a held alert fires when its hold ends, without any status change', () => {
+    jest.useFakeTimers({ now: at(0) });
+    try {
+      const pending = { tool: 'flyway', currentVersion: '1', pendingMigrations: ['2'], failedMigrations: [] };
+      const degraded = monitor(statusAfter([0, report('degraded', { migrationStatus: pending as never })]));
+      const sent: DirectAlert[][] = [];
+      const notifier = new Notifier({
+        senders: [{ enqueue: (a: DirectAlert[]) => sent.push([...a]), stop: async () => undefined } as never],
+        monitors: () => [degraded],
+        resendIntervalMs: 3_600_000,
+        resolveTimeoutMs: WINDOW_MS,
+      });
+      notifier.resendAll();
+      expect(firing(sent.flat())).toEqual([]);
+      jest.advanceTimersByTime(10 * 60_000 + 1);
+      expect(firing(sent.at(-1)!)).toEqual([expect.objectContaining({ alertname: 'DbwatchDatabaseDegraded' })]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   test('a deleted monitor that was firing is resolved at once', () => {
     const { notifier, sent } = setup([]);
     notifier.deleted(monitor(statusAfter([0, report('unhealthy')])));
@@ -386,7 +456,7 @@ describe('ALERTMANAGER_* settings', () => {
         ],
         resendIntervalMs: 60_000,
         resolveTimeoutMs: 900_000,
-        queueCapacity: 10_000,
+        queueCapacity: 30_000,
         extraLabels: {},
       },
     });

@@ -28,20 +28,44 @@ export const DIRECT_ALERTS = [AlertName.DatabaseDown, AlertName.MigrationsFailed
 
 const DETAIL_MAX = 512;
 
-/** The one alert a not-Ready, measured monitor fires, with when it started; none when Ready or not measured. */
-export function firingAlert(
+/**
+ * How long a not-Ready state must last before its alert fires. Unhealthy is already debounced by the monitor's
+ * thresholds.failureThreshold (its own `for`, per database); degraded is reported at once, so it waits as long
+ * as the rule DbwatchDatabaseDegraded does (`for: 10m`).
+ */
+export const HOLD_MS: Record<(typeof DIRECT_ALERTS)[number], number> = {
+  DbwatchDatabaseDown: 0,
+  DbwatchMigrationsFailed: 0,
+  DbwatchDatabaseDegraded: 10 * 60_000,
+};
+
+/**
+ * The one alert a not-Ready, measured monitor calls for, when its state began (Ready's lastTransitionTime) and
+ * when the alert fires (after its hold); none when Ready or not measured.
+ */
+export function activeAlert(
   status: DatabaseMonitorStatus | undefined,
-): { alertname: AlertName; since: string } | undefined {
+): { alertname: (typeof DIRECT_ALERTS)[number]; since: string; firesAt: number } | undefined {
   const ready = findCondition(status?.conditions, T.Ready);
   // Stalled, suspended or never checked: nothing measured, nothing to page about (as in the rules).
   if (!status?.status || !status.health || status.status === 'healthy' || ready?.status !== 'False') return undefined;
   const since = ready.lastTransitionTime;
-  if (status.status === 'degraded') return { alertname: AlertName.DatabaseDegraded, since };
   const h = status.health;
   const failed = h.migrationStatus?.failedMigrations.length ?? 0;
-  // Reached and ran the test query, but a migration failed: the rules call that DbwatchMigrationsFailed.
-  if (h.connection && h.queryTest && failed > 0) return { alertname: AlertName.MigrationsFailed, since };
-  return { alertname: AlertName.DatabaseDown, since };
+  const alertname =
+    status.status === 'degraded'
+      ? AlertName.DatabaseDegraded
+      : // Reached and ran the test query, but a migration failed: the rules call that DbwatchMigrationsFailed.
+        h.connection && h.queryTest && failed > 0
+        ? AlertName.MigrationsFailed
+        : AlertName.DatabaseDown;
+  return { alertname, since, firesAt: Date.parse(since) + HOLD_MS[alertname] };
+}
+
+/** The active alert if it fires at `now` (its hold is over). */
+export function firingAlert(status: DatabaseMonitorStatus | undefined, now: Date) {
+  const active = activeAlert(status);
+  return active && active.firesAt <= now.getTime() ? active : undefined;
 }
 
 /** The latest transition of Ready or Stalled: when the monitor last stopped (or started) alerting. */
@@ -64,7 +88,7 @@ export function monitorAlerts(monitor: MonitorObject, now: Date, resolveWindowMs
   const status = monitor.status;
   if (!namespace || !name || !status) return [];
   const engine = (monitor.spec as { engine?: unknown } | undefined)?.engine;
-  const firing = firingAlert(status);
+  const firing = firingAlert(status, now);
   const quietSince = firing ? undefined : lastTransition(status);
   if (!firing && (quietSince === undefined || now.getTime() - Date.parse(quietSince) >= resolveWindowMs)) return [];
   const reason = monitorReason(status);

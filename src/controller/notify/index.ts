@@ -36,6 +36,7 @@ export function startNotifier(
     monitors: deps.monitors,
     resendIntervalMs: settings.resendIntervalMs,
     resolveTimeoutMs: settings.resolveTimeoutMs,
+    capacity: settings.queueCapacity,
   });
   notifier.start();
   deps.log.info(

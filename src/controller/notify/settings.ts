@@ -16,7 +16,8 @@ export const ALERTMANAGER_DEFAULTS = {
   resendInterval: '1m',
   resolveTimeout: '15m',
   timeout: '10s',
-  queueCapacity: 10_000,
+  /** Three alerts per monitor (one firing or resolved, two resolved) for a fleet of 10,000. */
+  queueCapacity: 30_000,
 } as const;
 
 /** Labels the alerts set themselves: an extra label may not replace them. */
