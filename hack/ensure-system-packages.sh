@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what dbwatch's tests and demo need from Debian when missing: the PostgreSQL server, openssl, and
-# Prometheus (promtool tests the alert rules; the server scrapes the operator in test/integration/observability).
+# Installs what dbwatch's tests and demo need from Debian when missing: the PostgreSQL server, openssl,
+# Prometheus (promtool tests the alert rules; the server scrapes the operator in test/integration/observability)
+# and Alertmanager (amtool checks the routing examples; the server notifies a webhook in those tests).
 # Node.js 20 and Go come with the machine image.
 set -euo pipefail
 missing=()
@@ -24,6 +25,7 @@ if [ "${1:-}" = e2e ]; then
   [ ${#missing[@]} -eq 0 ] || mapfile -t missing < <(printf "%s\n" "${missing[@]}" | sort -u)
 fi
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
+{ command -v amtool && command -v prometheus-alertmanager; } >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -34,7 +36,8 @@ fi
 echo "installing from Debian: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# The tests start their own servers: keep Debian from starting a system-wide prometheus (or postgresql) service.
+# The tests start their own servers: keep Debian from starting a system-wide prometheus, alertmanager (or
+# postgresql) service.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d
