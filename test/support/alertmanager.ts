@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { freePort } from './free-port.js';
+import { createCa, signedCertificate } from './pki.js';
 
 /**
  * A throwaway Alertmanager (Debian's `prometheus-alertmanager`, installed by hack/ensure-system-packages.sh) on
@@ -57,36 +58,9 @@ const PASSWORD_BCRYPT = '$2b$10$0siYmbS9G1gyBohCEfZuvu767uA.61Kw25.rC9xbgmGMJDwV
  * Alertmanager (its exporter-toolkit) serve TLS, require a client certificate from that CA and basic auth.
  */
 function secureWeb(dir: string): SecureClient {
-  const openssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout=ca.key',
-    '-out=ca.crt',
-    '-days=2',
-    '-subj=/CN=test-ca',
-  ]);
-  for (const [name, ext] of [
-    ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', `-keyout=${name}.key`, `-out=${name}.csr`, `-subj=/CN=${name}`]);
-    openssl([
-      'x509',
-      '-req',
-      `-in=${name}.csr`,
-      '-CA=ca.crt',
-      '-CAkey=ca.key',
-      '-CAcreateserial',
-      `-out=${name}.crt`,
-      '-days=2',
-      `-extfile=${name}.ext`,
-    ]);
-  }
+  createCa(dir);
+  signedCertificate(dir, 'server', '/CN=alertmanager', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n', 2);
+  signedCertificate(dir, 'client', '/CN=dbwatch', 'extendedKeyUsage=clientAuth\n', 2);
   writeFileSync(
     join(dir, 'web.yml'),
     JSON.stringify({

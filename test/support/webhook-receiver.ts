@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { expect } from '@jest/globals';
 
 /** One notification as Alertmanager's webhook receiver sends it (payload version 4). */
 export interface Notification {
@@ -63,4 +64,32 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       await new Promise((ok) => server.close(ok));
     },
   };
+}
+
+/**
+ * What a person must see of a stopped PostgreSQL database in a notification, by either path: the identity labels
+ * (plus `extraLabels`, e.g. the operator's ALERTMANAGER_LABELS), the summary, the state reason, the runbook.
+ */
+export function expectDatabaseDown(
+  alert: Notification['alerts'][number],
+  namespace: string,
+  monitor: string,
+  extraLabels: Record<string, string> = {},
+): void {
+  expect(alert.labels).toEqual({
+    alertname: 'DbwatchDatabaseDown',
+    severity: 'critical',
+    namespace,
+    name: monitor,
+    monitor,
+    engine: 'postgres',
+    ...extraLabels,
+  });
+  expect(alert.annotations).toMatchObject({
+    summary: `Database ${namespace}/${monitor} is down`,
+    // A fast shutdown may show as either (the fault tests accept both, too).
+    reason: expect.stringMatching(/^(ConnectionRefused|ConnectionLost|DatabaseShuttingDown)$/),
+    runbook_url: 'https://github.com/dbwatch/dbwatch/blob/main/docs/observability.md#dbwatchdatabasedown',
+    description: expect.stringContaining(`kubectl describe dbmon ${monitor} -n ${namespace}`),
+  });
 }

@@ -5,13 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, jest, test } from '@jest/globals';
 import { load } from 'js-yaml';
 import { pino } from 'pino';
-import {
-  type DatabaseMonitorStatus,
-  databaseMonitorSpecSchema,
-  type HealthResult,
-  parseDuration,
-} from '../../src/api/index.js';
+import { type DatabaseMonitorStatus, databaseMonitorSpecSchema, parseDuration } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
+import { OperatorMetrics } from '../../src/controller/metrics.js';
 import { monitorReason } from '../../src/controller/monitor-reason.js';
 import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor-status.js';
 import { AlertQueue } from '../../src/controller/notify/alert-queue.js';
@@ -29,6 +25,7 @@ import {
 import { Notifier } from '../../src/controller/notify/notifier.js';
 import { alertmanagerSettingsFromEnv } from '../../src/controller/notify/settings.js';
 import type { MonitorObject } from '../../src/controller/types.js';
+import { healthReport } from '../support/monitor-report.js';
 
 /*
  * The direct notifier's decisions, on statuses built by the reconciler's own pure functions: which alerts a
@@ -41,20 +38,7 @@ const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (s: number) => new Date(t0.getTime() + s * 1000);
 const WINDOW_MS = 15 * 60_000;
 
-const report = (status: HealthResult['status'], extra: Partial<HealthResult> = {}): MonitorReport => ({
-  health: {
-    status,
-    connection: status !== 'unhealthy',
-    queryTest: status !== 'unhealthy',
-    responseTimeMs: 3,
-    reasons: status === 'healthy' ? [] : [`it is ${status}`],
-    timestamp: t0.toISOString(),
-    ...(status === 'unhealthy' ? { error: 'connect ECONNREFUSED', errorReason: 'ConnectionRefused' } : {}),
-    ...extra,
-  },
-  alerts: [],
-  durations: {},
-});
+const report = healthReport;
 
 /** A monitor's status after these checks, each at its own second. */
 function statusAfter(...checks: [number, MonitorReport][]): DatabaseMonitorStatus | undefined {
@@ -573,5 +557,26 @@ describe('the HTTP client', () => {
       bearerTokenFile: join(dir, 'gone'),
     });
     await expect(client.post(sample)).rejects.toThrow(`http://127.0.0.1:9: cannot read ${join(dir, 'gone')}: ENOENT`);
+  });
+});
+
+describe('dbwatch_database_status_reason', () => {
+  const series = async (metrics: OperatorMetrics) =>
+    (await metrics.registry.getSingleMetricAsString('dbwatch_database_status_reason'))
+      .split('\n')
+      .filter((l) => l.startsWith('dbwatch_database_status_reason{'));
+
+  test('one series per monitor, replaced when the reason changes, removed with the monitor', async () => {
+    const metrics = new OperatorMetrics();
+    metrics.recordMonitor('shop', 'orders', 'postgres', statusAfter([0, report('healthy')])!);
+    expect(await series(metrics)).toEqual([
+      'dbwatch_database_status_reason{namespace="shop",name="orders",engine="postgres",reason="Healthy"} 1',
+    ]);
+    metrics.recordMonitor('shop', 'orders', 'postgres', statusAfter([0, report('unhealthy')])!);
+    expect(await series(metrics)).toEqual([
+      'dbwatch_database_status_reason{namespace="shop",name="orders",engine="postgres",reason="ConnectionRefused"} 1',
+    ]);
+    metrics.forgetMonitor('shop', 'orders', 'postgres');
+    expect(await series(metrics)).toEqual([]);
   });
 });

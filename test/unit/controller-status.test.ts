@@ -1,31 +1,19 @@
 import { describe, expect, test } from '@jest/globals';
-import { databaseMonitorSpecSchema, type HealthResult } from '../../src/api/index.js';
+import { databaseMonitorSpecSchema } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
 import { setConditions } from '../../src/controller/conditions.js';
 import { nextStreak } from '../../src/controller/debounce.js';
 import { checkedStatus, stalledStatus, suspendedStatus } from '../../src/controller/monitor-status.js';
 import { gateState } from '../../src/controller/prerequisite-gate.js';
 import { decideStatusWrite } from '../../src/controller/status-writes.js';
+import { healthReport } from '../support/monitor-report.js';
 
 const spec = (thresholds: object = {}) =>
   databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } }, thresholds });
 const t0 = new Date('2026-01-01T00:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);
 
-const report = (status: HealthResult['status'], extra: Partial<HealthResult> = {}): MonitorReport => ({
-  health: {
-    status,
-    connection: status !== 'unhealthy',
-    queryTest: status !== 'unhealthy',
-    responseTimeMs: 3,
-    reasons: status === 'healthy' ? [] : [`it is ${status}`],
-    timestamp: t0.toISOString(),
-    ...(status === 'unhealthy' ? { error: 'connect ECONNREFUSED', errorReason: 'ConnectionRefused' } : {}),
-    ...extra,
-  },
-  alerts: [],
-  durations: {},
-});
+const report = healthReport;
 
 describe('conditions', () => {
   test('lastTransitionTime moves only when status flips', () => {

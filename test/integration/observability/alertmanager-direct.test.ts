@@ -7,7 +7,12 @@ import { eventually } from '../../support/operator.js';
 import { type OperatorProcess, startOperatorProcess } from '../../support/operator-process.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres-server.js';
 import { condition, createMonitor, createSecret, getMonitor } from '../../support/resources.js';
-import { type Notification, startWebhookReceiver, type WebhookReceiver } from '../../support/webhook-receiver.js';
+import {
+  expectDatabaseDown,
+  type Notification,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../../support/webhook-receiver.js';
 
 /*
  * Direct notifications, no Prometheus: `dbwatch operator` (its own process) posts its monitors' alerts to a real
@@ -196,21 +201,7 @@ describe('direct notifications to a real Alertmanager (no Prometheus)', () => {
     expect(monitorsIn(page!, 'firing')).toEqual(['orders', 'shop']);
     expect(monitorsIn(pages(other)[0]!, 'firing')).toEqual(['billing']);
     const shop = page!.alerts.find((a) => a.labels.monitor === 'shop')!;
-    expect(shop.labels).toEqual({
-      alertname: 'DbwatchDatabaseDown',
-      severity: 'critical',
-      namespace: ns,
-      name: 'shop',
-      monitor: 'shop',
-      engine: 'postgres',
-      cluster: 'test',
-    });
-    expect(shop.annotations.summary).toBe(`Database ${ns}/shop is down`);
-    expect(shop.annotations.reason).toMatch(/^(ConnectionRefused|ConnectionLost|DatabaseShuttingDown)$/);
-    expect(shop.annotations.runbook_url).toBe(
-      'https://github.com/dbwatch/dbwatch/blob/main/docs/observability.md#dbwatchdatabasedown',
-    );
-    expect(shop.annotations.description).toContain(`kubectl describe dbmon shop -n ${ns}`);
+    expectDatabaseDown(shop, ns, 'shop', { cluster: 'test' });
     // startsAt comes from the status (Ready's lastTransitionTime), so any replica posts the same alert.
     const readyCondition = condition((await getMonitor(ns, 'shop')).status, 'Ready')!;
     expect(Date.parse(shop.startsAt)).toBe(Date.parse(readyCondition.lastTransitionTime!));
