@@ -84,6 +84,8 @@ export class AlertmanagerClient {
           });
           res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
           res.on('error', reject);
+          // A connection cut mid-answer (or the timeout): settle even if no 'error' comes (a no-op after 'end').
+          res.on('close', () => reject(new Error('connection closed before the answer was complete')));
         });
         req.on('error', reject);
         req.end(body);
