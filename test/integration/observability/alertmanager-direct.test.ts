@@ -19,7 +19,8 @@ import {
  * Alertmanager (Debian's prometheus-alertmanager) running the shipped deploy/alertmanager/webhook.yml (only the
  * URL and the timings shortened), which notifies a webhook receiver in this test. The Alertmanager is hardened
  * (HTTPS, a client certificate required, basic auth): the operator reaches it with the CA, client certificate
- * and credentials from files, as the chart mounts them from a Secret. One PostgreSQL server holds two
+ * and credentials from files, as the chart mounts them from a Secret. Two replicas with leader election, as the
+ * chart runs them: only the leader posts. One PostgreSQL server holds two
  * monitored databases in one namespace. The scenarios follow one another on one timeline: an outage paged once;
  * Alertmanager restarted and the operator killed mid-outage (no second page); a recovery while Alertmanager is
  * down and the operator dies before delivering it (the resolve still arrives); Alertmanager down when the
@@ -39,7 +40,9 @@ const PAGE_BOUND_S = FAILURE_THRESHOLD * INTERVAL_S + CHANGE_DELAY_S + GROUP_WAI
 let server: PostgresServer;
 let alertmanager: AlertmanagerServer;
 let webhook: WebhookReceiver;
+/** The leader, and the standby while there is one. */
 let operator: OperatorProcess;
+let standby: OperatorProcess | undefined;
 /** Namespace `ns` holds shop and orders (one group of two alerts), `other` holds billing (a group of one). */
 let ns: string;
 let other: string;
@@ -66,7 +69,17 @@ const operatorEnv = () => ({
   ALERTMANAGER_RESOLVE_TIMEOUT: '60s',
   ALERTMANAGER_LABELS: 'cluster=test',
 });
-const startOperator = () => startOperatorProcess([ns, other], { env: operatorEnv() });
+const startOperator = (identity: string) =>
+  startOperatorProcess([ns, other], {
+    env: { ...operatorEnv(), LEADER_ELECT: 'true', LEADER_ELECTION_NAMESPACE: ns, POD_NAME: identity },
+  });
+/** Waits until `replica` holds the Lease (its dbwatch_leader gauge), e.g. after the last leader was killed. */
+const leads = (replica: OperatorProcess, timeoutMs = 30_000) =>
+  eventually(
+    'the replica to lead',
+    async () => ((await metricOf(replica, 'dbwatch_leader').catch(() => 0)) === 1 ? true : undefined),
+    timeoutMs,
+  );
 
 beforeAll(async () => {
   await ensureCrds();
@@ -86,7 +99,9 @@ beforeAll(async () => {
   }
   webhook = await startWebhookReceiver();
   alertmanager = await startAlertmanager(exampleConfig('webhook.yml', webhook.url), { secure: true });
-  operator = await startOperator();
+  operator = await startOperator('dbwatch-a');
+  await leads(operator);
+  standby = await startOperator('dbwatch-b');
   for (const [namespace, db] of MONITORS()) {
     await createMonitor(namespace, db, {
       connection: { secretRef: { name: `${db}-db` }, connectTimeoutSeconds: 1 },
@@ -99,6 +114,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(['Direct notifications timeline:', ...timeline.map((l) => `  ${l}`)].join('\n'));
+  await standby?.stop();
   await operator?.stop();
   await alertmanager?.destroy();
   await webhook?.stop();
@@ -143,9 +159,11 @@ function groupSince(from: number, namespace: string, status: 'firing' | 'resolve
   };
 }
 
-/** A counter or gauge of the running operator, summed over its label sets. */
-async function operatorMetric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${operator.metricsPort}/metrics`)).text();
+/** A counter or gauge of the leading operator, summed over its label sets. */
+const operatorMetric = (name: string) => metricOf(operator, name);
+
+async function metricOf(replica: OperatorProcess, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${replica.metricsPort}/metrics`)).text();
   return text
     .split('\n')
     .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
@@ -209,6 +227,8 @@ describe('direct notifications to a real Alertmanager (no Prometheus)', () => {
     await sleep(3 * RESEND_S + GROUP_WAIT_S);
     expect([pages(ns).length, pages(other).length]).toEqual([1, 1]);
     expect(await operatorMetric('dbwatch_alertmanager_alerts_sent_total')).toBeGreaterThan(3);
+    // The standby posts nothing.
+    expect(await metricOf(standby!, 'dbwatch_alertmanager_alerts_sent_total')).toBe(0);
   }, 60_000);
 
   test('Alertmanager restarted mid-outage: the operator posts the alerts again, nobody is paged again', async () => {
@@ -223,22 +243,25 @@ describe('direct notifications to a real Alertmanager (no Prometheus)', () => {
     expect([pages(ns).length, pages(other).length]).toEqual([1, 1]);
   }, 60_000);
 
-  test('operator killed and restarted mid-outage: same alerts from the status, nobody is paged again', async () => {
+  test('the leader killed mid-outage: the standby takes over and posts the same alerts from the status, nobody is paged again', async () => {
     const killed = Date.now();
     await operator.kill();
-    mark('operator killed (SIGKILL)');
-    operator = await startOperator();
+    mark('leader killed (SIGKILL)');
+    operator = standby!;
+    standby = undefined;
+    // The Lease runs out (15 s) before the standby may take it.
+    await leads(operator, 40_000);
+    mark('standby leads', killed);
     await eventually(
-      'the new operator to post',
-      async () =>
-        (await operatorMetric('dbwatch_alertmanager_alerts_sent_total').catch(() => 0)) >= 3 ? true : undefined,
+      'the new leader to post',
+      async () => ((await operatorMetric('dbwatch_alertmanager_alerts_sent_total')) >= 3 ? true : undefined),
       30_000,
     );
-    mark('new operator posted', killed);
+    mark('new leader posted', killed);
     await sleep(GROUP_WAIT_S + RESEND_S + 1);
     expect([pages(ns).length, pages(other).length]).toEqual([1, 1]);
     expect([resolves(ns).length, resolves(other).length]).toEqual([0, 0]);
-  }, 60_000);
+  }, 90_000);
 
   test('recovery while Alertmanager is down and the operator dies before delivering it: the resolve still arrives, once', async () => {
     await alertmanager.stop();
@@ -253,11 +276,12 @@ describe('direct notifications to a real Alertmanager (no Prometheus)', () => {
       (await operatorMetric('dbwatch_alertmanager_post_failures_total')) > failures ? true : undefined,
     );
     await operator.kill();
-    mark('operator killed before it could deliver the resolves');
+    mark('leader killed before it could deliver the resolves');
     await alertmanager.start();
     mark('Alertmanager started (holds no alert, remembers the pages)');
     const from = webhook.notifications.length;
-    operator = await startOperator();
+    // A new replica (as the Deployment would start): it leads once the dead leader's Lease runs out (15 s).
+    operator = await startOperator('dbwatch-c');
     await eventually(
       'the resolves',
       async () =>
@@ -265,7 +289,7 @@ describe('direct notifications to a real Alertmanager (no Prometheus)', () => {
         groupSince(from, other, 'resolved').monitors.length === 1
           ? true
           : undefined,
-      30_000,
+      60_000,
       100,
     );
     mark('resolves received', resumed);
