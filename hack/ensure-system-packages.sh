@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what dbwatch's tests and demo need from Debian when missing: the PostgreSQL server, openssl, and
-# Prometheus (promtool tests the alert rules; the server scrapes the operator in test/integration/observability).
+# Installs what dbwatch's tests and demo need from Debian when missing: the PostgreSQL server, openssl,
+# Prometheus (promtool tests the alert rules; the server scrapes the operator in test/integration/observability)
+# and Alertmanager (amtool checks the routing examples; the server notifies a webhook in those tests).
 # Node.js 20 and Go come with the machine image.
 set -euo pipefail
 missing=()
@@ -26,6 +27,7 @@ fi
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
 # A real PgBouncer in front of the test PostgreSQL (test/support/pgbouncer.ts), in every pooling mode.
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+{ command -v amtool && command -v prometheus-alertmanager; } >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
@@ -36,7 +38,8 @@ fi
 echo "installing from Debian: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# The tests start their own servers: keep Debian from starting a system-wide prometheus (or postgresql, pgbouncer) service.
+# The tests start their own servers: keep Debian from starting a system-wide prometheus, alertmanager,
+# pgbouncer (or postgresql) service.
 guard=""
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   guard=/usr/sbin/policy-rc.d

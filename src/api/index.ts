@@ -1,3 +1,4 @@
+export * from './alerts.js';
 export * from './availability.js';
 export * from './common.js';
 export * from './conditions.js';

@@ -1,4 +1,5 @@
 import { createEngine } from '../checks/index.js';
+import { type AlertmanagerSettings, alertmanagerSettingsFromEnv } from '../controller/notify/index.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
 import { apiRateLimitFromEnv, type RateLimit } from '../controller/rate-limiter.js';
 import { type CheckLimits, checkLimitsFromEnv } from '../controller/runtime/check-executor.js';
@@ -32,6 +33,8 @@ export interface OperatorSettings {
   /** CHECK_CONCURRENCY / CHECKS_PER_HOST and KUBE_API_QPS / KUBE_API_BURST, read by their own modules. */
   checkLimits?: CheckLimits;
   apiRateLimit?: RateLimit;
+  /** ALERTMANAGER_URL and the other ALERTMANAGER_* variables, read by the notifier's own module. */
+  alertmanager?: AlertmanagerSettings;
 }
 
 type Parsed = { ok: true; settings: OperatorSettings } | { ok: false; errors: string[] };
@@ -93,6 +96,8 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
   };
   const checkLimits = readElsewhere(() => checkLimitsFromEnv(env));
   const apiRateLimit = readElsewhere(() => apiRateLimitFromEnv(env));
+  const alertmanager = alertmanagerSettingsFromEnv(env);
+  errors.push(...alertmanager.errors);
   const settings: OperatorSettings = {
     ...(get('KUBECONFIG') ? { kubeconfig: get('KUBECONFIG')! } : {}),
     namespaces,
@@ -106,6 +111,7 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
     logLevel,
     ...(checkLimits ? { checkLimits } : {}),
     ...(apiRateLimit ? { apiRateLimit } : {}),
+    ...(alertmanager.settings ? { alertmanager: alertmanager.settings } : {}),
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
 }
@@ -133,6 +139,7 @@ export async function runOperatorFromEnv(
     gracePeriodMs: settings.shutdownGraceSeconds * 1000,
     ...(settings.checkLimits ? { checkLimits: settings.checkLimits } : {}),
     ...(settings.apiRateLimit ? { apiRateLimit: settings.apiRateLimit } : {}),
+    ...(settings.alertmanager ? { alertmanager: settings.alertmanager } : {}),
     engineFactory: createEngine,
     log,
   };

@@ -10,6 +10,7 @@ import { type CachedObject, ResourceCache } from './k8s/resource-cache.js';
 import { customResourceSource, SecretReader, secretMetadataSource } from './k8s/sources.js';
 import { writeStatus } from './k8s/status-writer.js';
 import { MonitorReconciler } from './monitor/reconciler.js';
+import { type AlertmanagerSettings, type Notifier, startNotifier } from './notify/index.js';
 import { PrerequisiteReconciler } from './prerequisite/reconciler.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
 import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './runtime/check-executor.js';
@@ -20,6 +21,7 @@ import { WorkQueue } from './runtime/work-queue.js';
 import {
   type Kind,
   keyId,
+  keyOf,
   type MonitorObject,
   type ObjectKey,
   type PrerequisiteObject,
@@ -43,6 +45,8 @@ export interface OperatorOptions {
   gracePeriodMs: number;
   engineFactory: EngineFactory;
   log: Logger;
+  /** Post the monitors' alerts to Alertmanager directly (ALERTMANAGER_URL); off when absent. */
+  alertmanager?: AlertmanagerSettings;
   /** Called when leadership is lost: the process must stop working (the default exits). */
   onLostLeadership?: () => void;
 }
@@ -80,6 +84,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   let leading = !options.leaderElection.enabled;
   let synced = false;
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
+  let notifier: Notifier | undefined;
 
   const enqueue = (key: ObjectKey) => {
     if (leading) queue.add(key);
@@ -89,9 +94,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     prerequisites: { get: (ns, name) => prerequisites.get(ns, name), list: (ns) => prerequisites.list(ns) },
   };
   /** A cache's handlers from its rows of the WATCHES table. */
-  const handlersFor = <T extends CachedObject>(watches: Watch<T>[], onDelete?: (obj: T) => void) => {
+  const handlersFor = <T extends CachedObject>(
+    watches: Watch<T>[],
+    hooks: { onDelete?: (obj: T) => void; onChange?: () => void } = {},
+  ) => {
     const route = (change: Change) => (obj: T) => {
-      if (change === 'delete') onDelete?.(obj);
+      if (change === 'delete') hooks.onDelete?.(obj);
+      else hooks.onChange?.();
       for (const watch of watches) {
         if (watch.predicate && !watch.predicate(change, obj)) continue;
         for (const key of watch.map(obj, world)) enqueue(key);
@@ -114,7 +123,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     clients.api,
     'databasemonitors',
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
-    trimmed(handlersFor(WATCHES.databasemonitors)),
+    trimmed(
+      handlersFor(WATCHES.databasemonitors, {
+        // The notifier computes alerts from the monitors' status: every change may be one.
+        onChange: () => notifier?.changed(),
+        onDelete: (m) => {
+          if (leading) notifier?.deleted(m);
+        },
+      }),
+    ),
     { onWatchError },
   );
   const prerequisites: ResourceCache<PrerequisiteObject> = new ResourceCache<PrerequisiteObject>(
@@ -129,7 +146,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'secrets',
     namespaces.map((ns) => secretMetadataSource(clients, ns)),
     trimmed(
-      handlersFor(WATCHES.secrets, (s) => secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '')),
+      handlersFor(WATCHES.secrets, {
+        onDelete: (s) => secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? ''),
+      }),
     ),
     { onWatchError },
   );
@@ -207,14 +226,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const port = (server.address() as { port: number }).port;
   await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
   synced = true;
+  // Its one input: the monitors this replica owns (all while it leads), as the cache holds them.
+  notifier =
+    options.alertmanager &&
+    startNotifier(options.alertmanager, {
+      monitors: () => (leading ? monitors.list() : []),
+      metrics: metrics.alertmanager,
+      log,
+    });
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
 
   // Every object once: its pass decides from its status when it is next due (monitor/schedule.ts).
   const enqueueAll = () => {
-    for (const m of monitors.list())
-      enqueue({ kind: 'DatabaseMonitor', namespace: m.metadata?.namespace ?? '', name: m.metadata?.name ?? '' });
-    for (const p of prerequisites.list())
-      enqueue({ kind: 'DatabasePrerequisite', namespace: p.metadata?.namespace ?? '', name: p.metadata?.name ?? '' });
+    for (const m of monitors.list()) enqueue(keyOf('DatabaseMonitor', m));
+    for (const p of prerequisites.list()) enqueue(keyOf('DatabasePrerequisite', p));
+    notifier?.resendAll();
   };
   let elector: LeaderElector | undefined;
   if (options.leaderElection.enabled) {
@@ -250,6 +276,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       leading = false;
       const drained = await queue.shutdown(options.gracePeriodMs);
       if (!drained) log.warn({ gracePeriodMs: options.gracePeriodMs }, 'in-flight checks did not finish in time');
+      await notifier?.stop();
       await engines.closeAll();
       await elector?.stop();
       await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop()]);

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { freePort } from './free-port.js';
-import { operatorUserKubeconfig } from './operator.js';
+import { grantOperatorNamespace, operatorUserKubeconfig } from './operator.js';
 
-/** `dbwatch operator` as its own process (as in a Pod), bound to the shipped roles, watching one namespace. */
+/** `dbwatch operator` as its own process (as in a Pod), bound to the shipped roles, watching its namespaces. */
 export interface OperatorProcess {
   child: ChildProcess;
   metricsPort: number;
@@ -12,18 +12,34 @@ export interface OperatorProcess {
   exits: (number | null)[];
   /** SIGTERM, then SIGKILL if it has not exited within its shutdown grace (20 s) plus 5 s. */
   stop(): Promise<void>;
+  /** SIGKILL, as when a node dies or the OOM killer strikes: no shutdown code runs. */
+  kill(): Promise<void>;
 }
 
-export async function startOperatorProcess(namespace: string): Promise<OperatorProcess> {
-  const metricsPort = await freePort();
+export interface OperatorProcessOptions {
+  /** Extra environment, e.g. ALERTMANAGER_URL. */
+  env?: Record<string, string>;
+  /** A fixed metrics port (a restarted operator keeps its Prometheus target); default a free one. */
+  metricsPort?: number;
+}
+
+export async function startOperatorProcess(
+  namespaces: string | string[],
+  options: OperatorProcessOptions = {},
+): Promise<OperatorProcess> {
+  const watched = typeof namespaces === 'string' ? [namespaces] : namespaces;
+  const metricsPort = options.metricsPort ?? (await freePort());
+  const kubeconfig = await operatorUserKubeconfig(watched[0]);
+  for (const ns of watched.slice(1)) await grantOperatorNamespace(ns);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'operator'], {
     env: {
       ...process.env,
-      KUBECONFIG: await operatorUserKubeconfig(namespace),
-      WATCH_NAMESPACES: namespace,
+      KUBECONFIG: kubeconfig,
+      WATCH_NAMESPACES: watched.join(','),
       LEADER_ELECT: 'false',
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: 'info',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -46,6 +62,12 @@ export async function startOperatorProcess(namespace: string): Promise<OperatorP
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((ok) => setTimeout(ok, 25_000).unref())]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((ok) => child.once('exit', ok));
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

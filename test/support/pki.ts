@@ -5,7 +5,7 @@ import { join } from 'node:path';
 const openssl = (args: string[], cwd: string) => execFileSync('openssl', args, { cwd, stdio: 'pipe' });
 
 /** A key and a certificate for `subject`, signed by the CA in `dir`: `base`.crt and `base`.key. */
-function signedCertificate(dir: string, base: string, subject: string, extensions: string, days: number) {
+export function signedCertificate(dir: string, base: string, subject: string, extensions: string, days: number) {
   writeFileSync(join(dir, `${base}.ext`), extensions);
   openssl(['req', '-newkey', 'rsa:2048', '-nodes', `-keyout=${base}.key`, `-out=${base}.csr`, `-subj=${subject}`], dir);
   openssl(
@@ -31,6 +31,20 @@ function signedCertificate(dir: string, base: string, subject: string, extension
  * service-account key pair. `extraSans` (e.g. `IP:10.0.0.1`) for an API server that Pods reach.
  */
 export function createPki(dir: string, extraSans: string[] = []): void {
+  createCa(dir);
+  signedCertificate(
+    dir,
+    'serving',
+    '/CN=kube-apiserver',
+    `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...extraSans].join(',')}\nextendedKeyUsage=serverAuth\n`,
+    365,
+  );
+  openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
+  openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+}
+
+/** A test CA in `dir`: ca.crt and ca.key, for signedCertificate. */
+export function createCa(dir: string): void {
   openssl(
     [
       'req',
@@ -45,15 +59,6 @@ export function createPki(dir: string, extraSans: string[] = []): void {
     ],
     dir,
   );
-  signedCertificate(
-    dir,
-    'serving',
-    '/CN=kube-apiserver',
-    `subjectAltName=${['IP:127.0.0.1', 'DNS:localhost', ...extraSans].join(',')}\nextendedKeyUsage=serverAuth\n`,
-    365,
-  );
-  openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
-  openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
 }
 
 /** A client certificate for `user` in `groups`, signed by the control plane's CA. */

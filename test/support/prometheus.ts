@@ -38,6 +38,8 @@ export interface PrometheusOptions {
   targets: string[];
   ruleFiles?: string[];
   intervalSeconds?: number;
+  /** host:port of Alertmanagers that firing and resolved alerts are sent to (v2 API). */
+  alertmanagers?: string[];
 }
 
 const REQUEST_TIMEOUT_MS = 5000;
@@ -56,6 +58,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
     rule_files: (options.ruleFiles ?? []).map((file) => resolve(file)),
     scrape_configs: [{ job_name: 'dbwatch', honor_labels: true, static_configs: [{ targets: options.targets }] }],
+    ...(options.alertmanagers
+      ? { alerting: { alertmanagers: [{ api_version: 'v2', static_configs: [{ targets: options.alertmanagers }] }] } }
+      : {}),
   };
   // JSON is YAML: no serializer needed.
   writeFileSync(join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));

@@ -87,6 +87,8 @@ export async function eventsFor(
 }
 
 export const condition = (
-  status: { conditions?: { type: string; status: string; reason: string; message: string }[] } | undefined,
+  status:
+    | { conditions?: { type: string; status: string; reason: string; message: string; lastTransitionTime?: string }[] }
+    | undefined,
   type: string,
 ) => status?.conditions?.find((c) => c.type === type);

@@ -1,67 +1,18 @@
 import { describe, expect, test } from '@jest/globals';
-import {
-  type DatabaseMonitorSpec,
-  type DatabaseMonitorStatus,
-  databaseMonitorSpecSchema,
-  type HealthResult,
-} from '../../src/api/index.js';
+import { databaseMonitorSpecSchema } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
 import { nextStreak } from '../../src/controller/monitor/debounce.js';
-import { type MonitorObservation, nextMonitorStatus } from '../../src/controller/monitor/status.js';
 import { gateState } from '../../src/controller/prerequisite/gate.js';
 import { setConditions } from '../../src/controller/status/conditions.js';
 import { decideStatusWrite } from '../../src/controller/status/status-writes.js';
+import { checkedStatus, healthReport, stalledStatus, suspendedStatus } from '../support/monitor-report.js';
 
 const spec = (thresholds: object = {}) =>
   databaseMonitorSpecSchema.parse({ engine: 'postgres', connection: { secretRef: { name: 'db' } }, thresholds });
 const t0 = new Date('2026-01-01T00:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);
 
-/** A finished check as the reconciler hands it over; unwrittenChecks: checks since the status was written. */
-const checkedStatus = (input: {
-  previous: DatabaseMonitorStatus | undefined;
-  report: MonitorReport;
-  spec: DatabaseMonitorSpec;
-  generation: number;
-  now: Date;
-  unwrittenChecks?: number;
-}) =>
-  nextMonitorStatus({
-    observation: {
-      kind: 'Checked',
-      spec: input.spec,
-      report: input.report,
-      at: input.now,
-      unwrittenChecks: input.unwrittenChecks ?? 0,
-    },
-    previous: input.previous,
-    generation: input.generation,
-    now: input.now,
-  });
-const stalledStatus = (
-  previous: DatabaseMonitorStatus | undefined,
-  reason: Extract<MonitorObservation, { kind: 'Unresolved' }>['reason'],
-  message: string,
-  generation: number,
-  now: Date,
-) => nextMonitorStatus({ observation: { kind: 'Unresolved', reason, message }, previous, generation, now });
-const suspendedStatus = (previous: DatabaseMonitorStatus | undefined, generation: number, now: Date) =>
-  nextMonitorStatus({ observation: { kind: 'Suspended' }, previous, generation, now }).status;
-
-const report = (status: HealthResult['status'], extra: Partial<HealthResult> = {}): MonitorReport => ({
-  health: {
-    status,
-    connection: status !== 'unhealthy',
-    queryTest: status !== 'unhealthy',
-    responseTimeMs: 3,
-    reasons: status === 'healthy' ? [] : [`it is ${status}`],
-    timestamp: t0.toISOString(),
-    ...(status === 'unhealthy' ? { error: 'connect ECONNREFUSED', errorReason: 'ConnectionRefused' } : {}),
-    ...extra,
-  },
-  alerts: [],
-  durations: {},
-});
+const report = healthReport;
 
 describe('conditions', () => {
   test('lastTransitionTime moves only when status flips', () => {

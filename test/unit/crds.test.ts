@@ -35,7 +35,16 @@ describe('crds/', () => {
     const version = crd.spec.versions[0];
     expect(version.subresources).toEqual({ status: {} });
     expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(
-      expect.arrayContaining(['Engine', 'Status', 'Response', 'Utilization %', 'Migration', 'Reported', 'Heartbeat By', 'Age']),
+      expect.arrayContaining([
+        'Engine',
+        'Status',
+        'Response',
+        'Utilization %',
+        'Migration',
+        'Reported',
+        'Heartbeat By',
+        'Age',
+      ]),
     );
     const conditions = version.schema.openAPIV3Schema.properties.status.properties.conditions;
     expect(conditions['x-kubernetes-list-type']).toBe('map');

@@ -245,6 +245,22 @@ describe('operator settings from the environment', () => {
     expect(JSON.stringify(parsed)).not.toContain('NaN');
   });
 
+  test('ALERTMANAGER_* settings are checked with the others; absent, direct notifications are off', () => {
+    expect(parseOperatorSettings({ ALERTMANAGER_URL: 'am:9093', METRICS_PORT: 'x' })).toEqual({
+      ok: false,
+      errors: [
+        'ALERTMANAGER_URL: "am:9093" must be http:// or https://',
+        'METRICS_PORT="x": must be a whole number from 0 to 65535',
+      ],
+    });
+    const on = parseOperatorSettings({ ALERTMANAGER_URL: 'http://alertmanager.monitoring:9093' });
+    expect(on.ok && on.settings.alertmanager?.endpoints).toEqual([
+      { url: 'http://alertmanager.monitoring:9093', timeoutMs: 10_000 },
+    ]);
+    const off = parseOperatorSettings({});
+    expect(off.ok && off.settings.alertmanager).toBeUndefined();
+  });
+
   test('`dbwatch operator` with a bad setting prints what is wrong and exits 3 before connecting anywhere', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
       const env = { PATH: process.env.PATH, METRICS_PORT: 'eighty', KUBECONFIG: '/nonexistent' };

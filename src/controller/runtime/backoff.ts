@@ -18,3 +18,5 @@ export class ExponentialBackoff {
   }
 }
 
+/** ±10 %, so that retries started together do not stay together. */
+export const withJitter = (ms: number, random = Math.random) => Math.round(ms * (0.9 + 0.2 * random()));

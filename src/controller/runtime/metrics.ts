@@ -3,6 +3,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '../../api/index.js';
 import type { CheckName } from '../../checks/index.js';
 import { targetRatio } from '../monitor/availability.js';
+import { monitorReason } from '../monitor/reason.js';
+import type { SenderMetrics } from '../notify/index.js';
 import { PgbouncerMetrics } from './pgbouncer-metrics.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;
@@ -23,6 +25,14 @@ export class OperatorMetrics {
     ...MONITOR_LABELS,
     'status',
   ]);
+  /** One series per monitor: the rules read it for their `reason` annotation (never a label of an alert). */
+  private readonly reason = this.gauge(
+    'dbwatch_database_status_reason',
+    '1 for the CamelCase reason of the monitor state (ConnectionRefused, MigrationFailed, Healthy, InvalidSpec...)',
+    [...MONITOR_LABELS, 'reason'],
+  );
+  /** namespace/name → the reason series set, so a new reason replaces the old series. */
+  private readonly reasons = new Map<string, { engine: string; reason: string }>();
   private readonly response = this.gauge(
     'dbwatch_database_response_time_seconds',
     'Connect + test query time of the last check',
@@ -145,6 +155,37 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  private readonly alertsSent = new Counter({
+    name: 'dbwatch_alertmanager_alerts_sent_total',
+    help: 'Alerts (firing and resolved) Alertmanager accepted, per Alertmanager URL',
+    labelNames: ['alertmanager'],
+    registers: [this.registry],
+  });
+  private readonly postFailures = new Counter({
+    name: 'dbwatch_alertmanager_post_failures_total',
+    help: 'POSTs to Alertmanager that failed (no answer in time, refused, HTTP error); retried with backoff',
+    labelNames: ['alertmanager'],
+    registers: [this.registry],
+  });
+  private readonly alertsDropped = new Counter({
+    name: 'dbwatch_alertmanager_alerts_dropped_total',
+    help: 'Alerts dropped: queue_full (sent again at the next resend) or rejected by Alertmanager (HTTP 4xx)',
+    labelNames: ['alertmanager', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly alertQueue = this.gauge(
+    'dbwatch_alertmanager_queue_length',
+    'Alerts waiting to be posted, per Alertmanager URL',
+    ['alertmanager'],
+  );
+  /** The direct notifier's figures (src/controller/notify). */
+  readonly alertmanager: SenderMetrics = {
+    sent: (alertmanager, count) => this.alertsSent.inc({ alertmanager }, count),
+    postFailed: (alertmanager) => this.postFailures.inc({ alertmanager }),
+    dropped: (alertmanager, reason, count) => this.alertsDropped.inc({ alertmanager, reason }, count),
+    queueLength: (alertmanager, length) => this.alertQueue.set({ alertmanager }, length),
+  };
+
   /** V8's heap limit (the chart sets it with heapLimitMiB): beside the used heap, how close the operator is to it. */
   readonly heapLimit = new Gauge({
     name: 'dbwatch_process_heap_size_limit_bytes',
@@ -196,6 +237,19 @@ export class OperatorMetrics {
     }
     setOrRemove(this.sloTarget, a?.target === undefined ? undefined : targetRatio(a.target));
     this.pgbouncer.record(namespace, name, status.pgbouncer);
+    this.setReason(namespace, name, engine, monitorReason(status));
+  }
+
+  private setReason(namespace: string, name: string, engine: string, reason: string | undefined): void {
+    const key = `${namespace}/${name}`;
+    const previous = this.reasons.get(key);
+    if (previous?.reason === reason && previous?.engine === engine) return;
+    if (previous) this.reason.remove({ namespace, name, engine: previous.engine, reason: previous.reason });
+    if (reason === undefined) this.reasons.delete(key);
+    else {
+      this.reasons.set(key, { engine, reason });
+      this.reason.set({ namespace, name, engine, reason }, 1);
+    }
   }
 
   lastCheck(namespace: string, name: string, engine: string, startedMs: number): void {
@@ -232,6 +286,7 @@ export class OperatorMetrics {
     for (const window of ['24h', '7d']) this.availability.remove({ ...labels, window });
     this.sloTarget.remove(labels);
     this.pgbouncer.forget(namespace, name);
+    this.setReason(namespace, name, engine, undefined);
   }
 
   forgetPrerequisite(namespace: string, name: string): void {

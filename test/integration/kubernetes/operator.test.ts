@@ -133,9 +133,7 @@ describe('the operator on a real control plane and PostgreSQL', () => {
     });
     const failed = await eventually('prerequisite failed', async () => {
       const s = (await getPrerequisite(ns, 'app-ready')).status;
-      return s?.overallStatus === 'failed' &&
-        s.summary?.total === 2 &&
-        s.databases?.every((d) => !d.waiting)
+      return s?.overallStatus === 'failed' && s.summary?.total === 2 && s.databases?.every((d) => !d.waiting)
         ? s
         : undefined;
     });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { load, loadAll } from 'js-yaml';
+import { alertmanagerSettingsFromEnv } from '../../../src/controller/notify/settings.js';
 import { controlPlaneBinaries } from '../../support/control-plane.js';
 import { ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
 
@@ -16,7 +17,7 @@ import { ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
  */
 
 const PROMETHEUS_OPERATOR = 'github.com/prometheus-operator/prometheus-operator@v0.85.0';
-const MONITORING_CRDS = ['servicemonitors', 'podmonitors', 'prometheusrules'];
+const MONITORING_CRDS = ['servicemonitors', 'podmonitors', 'prometheusrules', 'alertmanagerconfigs'];
 
 let helm: string;
 beforeAll(async () => {
@@ -52,13 +53,26 @@ const ALL_ON = [
   'metrics.prometheusRule.enabled=true',
   'metrics.grafanaDashboard.enabled=true',
   'networkPolicy.enabled=true',
+  'alertmanager.url=https://alertmanager.monitoring:9093',
+  'alertmanager.labels.cluster=prod',
+  'alertmanager.secret.name=dbwatch-alertmanager',
+  'alertmanager.secret.caKey=ca.crt',
+  'alertmanager.secret.bearerTokenKey=token',
+  'alertmanager.alertmanagerConfig.enabled=true',
 ]
   .flatMap((s) => ['--set', s])
   .concat([
     '--set-json',
     'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]',
     '--set-json',
-    'networkPolicy.egress=[{"ports":[{"port":443},{"port":6443},{"port":5432},{"port":1433}]}]',
+    'networkPolicy.egress=[{"ports":[{"port":443},{"port":6443},{"port":5432},{"port":1433},{"port":9093}]}]',
+    '--set-json',
+    `alertmanager.alertmanagerConfig.receivers=${JSON.stringify([
+      {
+        name: 'slack',
+        slackConfigs: [{ channel: '#databases', sendResolved: true, apiURL: { name: 'dbwatch-slack', key: 'url' } }],
+      },
+    ])}`,
   ]);
 const ALL_OFF = [
   'podDisruptionBudget.enabled=false',
@@ -116,6 +130,8 @@ describe('the Helm chart', () => {
       ['logLevel=loud', /at '\/logLevel'/],
       ['watchNamespaces=shop', /at '\/watchNamespaces': got string, want array/],
       ['replicaCuont=2', /additional properties 'replicaCuont' not allowed/],
+      ['alertmanager.url=http://admin:pw@am:9093', /at '\/alertmanager\/url'/],
+      ['alertmanager.resendInterval=often', /at '\/alertmanager\/resendInterval'/],
     ] as const) {
       const run = helmRun(['template', 'dbwatch', 'deploy/helm/dbwatch', '--set', set]);
       expect({ set, code: run.code }).toEqual({ set, code: 1 });
@@ -143,6 +159,7 @@ describe('the Helm chart', () => {
     const manifests = render(['-n', ns, ...ALL_ON]);
     expect(kinds(manifests)).toEqual(
       expect.arrayContaining([
+        'AlertmanagerConfig',
         'ConfigMap',
         'NetworkPolicy',
         'PodDisruptionBudget',
@@ -160,6 +177,7 @@ describe('the Helm chart', () => {
       'podmonitor.monitoring.coreos.com/dbwatch',
       'prometheusrule.monitoring.coreos.com/dbwatch',
       'configmap/dbwatch-dashboard',
+      'alertmanagerconfig.monitoring.coreos.com/dbwatch',
     ]) {
       expect(out).toContain(`${created} created (server dry run)`);
     }
@@ -167,6 +185,58 @@ describe('the Helm chart', () => {
     const wrong = manifests.replace('honorLabels: true', 'honourLabels: true');
     const refused = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: wrong });
     expect(refused.stderr).toMatch(/unknown field "spec\.\w+\[0\]\.honourLabels"/);
+  });
+
+  test('with alertmanager.url: the ALERTMANAGER_* settings, and the Secret mounted read-only for the keys named', () => {
+    const deployment = objects(render(ALL_ON)).find((o) => o.kind === 'Deployment') as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: { env: { name: string; value?: string }[]; volumeMounts?: object[] }[];
+            volumes?: object[];
+          };
+        };
+      };
+    };
+    const pod = deployment.spec.template.spec;
+    const env = Object.fromEntries(pod.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('ALERTMANAGER_')))).toEqual({
+      ALERTMANAGER_URL: 'https://alertmanager.monitoring:9093',
+      ALERTMANAGER_RESEND_INTERVAL: '1m',
+      ALERTMANAGER_RESOLVE_TIMEOUT: '15m',
+      ALERTMANAGER_TIMEOUT: '10s',
+      ALERTMANAGER_QUEUE_CAPACITY: '30000',
+      ALERTMANAGER_LABELS: 'cluster=prod',
+      ALERTMANAGER_BEARER_TOKEN_FILE: '/etc/dbwatch/alertmanager/token',
+      ALERTMANAGER_CA_FILE: '/etc/dbwatch/alertmanager/ca.crt',
+    });
+    expect(pod.containers[0]!.volumeMounts).toEqual([
+      { name: 'alertmanager-credentials', mountPath: '/etc/dbwatch/alertmanager', readOnly: true },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'alertmanager-credentials', secret: { secretName: 'dbwatch-alertmanager', defaultMode: 0o444 } },
+    ]);
+    // The operator accepts exactly what the chart renders (file checks aside: the Secret is not mounted here).
+    const parsed = alertmanagerSettingsFromEnv({
+      ...env,
+      ALERTMANAGER_BEARER_TOKEN_FILE: '',
+      ALERTMANAGER_CA_FILE: '',
+    });
+    expect(parsed.errors).toEqual([]);
+    // Off by default: no setting, no volume.
+    const off = render();
+    expect(off).not.toContain('ALERTMANAGER_');
+    expect(off).not.toContain('alertmanager-credentials');
+    // An AlertmanagerConfig without receivers is refused with the reason.
+    const refused = helmRun([
+      'template',
+      'dbwatch',
+      'deploy/helm/dbwatch',
+      '--set',
+      'alertmanager.alertmanagerConfig.enabled=true',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/alertmanager.alertmanagerConfig.receivers: give at least one receiver/);
   });
 
   test('with watchNamespaces: Secrets through Roles in those namespaces only, Leases in the release namespace', async () => {

@@ -1,24 +1,46 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { load } from 'js-yaml';
 import pg from 'pg';
+import { type AlertmanagerServer, exampleConfig, startAlertmanager, TEST_TIMINGS } from '../../support/alertmanager.js';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually } from '../../support/operator.js';
 import { type OperatorProcess, startOperatorProcess } from '../../support/operator-process.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres-server.js';
 import { type PromAlert, type PrometheusServer, startPrometheus } from '../../support/prometheus.js';
 import { condition, createMonitor, createPrerequisite, createSecret, getMonitor } from '../../support/resources.js';
+import {
+  expectDatabaseDown,
+  type Notification,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../../support/webhook-receiver.js';
 
 /*
  * A real Prometheus scrapes `dbwatch operator` (its own process, as in a Pod) running against the real API
  * server and a PostgreSQL of its own, with the shipped rules (deploy/prometheus/dbwatch-rules.yaml) evaluated
- * every second. Stopping PostgreSQL must fire DbwatchDatabaseDown, starting it must resolve it; then every
- * query of the shipped dashboard must return series from that Prometheus.
+ * every second, and sends its alerts to a real Alertmanager running the shipped deploy/alertmanager/webhook.yml
+ * (its URL and timings shortened) that notifies a webhook receiver in this test. Two databases on the server,
+ * shop and billing, in two namespaces. Stopping PostgreSQL must page once per namespace after DbwatchDatabaseDown's
+ * `for`; killing the operator mid-outage must neither resolve nor page again, and DbwatchOperatorDown must inhibit
+ * the per-database alerts; starting PostgreSQL must resolve once per namespace. (One database per namespace:
+ * Alertmanager skips group_wait for an alert older than it — every alert after a `for: 1m` — so two databases of
+ * one namespace firing in different evaluations are one notification and an update; the direct test shows the
+ * grouping of two.)
+ * Then every query of the shipped dashboard must return series from that Prometheus.
  */
 
 let server: PostgresServer;
 let prometheus: PrometheusServer;
+let alertmanager: AlertmanagerServer;
+let webhook: WebhookReceiver;
 let operator: OperatorProcess;
 let ns: string;
+let other: string;
+let metricsPort: number;
+let ruleDir: string;
 
 const asAdmin = (sql: string) => server.asSuperuser(sql);
 
@@ -28,13 +50,56 @@ const FLYWAY_TABLE = `CREATE TABLE flyway_schema_history (installed_rank int PRI
   success boolean NOT NULL);
   INSERT INTO flyway_schema_history VALUES (1, '1', 'init', 'SQL', 'V1__init.sql', 1, 'app', now(), 5, true);`;
 
+/** DbwatchDatabaseDown's `for` in the shipped rules, and Alertmanager's group_wait in the test config. */
+const FOR_S = 60;
+const GROUP_WAIT_S = Number.parseInt(TEST_TIMINGS.group_wait, 10);
+const GROUP_INTERVAL_S = Number.parseInt(TEST_TIMINGS.group_interval, 10);
+/** Detection before the `for` starts: the next check (1 s), the scrape (1 s), the evaluation (1 s); plus
+ * Prometheus's send and Alertmanager's flush. The page must arrive in [for, for + group_wait + this]. */
+const SLACK_S = 8;
+/** DbwatchOperatorDown's `for` (5m in the shipped rules, promtool-tested) shortened to this for the inhibition. */
+const OPERATOR_DOWN_FOR = '5s';
+
+/**
+ * The shipped rules with one change: DbwatchOperatorDown's `for` shortened, so that Alertmanager's inhibition
+ * can be seen in test time. Everything else (DbwatchDatabaseDown and its `for: 1m` included) is as shipped.
+ */
+function rulesWithShortOperatorDown(): string {
+  interface Rules {
+    groups: { rules: { alert?: string; for?: string }[] }[];
+  }
+  const shipped = load(readFileSync('deploy/prometheus/dbwatch-rules.yaml', 'utf8')) as Rules;
+  const rules = JSON.parse(JSON.stringify(shipped)) as Rules;
+  const operatorDown = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === 'DbwatchOperatorDown')!;
+  expect(operatorDown.for).toBe('5m');
+  operatorDown.for = OPERATOR_DOWN_FOR;
+  ruleDir = mkdtempSync(join(tmpdir(), 'dbwatch-rules-'));
+  const file = join(ruleDir, 'dbwatch-rules.yaml');
+  // JSON is YAML.
+  writeFileSync(file, JSON.stringify(rules, null, 2));
+  return file;
+}
+
+async function createDatabase(namespace: string, name: string) {
+  await asAdmin(`CREATE DATABASE ${name} OWNER watcher`);
+  await createSecret(namespace, `${name}-db`, {
+    host: server.host,
+    port: String(server.port),
+    database: name,
+    username: 'watcher',
+    password: 'Prom-Pw-1',
+  });
+}
+
 beforeAll(async () => {
   await ensureCrds();
   ns = await freshNamespace('prom');
+  other = await freshNamespace('prom-other');
   server = await startPostgres();
   await asAdmin("CREATE ROLE watcher LOGIN PASSWORD 'Prom-Pw-1'");
-  await asAdmin('CREATE DATABASE shop OWNER watcher');
   await asAdmin('GRANT pg_monitor TO watcher');
+  await createDatabase(ns, 'shop');
+  await createDatabase(other, 'billing');
   const shop = new pg.Client({
     host: server.host,
     port: server.port,
@@ -45,19 +110,16 @@ beforeAll(async () => {
   await shop.connect();
   await shop.query(FLYWAY_TABLE);
   await shop.end();
-  await createSecret(ns, 'shop-db', {
-    host: server.host,
-    port: String(server.port),
-    database: 'shop',
-    username: 'watcher',
-    password: 'Prom-Pw-1',
-  });
-  // Bound to exactly the shipped roles, with the Secrets Role in this namespace (as the chart binds it).
-  operator = await startOperatorProcess(ns);
+  // Bound to exactly the shipped roles, with the Secrets Role in each namespace (as the chart binds it).
+  operator = await startOperatorProcess([ns, other]);
+  metricsPort = operator.metricsPort;
+  webhook = await startWebhookReceiver();
+  alertmanager = await startAlertmanager(exampleConfig('webhook.yml', webhook.url));
   prometheus = await startPrometheus({
-    targets: [`127.0.0.1:${operator.metricsPort}`],
-    ruleFiles: ['deploy/prometheus/dbwatch-rules.yaml'],
+    targets: [`127.0.0.1:${metricsPort}`],
+    ruleFiles: [rulesWithShortOperatorDown()],
     intervalSeconds: 1,
+    alertmanagers: [alertmanager.address],
   });
   await createMonitor(ns, 'shop', {
     connection: { secretRef: { name: 'shop-db' }, connectTimeoutSeconds: 1 },
@@ -66,11 +128,18 @@ beforeAll(async () => {
     checks: { migrations: { tool: 'flyway', expectedVersion: '1' } },
     slo: { target: '99.9' },
   });
+  await createMonitor(other, 'billing', {
+    connection: { secretRef: { name: 'billing-db' }, connectTimeoutSeconds: 1 },
+    interval: '1s',
+    timeoutSeconds: 3,
+  });
   await createPrerequisite(ns, 'shop-ready', { databases: [{ name: 'shop', monitorRef: { name: 'shop' } }] });
 }, 180_000);
 
 afterAll(async () => {
   await prometheus?.stop();
+  await alertmanager?.destroy();
+  await webhook?.stop();
   await operator?.stop();
   await server?.stop();
 });
@@ -81,12 +150,19 @@ const downAlert = async (): Promise<PromAlert | undefined> =>
     (a) => a.labels.alertname === 'DbwatchDatabaseDown' && a.labels.namespace === ns && a.labels.name === 'shop',
   );
 const iso = (ms: number) => new Date(ms).toISOString();
+const elapsed = (from: number, at: number) => `+${((at - from) / 1000).toFixed(1)} s`;
+const pages = (namespace?: string) => webhook.about('DbwatchDatabaseDown', 'firing', namespace);
+const resolves = (namespace?: string) => webhook.about('DbwatchDatabaseDown', 'resolved', namespace);
+const monitorsIn = (n: Notification) => n.alerts.map((a) => a.labels.monitor).sort();
+const ready = async (namespace: string, name: string) =>
+  condition((await getMonitor(namespace, name)).status, 'Ready')?.status;
 
-describe('a real Prometheus scraping the operator', () => {
-  test('stopping PostgreSQL fires DbwatchDatabaseDown, starting it resolves the alert', async () => {
+describe('a real Prometheus scraping the operator, alerting through a real Alertmanager', () => {
+  test('stopping PostgreSQL pages once per namespace after for + group_wait; an operator killed mid-outage resolves nothing and pages nothing again (inhibited while it is down); starting PostgreSQL resolves once per namespace', async () => {
     await eventually(
-      'Ready',
-      async () => (condition((await getMonitor(ns, 'shop')).status, 'Ready')?.status === 'True' ? true : undefined),
+      'all Ready',
+      async () =>
+        (await ready(ns, 'shop')) === 'True' && (await ready(other, 'billing')) === 'True' ? true : undefined,
       60_000,
     );
     await eventually('Prometheus to scrape up=1', async () => ((await shopUp()) === '1' ? true : undefined), 30_000);
@@ -107,25 +183,92 @@ describe('a real Prometheus scraping the operator', () => {
       1000,
     );
     const firedAt = Date.now();
-    expect(firing.labels).toMatchObject({ severity: 'critical', engine: 'postgres' });
+    expect(firing.labels).toMatchObject({ severity: 'critical', engine: 'postgres', monitor: 'shop' });
     expect(firing.annotations.summary).toBe(`Database ${ns}/shop is down`);
     // `for: 1m` holds: the alert cannot fire sooner than a minute after PostgreSQL stopped.
-    expect(firedAt - stopped).toBeGreaterThanOrEqual(60_000);
+    expect(firedAt - stopped).toBeGreaterThanOrEqual(FOR_S * 1000);
+
+    // At the webhook: one notification per namespace.
+    await eventually(
+      'a page for each namespace',
+      async () => (pages(ns).length > 0 && pages(other).length > 0 ? true : undefined),
+      30_000,
+      200,
+    );
+    const [mine] = pages(ns);
+    const [theirs] = pages(other);
+    for (const page of [mine!, theirs!]) {
+      const tookS = (page.receivedAt - stopped) / 1000;
+      expect(tookS).toBeGreaterThanOrEqual(FOR_S);
+      expect(tookS).toBeLessThanOrEqual(FOR_S + GROUP_WAIT_S + SLACK_S);
+    }
+    expect(mine!.groupLabels).toEqual({ alertname: 'DbwatchDatabaseDown', namespace: ns });
+    expect(monitorsIn(mine!)).toEqual(['shop']);
+    expect(monitorsIn(theirs!)).toEqual(['billing']);
+    expect(theirs!.groupLabels).toEqual({ alertname: 'DbwatchDatabaseDown', namespace: other });
+    // The reason comes from dbwatch_database_status_reason through the rule's template query.
+    expectDatabaseDown(mine!.alerts[0]!, ns, 'shop');
+    expectDatabaseDown(theirs!.alerts[0]!, other, 'billing');
+
+    // The operator dies mid-outage: its series go stale at once.
+    const killed = Date.now();
+    await operator.kill();
+    await eventually(
+      'DbwatchOperatorDown paged',
+      async () => (webhook.about('DbwatchOperatorDown', 'firing').length > 0 ? true : undefined),
+      30_000,
+      200,
+    );
+    const operatorDownAt = Date.now();
+    // Prometheus still holds DbwatchDatabaseDown (no false resolve); Alertmanager mutes it while dbwatch is down.
+    expect((await downAlert())?.state).toBe('firing');
+    const held = (await alertmanager.alerts()).filter((a) => a.labels.alertname === 'DbwatchDatabaseDown');
+    expect(held.map((a) => [a.labels.monitor, a.status.state, a.status.inhibitedBy.length > 0]).sort()).toEqual([
+      ['billing', 'suppressed', true],
+      ['shop', 'suppressed', true],
+    ]);
+    // A new operator on the same metrics port (as a restarted Pod behind the same scrape target).
+    operator = await startOperatorProcess([ns, other], { metricsPort });
+    await eventually(
+      'DbwatchOperatorDown resolved',
+      async () => (webhook.about('DbwatchOperatorDown', 'resolved').length > 0 ? true : undefined),
+      60_000,
+      200,
+    );
+    await eventually('up=0 reported again', async () => ((await shopUp()) === '0' ? true : undefined), 30_000);
+    const restartedAt = Date.now();
+    await new Promise((ok) => setTimeout(ok, (GROUP_INTERVAL_S + 3) * 1000));
+    expect(pages()).toHaveLength(2);
+    expect(resolves()).toHaveLength(0);
 
     const started = Date.now();
     await server.resume();
-    await eventually('the alert resolved', async () => ((await downAlert()) ? undefined : true), 60_000, 500);
+    await eventually(
+      'a resolve for each namespace',
+      async () => (resolves(ns).length > 0 && resolves(other).length > 0 ? true : undefined),
+      60_000,
+      200,
+    );
     const resolvedAt = Date.now();
     expect(await shopUp()).toBe('1');
-    // For the closing note: the timeline as Prometheus and the operator saw it.
+    expect(monitorsIn(resolves(ns)[0]!)).toEqual(['shop']);
+    await new Promise((ok) => setTimeout(ok, (GROUP_INTERVAL_S + 2) * 1000));
+    expect(resolves()).toHaveLength(2);
+    expect(pages()).toHaveLength(2);
+    // For the closing note: the timeline as Prometheus, Alertmanager and the receiver saw it.
     console.log(
       [
-        'DbwatchDatabaseDown timeline:',
-        `  PostgreSQL stopped   ${iso(stopped)}`,
-        `  alert active (pending) since ${firing.activeAt}`,
-        `  alert firing seen    ${iso(firedAt)} (+${((firedAt - stopped) / 1000).toFixed(1)} s)`,
-        `  PostgreSQL started   ${iso(started)}`,
-        `  alert resolved seen  ${iso(resolvedAt)} (+${((resolvedAt - started) / 1000).toFixed(1)} s)`,
+        'DbwatchDatabaseDown timeline (Prometheus → Alertmanager → webhook):',
+        `  PostgreSQL stopped            ${iso(stopped)}`,
+        `  alert active (pending) since  ${firing.activeAt}`,
+        `  alert firing seen             ${iso(firedAt)} (${elapsed(stopped, firedAt)}; for ${FOR_S} s)`,
+        `  page, first namespace        ${iso(mine!.receivedAt)} (${elapsed(stopped, mine!.receivedAt)}; bound ${FOR_S}–${FOR_S + GROUP_WAIT_S + SLACK_S} s: for + group_wait + ${SLACK_S} s)`,
+        `  page, second namespace       ${iso(theirs!.receivedAt)} (${elapsed(stopped, theirs!.receivedAt)})`,
+        `  operator killed               ${iso(killed)}`,
+        `  DbwatchOperatorDown paged     ${iso(operatorDownAt)} (${elapsed(killed, operatorDownAt)}; for shortened to ${OPERATOR_DOWN_FOR})`,
+        `  operator reporting again      ${iso(restartedAt)} (no resolve, no second page)`,
+        `  PostgreSQL started            ${iso(started)}`,
+        `  resolves received             ${iso(resolvedAt)} (${elapsed(started, resolvedAt)})`,
       ].join('\n'),
     );
   }, 300_000);

@@ -20,3 +20,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "dbwatch.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}{{ default (include "dbwatch.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
 {{- end -}}
+
+{{/* ALERTMANAGER_LABELS from a map: name=value pairs, comma-separated, in name order. */}}
+{{- define "dbwatch.alertmanagerLabels" -}}
+{{- $pairs := list -}}
+{{- range $name, $value := . }}{{ $pairs = append $pairs (printf "%s=%s" $name $value) }}{{ end -}}
+{{- join "," $pairs -}}
+{{- end -}}
