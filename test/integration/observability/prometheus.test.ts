@@ -8,6 +8,7 @@ import { type AlertmanagerServer, exampleConfig, startAlertmanager, TEST_TIMINGS
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually } from '../../support/operator.js';
 import { type OperatorProcess, startOperatorProcess } from '../../support/operator-process.js';
+import { type PgBouncer, startPgBouncer } from '../../support/pgbouncer.js';
 import { type PostgresServer, startPostgres } from '../../support/postgres-server.js';
 import { type PromAlert, type PrometheusServer, startPrometheus } from '../../support/prometheus.js';
 import { condition, createMonitor, createPrerequisite, createSecret, getMonitor } from '../../support/resources.js';
@@ -41,6 +42,7 @@ let ns: string;
 let other: string;
 let metricsPort: number;
 let ruleDir: string;
+let bouncer: PgBouncer | undefined;
 
 const asAdmin = (sql: string) => server.asSuperuser(sql);
 
@@ -137,6 +139,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  await bouncer?.stop();
   await prometheus?.stop();
   await alertmanager?.destroy();
   await webhook?.stop();
@@ -274,6 +277,25 @@ describe('a real Prometheus scraping the operator, alerting through a real Alert
   }, 300_000);
 
   test('every query of the shipped Grafana dashboard returns series', async () => {
+    // The PgBouncer row needs a monitor with checks.pgbouncer: one through a real PgBouncer in front of shop.
+    bouncer = await startPgBouncer({ server, mode: 'transaction' });
+    await bouncer.addUser('watcher', 'Prom-Pw-1');
+    const via = { host: bouncer.host, port: String(bouncer.port), database: 'shop', username: 'watcher' };
+    await createSecret(ns, 'pooled-db', { ...via, password: 'Prom-Pw-1' });
+    await createSecret(ns, 'pooled-stats', { username: bouncer.stats.username, password: bouncer.stats.password });
+    await createMonitor(ns, 'pooled', {
+      connection: { secretRef: { name: 'pooled-db' } },
+      interval: '1s',
+      checks: { pgbouncer: { secretRef: { name: 'pooled-stats' } } },
+    });
+    await eventually(
+      'PgBouncer pools scraped',
+      async () =>
+        (await prometheus.query(`dbwatch_pgbouncer_pool_size{namespace="${ns}", name="pooled"}`)).length > 0
+          ? true
+          : undefined,
+      60_000,
+    );
     const dashboard = JSON.parse(readFileSync('deploy/grafana/dbwatch-dashboard.json', 'utf8')) as Dashboard;
     const queries = dashboard.panels.flatMap((p) =>
       (p.targets ?? []).map((t) => ({ panel: p.title, expr: concrete(t.expr, ns) })),
