@@ -215,6 +215,10 @@ export const diagnosticsResultSchema = z.strictObject({
         .string()
         .optional()
         .meta({ description: 'The first step that failed, e.g. tcp. Absent when none failed.' }),
+      failureReason: z.string().optional().meta({
+        description:
+          'CamelCase cause of that failure, e.g. HandshakeTimeout, ConnectionRefused, WrongProtocol (docs/checks.md). Absent when none failed.',
+      }),
       stages: z.array(diagnosticStageSchema).meta({ description: 'Every step with its outcome and time.' }),
     })
     .meta({ description: 'The connection attempt step by step, stopping at the first failure.' }),

@@ -10,13 +10,14 @@ import type {
 } from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
 import { cleanupReserveMs, Deadline } from './deadline.js';
-import { diagnoseConnectivity } from './diagnostics.js';
-import type { ClassifiedError, DatabaseEngine } from './engine.js';
+import { diagnoseConnectivity, diagnosticsBudgetMs } from './diagnostics.js';
+import type { ClassifiedError, ConnectionConfig, DatabaseEngine } from './engine.js';
 import { type ConnectionProbe, healthResult, probeConnection } from './health.js';
 import { readMigrationStatus } from './migrations/read-migrations.js';
 import { BUDGET_EXHAUSTED, measurePerformance } from './performance.js';
 import { assessPool, checkPool } from './pool.js';
 import { errorMessage, redact, redactDeep, secretsOf } from './redact.js';
+import { round2 } from './timeout.js';
 
 export interface MonitorReport {
   health: HealthResult;
@@ -24,7 +25,7 @@ export interface MonitorReport {
   performance?: PerformanceResult;
   diagnostics?: DiagnosticsResult;
   alerts: string[];
-  /** Seconds each step took, for metrics (never stored in status). */
+  /** Milliseconds each step took (rounded to 0.01 ms), for metrics and the CLI (never stored in status). */
   durations: Partial<Record<CheckName, number>>;
 }
 
@@ -41,8 +42,10 @@ export interface MonitorRunOptions {
 /**
  * One monitoring pass: connection + test query, migrations, pool, performance when due, and
  * diagnostics when the database is unreachable. Never throws. timeoutSeconds bounds the pass: each step
- * gets what is left, minus a small reserve for cleaning up a statement that overran. Diagnostics, which
- * only run after a failure, get a budget of the same size of their own.
+ * gets what is left, minus a small reserve for cleaning up a statement that overran; a connection attempt
+ * gets at most connectTimeoutSeconds. Diagnostics, which only run after a failure, have a small budget of their
+ * own (connectTimeoutSeconds + 2 s, see diagnostics.ts), so a host that never answers costs two connect
+ * timeouts and a little more, not the rest of timeoutSeconds.
  */
 export async function runMonitorChecks(
   engine: DatabaseEngine,
@@ -68,12 +71,12 @@ export async function runMonitorChecks(
     try {
       return await work();
     } finally {
-      durations[name] = (clock.now() - started) / 1000;
+      durations[name] = round2(clock.now() - started);
     }
   };
   const left = () => Math.max(1, deadline.remainingMs());
 
-  const probe = await step('health', () => probeConnection(engine, left()));
+  const probe = explainProbe(await step('health', () => probeConnection(engine, left())), resolved.config);
   const up = probe.connection && probe.queryTest;
   // Informational (version, read-only); a failure to read it is not a failure of the database.
   const database = up && !deadline.expired ? await engine.databaseInfo(left()).catch(() => undefined) : undefined;
@@ -97,16 +100,18 @@ export async function runMonitorChecks(
         )
       : undefined;
   const reachable = up && lost === undefined;
-  const health = healthResult(
-    {
-      probe: lost ? lostProbe(probe, lost) : probe,
-      ...(database ? { database } : {}),
-      ...(migrationStatus ? { migrationStatus } : {}),
-      ...(pool ? { pool } : {}),
-    },
-    spec.thresholds,
-    now(),
-  );
+  const rate = (measured: ConnectionProbe) =>
+    healthResult(
+      {
+        probe: measured,
+        ...(database ? { database } : {}),
+        ...(migrationStatus ? { migrationStatus } : {}),
+        ...(pool ? { pool } : {}),
+      },
+      spec.thresholds,
+      now(),
+    );
+  let health = rate(lost ? lostProbe(probe, lost) : probe);
   const performance =
     reachable && options.includePerformance && spec.checks.performance
       ? await step('performance', () => measurePerformance(engine, spec.checks.performance!, deadline, describe, now))
@@ -115,10 +120,13 @@ export async function runMonitorChecks(
     health.status === 'unhealthy' && !reachable
       ? await step('diagnostics', () => {
           // Diagnostics have a budget of their own: a pass that spent its time on a dead host still says why.
-          const own = new Deadline(budgetMs - cleanupReserveMs(budgetMs));
+          const own = new Deadline(diagnosticsBudgetMs(resolved.config));
           return diagnoseConnectivity(resolved, options.makeEngine, own, describe, now);
         })
       : undefined;
+  // The driver saw a closed or silent socket; diagnostics found out that another protocol answers there.
+  const wrongProtocol = wrongProtocolOf(diagnostics);
+  if (wrongProtocol) health = rate({ connection: false, queryTest: false, failure: wrongProtocol });
   const report: MonitorReport = {
     health,
     ...(pool ? { pool } : {}),
@@ -129,6 +137,20 @@ export async function runMonitorChecks(
   };
   // Whatever field the password also sits in (a username, a host, a query error), it is never shown.
   return redactDeep(report, secrets);
+}
+
+/** A connect timeout says how long it waited and for whom; the driver's words ("timeout expired") do not. */
+function explainProbe(probe: ConnectionProbe, config: ConnectionConfig): ConnectionProbe {
+  if (probe.failure?.cause !== 'ConnectTimeout') return probe;
+  const message = `no answer from ${config.host}:${config.port} within ${config.connectTimeoutMs} ms (connectTimeoutSeconds)`;
+  return { ...probe, failure: { ...probe.failure, message } };
+}
+
+function wrongProtocolOf(diagnostics: DiagnosticsResult | undefined): ClassifiedError | undefined {
+  const { failureReason, failedStage, stages } = diagnostics?.connectivity ?? {};
+  if (failureReason !== 'WrongProtocol') return undefined;
+  const detail = stages?.find((s) => s.name === failedStage)?.detail ?? 'the port speaks another protocol';
+  return { stage: 'tcp', cause: 'WrongProtocol', message: detail };
 }
 
 function lostProbe(probe: ConnectionProbe, lost: ClassifiedError): ConnectionProbe {

@@ -184,7 +184,8 @@ export class OperatorMetrics {
   }
 
   observeCheckDurations(engine: string, durations: Partial<Record<CheckName, number>>): void {
-    for (const [check, seconds] of Object.entries(durations)) this.checkDuration.observe({ engine, check }, seconds);
+    // The report has milliseconds; Prometheus convention is seconds.
+    for (const [check, ms] of Object.entries(durations)) this.checkDuration.observe({ engine, check }, ms / 1000);
   }
 
   recordPrerequisite(namespace: string, name: string, status: PrerequisiteStatus): void {
