@@ -1,4 +1,5 @@
 export * from './availability.js';
+export * from './cli-output.js';
 export * from './common.js';
 export * from './conditions.js';
 export * from './database-monitor.js';

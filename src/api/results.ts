@@ -268,23 +268,3 @@ export const prerequisiteResultSchema = z.strictObject({
   summary: validationSummarySchema.meta({ description: 'How many databases passed, warned and failed.' }),
 });
 export type PrerequisiteResult = z.infer<typeof prerequisiteResultSchema>;
-
-export const healthSummarySchema = z.strictObject({
-  overallStatus: healthStatusSchema,
-  statusBreakdown: z.strictObject({
-    healthy: z.number().int(),
-    degraded: z.number().int(),
-    unhealthy: z.number().int(),
-  }),
-  databases: z.array(
-    z.strictObject({
-      name: z.string(),
-      status: healthStatusSchema,
-      responseTimeMs: z.number().optional(),
-      error: z.string().optional(),
-    }),
-  ),
-  alerts: z.array(z.string()),
-  recommendations: z.array(z.string()),
-});
-export type HealthSummary = z.infer<typeof healthSummarySchema>;

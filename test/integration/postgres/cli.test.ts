@@ -42,7 +42,7 @@ describe('dbwatch check', () => {
     });
     const { code, stdout } = await run([dir]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^MONITOR\s+ENGINE\s+STATUS\s+RESPONSE\s+POOL %\s+MIGRATION/);
+    expect(stdout).toMatch(/^MONITOR\s+ENGINE\s+STATUS\s+RESPONSE\s+UTILIZATION %\s+MIGRATION/);
     expect(stdout).toMatch(/orders\s+postgres\s+healthy\s+[\d.]+ms\s+[\d.]+%\s+3/);
   });
 
@@ -65,7 +65,7 @@ describe('dbwatch check', () => {
     );
     const { code, stdout } = await run([dir], 'json', env);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout).monitors[0].report.health.status).toBe('healthy');
+    expect(JSON.parse(stdout).databases[0].result.health.status).toBe('healthy');
   });
 
   test('an invalid manifest prints the field path and message and runs nothing', async () => {
@@ -130,8 +130,8 @@ describe('dbwatch check', () => {
     let stdout = '';
     const code = await summaryCommand({ files: [dir], output: 'table', env: {}, write: (t) => (stdout += t) });
     expect(code).toBe(2);
-    expect(stdout).toMatch(/^Overall: unhealthy \(1 healthy, 0 degraded, 1 unhealthy\)/);
-    expect(stdout).toMatch(/legacy: Database gone does not exist/);
+    expect(stdout).toMatch(/^Overall: unhealthy {2}files: 2 databases: 1 healthy, 0 degraded, 1 unhealthy\n/);
+    expect(stdout).toMatch(/default\/legacy: Database gone does not exist/);
   });
 
   test('the dbwatch binary documents its commands', async () => {
