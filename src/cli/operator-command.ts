@@ -3,6 +3,7 @@ import { type CheckLimits, checkLimitsFromEnv } from '../controller/check-execut
 import { createLogger } from '../controller/logger.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
 import { apiRateLimitFromEnv, type RateLimit } from '../controller/rate-limiter.js';
+import { StartupError } from '../controller/startup.js';
 import { EXIT } from './exit-codes.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -136,7 +137,16 @@ export async function runOperatorFromEnv(
     engineFactory: createEngine,
     log,
   };
-  const operator = await startOperator(options);
+  let operator: Awaited<ReturnType<typeof startOperator>>;
+  try {
+    operator = await startOperator(options);
+  } catch (error) {
+    // Expected set-up problems are one line with what to do; anything else is a bug and keeps its stack.
+    if (!(error instanceof StartupError)) throw error;
+    writeError(`operator not started: ${error.message}`);
+    process.exitCode = EXIT.invalidInput;
+    return;
+  }
   log.info({ port: operator.port }, 'operator running');
   let stopping = false;
   const stop = (signal: string) => {

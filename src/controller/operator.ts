@@ -17,6 +17,7 @@ import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
+import { errorFields, isStartingUp, metricsPortProblem, StartupError, waitForApiServer } from './startup.js';
 import { StatusEcho } from './status-echo.js';
 import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -39,6 +40,8 @@ export interface OperatorOptions {
   log: Logger;
   /** Called when leadership is lost: the process must stop working (the default exits). */
   onLostLeadership?: () => void;
+  /** How long start-up waits for an API server that is down or starting (default API_STARTUP_WAIT_MS). */
+  apiStartupWaitMs?: number;
 }
 
 export interface RunningOperator {
@@ -56,21 +59,27 @@ interface SecretObject {
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log } = options;
   const metrics = new OperatorMetrics();
-  const clients = makeClients(
-    await connectKube({
-      kubeconfig: options.kubeconfig,
-      throttle: {
-        limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
-        onThrottled: (waitMs) => {
-          metrics.apiThrottled.inc();
-          metrics.apiThrottleWait.inc(waitMs / 1000);
-        },
+  const api = await connectKube({
+    kubeconfig: options.kubeconfig,
+    throttle: {
+      limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
+      onThrottled: (waitMs) => {
+        metrics.apiThrottled.inc();
+        metrics.apiThrottleWait.inc(waitMs / 1000);
       },
-    }),
-  );
+    },
+  }).catch((error: unknown) => {
+    throw new StartupError(
+      `cannot load the kubeconfig: ${(error as Error).message}`,
+      'set KUBECONFIG to a kubeconfig file (npm run cluster:up prints one), or run in a Pod with a ServiceAccount',
+    );
+  });
+  const clients = makeClients(api);
   const identity = options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const engines = new EnginePool(options.engineFactory);
-  const recorder = new EventRecorder(clients, identity, (error) => log.warn({ err: error }, 'could not record event'));
+  const recorder = new EventRecorder(clients, identity, (error) =>
+    log.warn(errorFields(error), 'could not record event'),
+  );
   let leading = !options.leaderElection.enabled;
   let synced = false;
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
@@ -87,7 +96,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
   const onWatchError = (resource: string, error: unknown, retryInMs: number) => {
     metrics.watchErrors.inc({ resource });
-    log.warn({ resource, err: error, retryInMs }, 'watch failed; restarting');
+    // A starting API server answers lists with 429 until its watch cache is ready: expected, retried.
+    const level = !synced && isStartingUp(error) ? 'debug' : 'warn';
+    log[level]({ resource, ...errorFields(error), retryInMs }, 'watch failed; restarting');
   };
 
   const echo = new StatusEcho();
@@ -203,7 +214,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       const kind = key.split('/')[0]!;
       metrics.reconciles.inc({ kind, result: 'error' });
       metrics.reconcileErrors.inc({ kind });
-      log.warn({ key, err: error, retryInMs }, 'reconcile failed; retrying with backoff');
+      log.warn({ key, ...errorFields(error), retryInMs }, 'reconcile failed; retrying with backoff');
     },
     onDepth: (depth) => metrics.queueDepth.set(depth),
     onWait: (waitedMs) => metrics.workqueueWait.observe(waitedMs / 1000),
@@ -214,8 +225,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry: metrics.registry,
     ready: () => synced,
     onError: (error) => log.error({ err: error }, 'metrics server error'),
+  }).catch((error: unknown) => {
+    throw metricsPortProblem(error, options.metricsPort) ?? error;
   });
   const port = (server.address() as { port: number }).port;
+  try {
+    await waitForApiServer(clients.api, log, options.apiStartupWaitMs);
+  } catch (error) {
+    clients.api.close();
+    await new Promise((ok) => server.close(ok));
+    throw error;
+  }
   await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
   synced = true;
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
