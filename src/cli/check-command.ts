@@ -43,6 +43,12 @@ interface Loaded {
 }
 
 function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
+  if (options.files.length === 0) {
+    writeError(
+      'error: no manifests given: name the files or directories to run with -f (repeatable), e.g. dbwatch check -f examples/quickstart/',
+    );
+    return { manifests: emptyManifests(), targets: [], outcome: EXIT.invalidInput };
+  }
   let manifests: Manifests;
   try {
     manifests = loadManifests(options.files);

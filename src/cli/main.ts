@@ -1,20 +1,30 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { checkCommand, summaryCommand } from './check-command.js';
 import { EXIT } from './exit-codes.js';
+import { renderSettingsHelp } from './operator-settings.js';
 import { clusterScopeOptions, parseSummaryFlags, type SummaryFlags } from './summary-cluster-flags.js';
 
 const outputOption = () =>
   new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
 
 const FILES_HELP = `
-Secrets referenced by the resources are read from Secret manifests in the same files, or from
-environment variables DBWATCH_SECRET_<SECRET>_<KEY> (for Secret orders-db, key password:
-DBWATCH_SECRET_ORDERS_DB_PASSWORD).
+Secrets referenced by the resources are read from Secret manifests in the same files (in the
+resource's namespace). An environment variable DBWATCH_SECRET_<SECRET>_<KEY> supplies one key, over
+the file's: DBWATCH_SECRET_ORDERS_DB_PASSWORD is key password of Secret orders-db, so a Secret
+manifest can leave the password out.
 
-Exit codes: 0 all healthy/passed, 1 degraded/warning, 2 unhealthy/failed, 3 invalid input (nothing run).`;
+Exit codes: 0 all healthy/passed, 1 degraded/warning, 2 unhealthy/failed, 3 invalid input (nothing run).
+JSON/YAML output: one envelope, apiVersion cli.dbwatch.dev/v1 (docs/cli-output.md).`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** package.json sits two levels up from src/cli and from dist/cli alike (the image keeps it in /app). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
+}
 
 export function buildProgram(): Command {
   const program = new Command('dbwatch')
@@ -22,6 +32,7 @@ export function buildProgram(): Command {
       'Monitors PostgreSQL and SQL Server databases: health, connection utilization, query performance, migrations.\n' +
         'Runs as a Kubernetes operator (DatabaseMonitor / DatabasePrerequisite resources) or one-shot from YAML files.',
     )
+    .version(`dbwatch ${packageVersion()}`, '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
 
@@ -30,7 +41,7 @@ export function buildProgram(): Command {
     .summary('run monitors and prerequisites from manifest files once, without a cluster')
     .description('Run DatabaseMonitors and DatabasePrerequisites from manifest files once, without a cluster.')
     .addHelpText('after', FILES_HELP)
-    .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
+    .option('-f, --filename <path>', 'manifest file or directory (repeatable)', collect, [])
     .addOption(outputOption())
     .action(async (opts: { filename: string[]; output: 'table' | 'json' | 'yaml' }) => {
       process.exitCode = await checkCommand({ files: opts.filename, output: opts.output });
@@ -69,16 +80,14 @@ export function buildProgram(): Command {
     .command('operator')
     .summary('run the Kubernetes operator')
     .description(
-      'Run the operator: watch DatabaseMonitors, DatabasePrerequisites and their Secrets, run the checks, and\n' +
-        'write status, Events and Prometheus metrics. Configuration comes from the environment:\n' +
-        '  WATCH_NAMESPACES           comma-separated namespaces to watch (default: all)\n' +
-        '  MAX_CONCURRENT_CHECKS      checks running at once (default 4)\n' +
-        '  METRICS_PORT               port for /metrics, /healthz, /readyz (default 8080)\n' +
-        '  LEADER_ELECT               true|false (default true)\n' +
-        '  LEADER_ELECTION_NAMESPACE  namespace of the Lease (default: POD_NAMESPACE, else default)\n' +
-        '  SHUTDOWN_GRACE_SECONDS     how long SIGTERM waits for in-flight checks (default 20)\n' +
-        '  KUBECONFIG                 outside a cluster; in a Pod the ServiceAccount is used\n' +
-        '  LOG_LEVEL                  pino level (default info)',
+      'Run the operator: watch DatabaseMonitors, DatabasePrerequisites and their Secrets, run the checks, and ' +
+        'write status, Events and Prometheus metrics. It is configured by the environment variables below.',
+    )
+    .addHelpText(
+      'after',
+      `\n${renderSettingsHelp()}\n\n` +
+        'Exit codes: 0 stopped by SIGTERM/SIGINT; 1 lost leadership or a failed shutdown; 3 not started (a bad setting,\n' +
+        'no kubeconfig, the metrics port taken, the API server unreachable or without the CRDs: the reason is printed).',
     )
     .action(async () => {
       const { runOperatorFromEnv } = await import('./operator-command.js');
