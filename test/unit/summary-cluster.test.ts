@@ -242,7 +242,7 @@ describe('kubectl plugin packaging', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(pkg.bin['kubectl-dbwatch']).toBe('dist/cli/kubectl-plugin.js');
     expect(readFileSync('src/cli/kubectl-plugin.ts', 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    expect(existsSync('hack/kubectl-plugin/kubectl-dbwatch')).toBe(true);
-    expect(statSync('hack/kubectl-plugin/kubectl-dbwatch').mode & 0o111).not.toBe(0);
+    expect(existsSync('hack/bin/kubectl-dbwatch')).toBe(true);
+    expect(statSync('hack/bin/kubectl-dbwatch').mode & 0o111).not.toBe(0);
   });
 });

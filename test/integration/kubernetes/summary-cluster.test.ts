@@ -87,7 +87,7 @@ beforeAll(async () => {
   );
   // kubectl finds plugins as kubectl-<name> on PATH: the checkout's wrapper, as a user would put it there.
   pluginDir = mkdtempSync(join(tmpdir(), 'dbwatch-plugin-'));
-  symlinkSync(resolve('hack/kubectl-plugin/kubectl-dbwatch'), join(pluginDir, 'kubectl-dbwatch'));
+  symlinkSync(resolve('hack/bin/kubectl-dbwatch'), join(pluginDir, 'kubectl-dbwatch'));
 });
 
 afterAll(() => {
