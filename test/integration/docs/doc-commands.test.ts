@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -34,6 +34,15 @@ test('every command block says whether it is run, parsed or skipped, and why not
   const run = of('run').map((b) => b.text);
   expect(run.some((t) => t.includes('npm run demo'))).toBe(true);
   expect(run.some((t) => t.includes('npm run cluster:up -- --operator --demo-database'))).toBe(true);
+});
+
+test('every `helm install` in the docs installs into the same namespace', () => {
+  const namespaces = new Set(
+    DOC_FILES().flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/helm install \S+ \S+ -n (\S+)/g)].map((m) => m[1]),
+    ),
+  );
+  expect([...namespaces]).toEqual(['dbwatch-system']);
 });
 
 describe('blocks skipped, with their reasons', () => {
