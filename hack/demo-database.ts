@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import pg from 'pg';
+import { FLYWAY_TABLE_SQL } from '../test/support/pg-fixtures.js';
 import { type PostgresServer, startPostgres } from '../test/support/postgres-server.js';
 
 /**
@@ -30,9 +31,7 @@ export async function createOrdersDatabase(server: PostgresServer): Promise<Demo
     await app.query(`
       CREATE TABLE orders (id serial PRIMARY KEY, status text NOT NULL);
       INSERT INTO orders (status) SELECT CASE WHEN g % 3 = 0 THEN 'open' ELSE 'shipped' END FROM generate_series(1, 1000) g;
-      CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
-        type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
-        installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
+      ${FLYWAY_TABLE_SQL};
       INSERT INTO flyway_schema_history VALUES (1, '1', 'create orders', 'SQL', 'V1__create_orders.sql', 1, 'dbwatch', now(), 12, true),
                                                (2, '2', 'seed orders', 'SQL', 'V2__seed_orders.sql', 2, 'dbwatch', now(), 40, true);`);
   } finally {

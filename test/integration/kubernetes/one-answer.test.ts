@@ -8,7 +8,7 @@ import { checkCommand, summaryCommand } from '../../../src/cli/check-command.js'
 import { summaryClusterCommand } from '../../../src/cli/summary-cluster-command.js';
 import { adminKubeconfigPath, ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
 import { eventually, startTestOperator, type TestOperator } from '../../support/operator.js';
-import { asOwner, createDatabase, secretData } from '../../support/pg-fixtures.js';
+import { asOwner, createDatabase, FLYWAY_TABLE_SQL, secretData } from '../../support/pg-fixtures.js';
 import { getMonitor, getPrerequisite } from '../../support/resources.js';
 
 /**
@@ -29,9 +29,7 @@ beforeAll(async () => {
   const db = await createDatabase({ monitor: true });
   await asOwner(
     db,
-    `CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
-      type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
-      installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
+    `${FLYWAY_TABLE_SQL};
     INSERT INTO flyway_schema_history VALUES (1, '1', 'init', 'SQL', 'V1__init.sql', 1, 'app', now(), 5, true);`,
   );
   const monitor = (name: string, expectedVersion: string) => ({
