@@ -11,16 +11,22 @@ import {
   startNode,
   stopNode,
 } from '../test/support/node.js';
+import { linkTools, startDemoDatabase, startOperator } from './cluster-services.js';
 
 /**
- * `npm run cluster:up [-- --node]` / `npm run cluster:down`: the tests' control plane (kube-apiserver +
- * etcd) for people, so `kubectl get databasemonitors` works without Docker. `--node` adds a real node
- * (containerd, kubelet, controller-manager, scheduler, kube-proxy, a private CNI bridge) where Pods run;
- * `down` removes everything either created (docs/control-plane.md).
+ * `npm run cluster:up [-- --node] [--operator] [--demo-database]` / `npm run cluster:down`: the tests' control
+ * plane (kube-apiserver + etcd) for people, so `kubectl get databasemonitors` works without Docker, with kubectl,
+ * helm, dbwatch and kubectl-dbwatch in its bin/. `--node` adds a real node (containerd, kubelet,
+ * controller-manager, scheduler, kube-proxy, a private CNI bridge) where Pods run; `--operator` runs
+ * `dbwatch operator` from the checkout against it; `--demo-database` a throwaway PostgreSQL behind Secret
+ * orders-db. `down` stops and removes everything up started (docs/control-plane.md).
  */
 const dir = resolve(process.env.DBWATCH_CLUSTER_DIR ?? '.dbwatch/cluster');
 const command = process.argv[2];
 const withNode = process.argv.includes('--node');
+const withOperator = process.argv.includes('--operator');
+const withDemoDatabase = process.argv.includes('--demo-database');
+const KNOWN = ['--node', '--operator', '--demo-database'];
 
 const running = () => {
   try {
@@ -31,9 +37,15 @@ const running = () => {
   }
 };
 
+const unknown = process.argv.slice(3).filter((a) => !KNOWN.includes(a));
+if (unknown.length > 0) {
+  console.error(`unknown option ${unknown.join(' ')}: use ${KNOWN.join(', ')}`);
+  process.exit(2);
+}
+
 if (command === 'up') {
   if (running()) {
-    console.log(`already running; export KUBECONFIG=${join(dir, 'kubeconfig')}`);
+    console.log(`already running; export KUBECONFIG=${join(dir, 'kubeconfig')} PATH=${join(dir, 'bin')}:$PATH`);
   } else {
     rmSync(dir, { recursive: true, force: true });
     const network = nodeNetwork();
@@ -60,8 +72,22 @@ if (command === 'up') {
         `import images: ctr --address ${join(dir, 'node/containerd/containerd.sock')} -n k8s.io images import FILE`,
       );
     }
+    const bin = linkTools(dir, cp.binDir);
+    if (withDemoDatabase) {
+      const db = await startDemoDatabase(dir, kubectl, cp.kubeconfig);
+      console.log(
+        `demo database: PostgreSQL ${db.host}:${db.port}, database ${db.database}, Secret orders-db (default)`,
+      );
+    }
+    if (withOperator) {
+      const port = await startOperator(dir, cp.kubeconfig);
+      console.log(
+        `operator: running (log ${join(dir, 'dbwatch-operator.log')}, metrics http://127.0.0.1:${port}/metrics)`,
+      );
+    }
     console.log(`\nkube-apiserver ${cp.server} is up with the dbwatch CRDs (logs in ${dir}).`);
-    console.log(`kubectl is at ${kubectl}\n\nexport KUBECONFIG=${cp.kubeconfig}`);
+    console.log(`kubectl, helm, dbwatch and kubectl-dbwatch are in ${bin}; npm run cluster:down stops everything.\n`);
+    console.log(`export KUBECONFIG=${cp.kubeconfig} PATH=${bin}:$PATH`);
   }
 } else if (command === 'down') {
   const network = nodeNetwork();
@@ -69,6 +95,9 @@ if (command === 'up') {
   const record: HostRecord | undefined = existsSync(recordFile)
     ? JSON.parse(readFileSync(recordFile, 'utf8'))
     : undefined;
+  // Node state is host-wide: only a cluster that had a node (or `down --node`) tears one down and checks for its
+  // leftovers, so that another checkout's node on the same machine is neither stopped nor reported.
+  const hadNode = withNode || existsSync(join(dir, 'node'));
   let binDir: string | undefined;
   try {
     binDir = dirname(JSON.parse(readFileSync(join(dir, 'kube-apiserver.args.json'), 'utf8')).cmd);
@@ -76,12 +105,32 @@ if (command === 'up') {
     binDir = undefined;
   }
   // The node goes first: its Pods are deleted through the API server.
-  await stopNode(dir, binDir, network);
+  if (hadNode) await stopNode(dir, binDir, network);
+  const started = ['dbwatch-operator', 'demo-database', 'kube-apiserver', 'etcd'];
+  const pids = started.flatMap((name) => {
+    try {
+      return [{ name, pid: Number(readFileSync(join(dir, `${name}.pid`), 'utf8')) }];
+    } catch {
+      return [];
+    }
+  });
   if (existsSync(dir)) {
-    await stopProcesses(dir, ['dbwatch-operator', 'kube-apiserver', 'etcd']);
+    // The operator first (it holds connections to the demo database), the API server last but one.
+    await stopProcesses(dir, started);
     rmSync(dir, { recursive: true, force: true });
   }
-  const left = nodeLeftovers(dir, network, record);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const left = [
+    ...pids.filter((p) => alive(p.pid)).map((p) => `process ${p.pid} (${p.name})`),
+    ...(hadNode ? nodeLeftovers(dir, network, record) : existsSync(dir) ? [`directory ${dir}`] : []),
+  ];
   console.log(
     left.length === 0 ? 'cluster stopped; nothing left' : `cluster stopped; LEFT BEHIND:\n  ${left.join('\n  ')}`,
   );

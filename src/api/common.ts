@@ -8,12 +8,25 @@ export const API_VERSION = 'v1alpha1';
 /** Go-style durations as used by Kubernetes tooling: 30s, 5m, 1h30m, 500ms. */
 export const DURATION_PATTERN = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
 
+/** The pattern as a CEL string literal: `[.]` instead of `\.`, which is not an escape CEL knows. */
+const CEL_DURATION = DURATION_PATTERN.replace('\\.', '[.]');
+
 /**
- * A bounded duration. The API server checks the bounds with CEL's duration(), which parses the same Go syntax;
- * text that is not a duration at all is left to the pattern, so it gets one message, not two.
+ * Durations CEL's duration() parses without overflowing (Go's int64 nanoseconds, ~2.5 million hours): per unit
+ * fewer digits than would pass 24h by much. A duration the pattern accepts but this does not is far above 24h.
  */
-export const duration = (fallback: string, limits: { min: string; max: string } = DURATION_LIMITS) =>
-  withRules(
+const CEL_SAFE_DURATION =
+  '^((0*[0-9]{1,8}([.][0-9]+)?ms)|(0*[0-9]{1,6}([.][0-9]+)?s)|(0*[0-9]{1,5}([.][0-9]+)?m)|(0*[0-9]{1,4}([.][0-9]+)?h))+$';
+
+/**
+ * A bounded duration. The API server checks the bounds with CEL's duration(), which parses the same Go syntax —
+ * but only on text the pattern accepts and that cannot overflow it: the API server runs every rule even when the
+ * pattern has failed, and duration() on "soon" or "99999999999h" is a "type conversion error … google.protobuf.
+ * Duration" instead of a message. Text that is not a duration at all gets the pattern's message alone.
+ */
+export const duration = (fallback: string, limits: { min: string; max: string } = DURATION_LIMITS) => {
+  if (durationMs(limits.max)! > durationMs('24h')!) throw new Error('CEL_SAFE_DURATION assumes bounds of at most 24h');
+  return withRules(
     z
       .string()
       .max(32)
@@ -21,7 +34,9 @@ export const duration = (fallback: string, limits: { min: string; max: string } 
       .default(fallback),
     [
       {
-        cel: `duration(self) >= duration('${limits.min}') && duration(self) <= duration('${limits.max}')`,
+        cel:
+          `!self.matches('${CEL_DURATION}') || (self.matches('${CEL_SAFE_DURATION}') && ` +
+          `duration(self) >= duration('${limits.min}') && duration(self) <= duration('${limits.max}'))`,
         check: (text) => {
           const ms = durationMs(text);
           return ms === undefined || (ms >= durationMs(limits.min)! && ms <= durationMs(limits.max)!);
@@ -30,6 +45,7 @@ export const duration = (fallback: string, limits: { min: string; max: string } 
       },
     ],
   );
+};
 
 /** Kubernetes Secret key names (the same rule as the API server's). */
 export const secretKeyName = z

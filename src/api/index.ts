@@ -1,5 +1,6 @@
 export * from './alerts.js';
 export * from './availability.js';
+export * from './cli-output.js';
 export * from './common.js';
 export * from './conditions.js';
 export * from './database-monitor.js';

@@ -235,6 +235,10 @@ export const diagnosticsResultSchema = z.strictObject({
         .string()
         .optional()
         .meta({ description: 'The first step that failed, e.g. tcp. Absent when none failed.' }),
+      failureReason: z.string().optional().meta({
+        description:
+          'CamelCase cause of that failure, e.g. HandshakeTimeout, ConnectionRefused, WrongProtocol (docs/checks.md). Absent when none failed.',
+      }),
       stages: z.array(diagnosticStageSchema).meta({ description: 'Every step with its outcome and time.' }),
     })
     .meta({ description: 'The connection attempt step by step, stopping at the first failure.' }),
@@ -288,23 +292,3 @@ export const prerequisiteResultSchema = z.strictObject({
   summary: validationSummarySchema.meta({ description: 'How many databases passed, warned and failed.' }),
 });
 export type PrerequisiteResult = z.infer<typeof prerequisiteResultSchema>;
-
-export const healthSummarySchema = z.strictObject({
-  overallStatus: healthStatusSchema,
-  statusBreakdown: z.strictObject({
-    healthy: z.number().int(),
-    degraded: z.number().int(),
-    unhealthy: z.number().int(),
-  }),
-  databases: z.array(
-    z.strictObject({
-      name: z.string(),
-      status: healthStatusSchema,
-      responseTimeMs: z.number().optional(),
-      error: z.string().optional(),
-    }),
-  ),
-  alerts: z.array(z.string()),
-  recommendations: z.array(z.string()),
-});
-export type HealthSummary = z.infer<typeof healthSummarySchema>;

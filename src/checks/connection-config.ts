@@ -7,8 +7,13 @@ export interface UnreadableSecretValue {
 }
 /** A Secret's decoded data. Values that could not be decoded stay visible as such, so the error names their key. */
 export type SecretData = Record<string, string | UnreadableSecretValue>;
-/** A Secret's decoded data, or undefined when the Secret does not exist. */
-export type SecretLookup = (name: string) => SecretData | undefined;
+/**
+ * A Secret's decoded data, or undefined when the Secret does not exist. `where` says where a Secret that is not
+ * found was looked for ("in namespace shop"), so the message names it; without it, "in this namespace".
+ */
+export type SecretLookup = ((name: string) => SecretData | undefined) & { where?: (name: string) => string };
+
+const notFound = (lookup: SecretLookup, name: string) => lookup.where?.(name) ?? 'in this namespace';
 
 export type ResolveFailure = {
   ok: false;
@@ -72,7 +77,7 @@ const DEFAULT_PORT: Record<EngineName, number> = { postgres: 5432, mssql: 1433 }
 export function resolveConnection(engine: EngineName, spec: ConnectionSpec, lookup: SecretLookup): ResolveResult {
   const secretName = spec.secretRef.name;
   const data = lookup(secretName);
-  if (!data) return fail('SecretNotFound', `Secret ${secretName} not found in this namespace`);
+  if (!data) return fail('SecretNotFound', `Secret ${secretName} not found ${notFound(lookup, secretName)}`);
   const keys = {
     url: 'url',
     host: 'host',
@@ -130,7 +135,7 @@ export function withCa(result: ResolveResult, spec: ConnectionSpec, lookup: Secr
   const ref = spec.tls?.caSecretRef;
   if (!result.ok || !ref) return result;
   const data = lookup(ref.name);
-  if (!data) return fail('SecretNotFound', `Secret ${ref.name} (TLS CA) not found in this namespace`);
+  if (!data) return fail('SecretNotFound', `Secret ${ref.name} (TLS CA) not found ${notFound(lookup, ref.name)}`);
   const ca = readKey(data, ref.key);
   if (typeof ca === 'object')
     return fail('InvalidConnection', `Secret ${ref.name} key ${ref.key} ${ca.problem} (TLS CA)`);

@@ -11,8 +11,8 @@ import type {
 } from '../api/index.js';
 import type { ResolveResult } from './connection-config.js';
 import { cleanupReserveMs, Deadline } from './deadline.js';
-import { diagnoseConnectivity } from './diagnostics.js';
-import type { ClassifiedError, DatabaseEngine } from './engine.js';
+import { diagnoseConnectivity, diagnosticsBudgetMs } from './diagnostics.js';
+import type { ClassifiedError, ConnectionConfig, DatabaseEngine } from './engine.js';
 import { type ConnectionProbe, healthResult, probeConnection, probeLogin } from './health.js';
 import { readMigrationStatus } from './migrations/read-migrations.js';
 import { BUDGET_EXHAUSTED, measurePerformance } from './performance.js';
@@ -28,7 +28,7 @@ export interface MonitorReport {
   performance?: PerformanceResult;
   diagnostics?: DiagnosticsResult;
   alerts: string[];
-  /** Milliseconds each step took, rounded to 0.01 ms, for metrics and the CLI (never stored in status). */
+  /** Milliseconds each step took (rounded to 0.01 ms), for metrics and the CLI (never stored in status). */
   durations: Partial<Record<CheckName, number>>;
 }
 
@@ -47,8 +47,10 @@ export interface MonitorRunOptions {
 /**
  * One monitoring pass: connection + test query, migrations, pool, performance when due, and
  * diagnostics when the database is unreachable. Never throws. timeoutSeconds bounds the pass: each step
- * gets what is left, minus a small reserve for cleaning up a statement that overran. Diagnostics, which
- * only run after a failure, get a budget of the same size of their own.
+ * gets what is left, minus a small reserve for cleaning up a statement that overran; a connection attempt
+ * gets at most connectTimeoutSeconds. Diagnostics, which only run after a failure, have a small budget of their
+ * own (connectTimeoutSeconds + 2 s, see diagnostics.ts), so a host that never answers costs two connect
+ * timeouts and a little more, not the rest of timeoutSeconds.
  */
 export async function runMonitorChecks(
   engine: DatabaseEngine,
@@ -97,7 +99,7 @@ export async function runMonitorChecks(
           ),
         )
       : undefined;
-  const probe = await step('health', () => probeConnection(engine, left()));
+  const probe = explainProbe(await step('health', () => probeConnection(engine, left())), resolved.config);
   const up = probe.connection && probe.queryTest;
   // After the warm session failed on a query or was lost, a login tells whether new connections work. A
   // probe that could not connect at all was itself a login (the pool connects afresh): no second attempt.
@@ -128,18 +130,20 @@ export async function runMonitorChecks(
         )
       : undefined;
   const reachable = up && lost === undefined;
-  const health = healthResult(
-    {
-      probe: pausedProbe(lost ? lostProbe(probe, lost) : probe, pgbouncer),
-      ...(login ? { login } : {}),
-      ...(database ? { database } : {}),
-      ...(migrationStatus ? { migrationStatus } : {}),
-      ...(pool ? { pool } : {}),
-      ...(pgbouncer ? { pgbouncer } : {}),
-    },
-    spec.thresholds,
-    now(),
-  );
+  const rate = (measured: ConnectionProbe) =>
+    healthResult(
+      {
+        probe: measured,
+        ...(login ? { login } : {}),
+        ...(database ? { database } : {}),
+        ...(migrationStatus ? { migrationStatus } : {}),
+        ...(pool ? { pool } : {}),
+        ...(pgbouncer ? { pgbouncer } : {}),
+      },
+      spec.thresholds,
+      now(),
+    );
+  let health = rate(pausedProbe(lost ? lostProbe(probe, lost) : probe, pgbouncer));
   const performance =
     reachable && options.includePerformance && spec.checks.performance
       ? await step('performance', () => measurePerformance(engine, spec.checks.performance!, deadline, describe, now))
@@ -148,10 +152,13 @@ export async function runMonitorChecks(
     health.status === 'unhealthy' && !reachable
       ? await step('diagnostics', () => {
           // Diagnostics have a budget of their own: a pass that spent its time on a dead host still says why.
-          const own = new Deadline(budgetMs - cleanupReserveMs(budgetMs));
+          const own = new Deadline(diagnosticsBudgetMs(resolved.config));
           return diagnoseConnectivity(resolved, options.makeEngine, own, describe, now);
         })
       : undefined;
+  // The driver saw a closed or silent socket; diagnostics found out that another protocol answers there.
+  const wrongProtocol = wrongProtocolOf(diagnostics);
+  if (wrongProtocol) health = rate({ connection: false, queryTest: false, failure: wrongProtocol });
   const report: MonitorReport = {
     health,
     ...(pool ? { pool } : {}),
@@ -163,6 +170,20 @@ export async function runMonitorChecks(
   };
   // Whatever field the password also sits in (a username, a host, a query error), it is never shown.
   return redactDeep(report, secrets);
+}
+
+/** A connect timeout says how long it waited and for whom; the driver's words ("timeout expired") do not. */
+function explainProbe(probe: ConnectionProbe, config: ConnectionConfig): ConnectionProbe {
+  if (probe.failure?.cause !== 'ConnectTimeout') return probe;
+  const message = `no answer from ${config.host}:${config.port} within ${config.connectTimeoutMs} ms (connectTimeoutSeconds)`;
+  return { ...probe, failure: { ...probe.failure, message } };
+}
+
+function wrongProtocolOf(diagnostics: DiagnosticsResult | undefined): ClassifiedError | undefined {
+  const { failureReason, failedStage, stages } = diagnostics?.connectivity ?? {};
+  if (failureReason !== 'WrongProtocol') return undefined;
+  const detail = stages?.find((s) => s.name === failedStage)?.detail ?? 'the port speaks another protocol';
+  return { stage: 'tcp', cause: 'WrongProtocol', message: detail };
 }
 
 function lostProbe(probe: ConnectionProbe, lost: ClassifiedError): ConnectionProbe {

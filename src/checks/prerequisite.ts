@@ -78,3 +78,11 @@ export function inlineMonitorSpec(db: PrerequisiteDatabase): DatabaseMonitorSpec
     ...(db.checks?.migrations ? { checks: { migrations: db.checks.migrations } } : {}),
   });
 }
+
+/** One line for a result: each database that did not pass with its issues, or how many passed (as Ready says). */
+export function prerequisiteMessage(result: PrerequisiteResult): string {
+  const problems = result.databases
+    .filter((d) => d.status !== 'passed')
+    .map((d) => `${d.name}: ${d.issues.join('; ')}`);
+  return problems.length === 0 ? `all ${result.summary.total} database(s) passed` : problems.join(' | ');
+}

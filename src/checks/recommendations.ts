@@ -18,6 +18,8 @@ export const ADVICE: Record<string, Advice> = {
     `${c.host}:${c.port} closed the connection: check that this port belongs to ${c.engine}, and the server log`,
   ConnectionLost: (c) =>
     `The session to ${c.host}:${c.port} ended under the check (terminated backend, restart or failover): if it repeats, check the server log and for a restart loop`,
+  ConnectTimeout: (c, t) =>
+    `No answer from ${c.host}:${c.port} within ${t} ms (connectTimeoutSeconds): check the host and port, the server's load, and firewalls or NetworkPolicies that drop packets`,
   TcpTimeout: (c, t) =>
     `No TCP answer from ${c.host}:${c.port} within ${t} ms: a firewall or NetworkPolicy probably drops the packets`,
   HandshakeTimeout: (c, t) =>
@@ -97,4 +99,11 @@ export const ADVICE: Record<string, Advice> = {
 
 export function adviceFor(cause: string, config: Parameters<Advice>[0], timeoutMs: number): string {
   return (ADVICE[cause] ?? ADVICE.QueryFailed!)(config, timeoutMs);
+}
+
+const ENGINE_NAME: Record<ConnectionConfig['engine'], string> = { postgres: 'PostgreSQL', mssql: 'SQL Server' };
+
+/** The port answered in another protocol: `found` says which (e.g. "127.0.0.1:5432 answers as PostgreSQL, not SQL Server"). */
+export function wrongProtocolAdvice(c: Parameters<Advice>[0], found: string): string {
+  return `${found}: point the Secret's host and port at your ${ENGINE_NAME[c.engine]}, or set spec.engine to the database that answers there`;
 }

@@ -1,12 +1,15 @@
-import type { DatabaseMonitor, DatabaseMonitorSpec } from '../api/index.js';
+import type { CliOutput, DatabaseMonitor, DatabaseMonitorSpec } from '../api/index.js';
 import {
   checkMonitorOnce,
   checkPrerequisiteOnce,
+  type MonitorReport,
+  observePrerequisite,
+  observeReport,
   type ResolveResult,
   resolveMonitorConnection,
-  summarizeHealth,
+  summarize,
 } from '../checks/index.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { EXIT } from './exit-codes.js';
 import {
   emptyManifests,
   formatProblem,
@@ -15,15 +18,9 @@ import {
   namespaceOf,
   secretLookup,
 } from './manifests.js';
-import {
-  type MonitorOutcome,
-  type OutputFormat,
-  type PrerequisiteOutcome,
-  renderData,
-  renderMonitors,
-  renderPrerequisites,
-  renderSummary,
-} from './render.js';
+import { envelope, type OutputFormat, renderData } from './output.js';
+import { type MonitorOutcome, type PrerequisiteOutcome, renderMonitors, renderPrerequisites } from './render.js';
+import { headline, renderSummary } from './summary-render.js';
 
 export interface CheckOptions {
   files: string[];
@@ -46,6 +43,12 @@ interface Loaded {
 }
 
 function load(options: CheckOptions, writeError: (t: string) => void): Loaded {
+  if (options.files.length === 0) {
+    writeError(
+      'error: no manifests given: name the files or directories to run with -f (repeatable), e.g. dbwatch check -f examples/quickstart/',
+    );
+    return { manifests: emptyManifests(), targets: [], outcome: EXIT.invalidInput };
+  }
   let manifests: Manifests;
   try {
     manifests = loadManifests(options.files);
@@ -102,41 +105,70 @@ async function runMonitors(targets: MonitorTarget[]): Promise<MonitorOutcome[]> 
   );
 }
 
-/** `dbwatch check`: every monitor and prerequisite once; exit code from the worst result. */
-export async function checkCommand(options: CheckOptions): Promise<number> {
-  const write = options.write ?? ((t) => process.stdout.write(`${t}\n`));
-  const writeError = options.writeError ?? ((t) => process.stderr.write(`${t}\n`));
-  const { manifests, targets, outcome } = load(options, writeError);
-  if (outcome !== undefined) return outcome;
-  const monitors = await runMonitors(targets);
-  const prerequisites: PrerequisiteOutcome[] = await Promise.all(
-    manifests.prerequisites.map(async (p) => {
+async function runPrerequisites(manifests: Manifests, env: NodeJS.ProcessEnv | undefined) {
+  return Promise.all(
+    manifests.prerequisites.map(async (p): Promise<PrerequisiteOutcome> => {
       const namespace = namespaceOf(p);
       const monitorSpec = (name: string): DatabaseMonitorSpec | undefined =>
         manifests.monitors.find((m) => m.metadata.name === name && namespaceOf(m) === namespace)?.spec;
-      const result = await checkPrerequisiteOnce(p.spec, monitorSpec, secretLookup(manifests, namespace, options.env));
+      const result = await checkPrerequisiteOnce(p.spec, monitorSpec, secretLookup(manifests, namespace, env));
       return { name: p.metadata.name, namespace, result };
     }),
   );
-  if (options.output === 'table') {
-    write([renderMonitors(monitors), renderPrerequisites(prerequisites)].filter((s) => s !== '').join('\n\n'));
-  } else {
-    write(renderData({ monitors, prerequisites }, options.output));
-  }
-  return exitCodeFor([
-    ...monitors.map((m) => m.report.health.status),
-    ...prerequisites.map((p) => p.result.overallStatus),
-  ]);
 }
 
-/** `dbwatch summary`: the multi-database health summary over the monitors in the files. */
+/** The report as the CLI output carries it (absent parts left out, durations named for their unit). */
+function resultOf({ health, pool, performance, diagnostics, alerts, durations }: MonitorReport) {
+  return {
+    health,
+    ...(pool ? { pool } : {}),
+    ...(performance ? { performance } : {}),
+    ...(diagnostics ? { diagnostics } : {}),
+    alerts,
+    durationsMs: durations,
+  };
+}
+
+/** Runs everything in the files once; check and summary -f differ only in what they print. */
+async function runAll(options: CheckOptions, kind: CliOutput['kind']) {
+  const writeError = options.writeError ?? ((t) => process.stderr.write(`${t}\n`));
+  const { manifests, targets, outcome } = load(options, writeError);
+  if (outcome !== undefined) return { outcome };
+  const [monitors, prerequisites] = await Promise.all([runMonitors(targets), runPrerequisites(manifests, options.env)]);
+  const summarized = summarize({
+    databases: monitors.map((m) => {
+      const observed = observeReport(m, m.report);
+      if (kind !== 'CheckReport') return observed;
+      return { ...observed, result: resultOf(m.report) };
+    }),
+    prerequisites: prerequisites.map((p) => ({
+      ...observePrerequisite(p, p.result),
+      ...(kind === 'CheckReport' ? { result: p.result } : {}),
+    })),
+  });
+  return { monitors, prerequisites, output: envelope(kind, 'files', summarized) };
+}
+
+/** `dbwatch check`: every monitor and prerequisite once, their details, and the summary's verdict and exit code. */
+export async function checkCommand(options: CheckOptions): Promise<number> {
+  const write = options.write ?? ((t) => process.stdout.write(`${t}\n`));
+  const run = await runAll(options, 'CheckReport');
+  if (run.outcome !== undefined) return run.outcome;
+  const { monitors, prerequisites, output } = run;
+  if (options.output === 'table') {
+    const details = [renderMonitors(monitors), renderPrerequisites(prerequisites)].filter((s) => s !== '');
+    write([...details, headline(output)].join('\n\n'));
+  } else {
+    write(renderData(output, options.output));
+  }
+  return output.summary.exitCode;
+}
+
+/** `dbwatch summary -f`: the multi-database summary over the monitors and prerequisites in the files. */
 export async function summaryCommand(options: CheckOptions): Promise<number> {
   const write = options.write ?? ((t) => process.stdout.write(`${t}\n`));
-  const writeError = options.writeError ?? ((t) => process.stderr.write(`${t}\n`));
-  const { targets, outcome } = load(options, writeError);
-  if (outcome !== undefined) return outcome;
-  const monitors = await runMonitors(targets);
-  const summary = summarizeHealth(monitors.map((m) => ({ name: m.name, report: m.report })));
-  write(options.output === 'table' ? renderSummary(summary) : renderData(summary, options.output));
-  return exitCodeFor([summary.overallStatus]);
+  const run = await runAll(options, 'HealthSummary');
+  if (run.outcome !== undefined) return run.outcome;
+  write(options.output === 'table' ? renderSummary(run.output, new Date()) : renderData(run.output, options.output));
+  return run.output.summary.exitCode;
 }

@@ -234,24 +234,38 @@ function describe(file: string, doc: unknown, index: number): string {
   return kind && name ? `${file}: ${kind}/${name}` : `${file}: document ${index + 1}${kind ? ` (${kind})` : ''}`;
 }
 
+/** DBWATCH_SECRET_<NAME>_ for a Secret: upper-cased, other characters as _ (orders-db → DBWATCH_SECRET_ORDERS_DB_). */
+export const secretEnvPrefix = (name: string) => `DBWATCH_SECRET_${envWord(name)}_`;
+const envWord = (text: string) => text.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+
 /**
- * Secrets from the files first, then from the environment: DBWATCH_SECRET_<NAME>_<KEY>, upper-cased,
- * other characters as _ (for example DBWATCH_SECRET_ORDERS_DB_PASSWORD).
+ * A Secret from the files, with keys from the environment on top: DBWATCH_SECRET_<NAME>_<KEY> supplies one key
+ * (and wins over the same key in a file), so a Secret manifest kept in git can leave out the password. The key is
+ * <KEY> lower-cased (PASSWORD → password), or the file's own key it stands for (CA_CRT → ca.crt).
  */
 export function secretLookup(
   manifests: Manifests,
   namespace: string,
   env: NodeJS.ProcessEnv = process.env,
 ): SecretLookup {
-  return (name) => {
+  const lookup = (name: string) => {
     const fromFile = manifests.secrets.get(`${namespace}/${name}`);
-    if (fromFile) return fromFile;
-    const prefix = `DBWATCH_SECRET_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_`;
+    const prefix = secretEnvPrefix(name);
+    const fileKeys = Object.keys(fromFile ?? {});
     const entries = Object.entries(env)
-      .filter(([k, v]) => k.startsWith(prefix) && v !== undefined)
-      .map(([k, v]) => [k.slice(prefix.length).toLowerCase(), v as string]);
-    return entries.length > 0 ? decodeSecretData(undefined, Object.fromEntries(entries)) : undefined;
+      .filter(([k, v]) => k.startsWith(prefix) && k.length > prefix.length && v !== undefined)
+      .map(([k, v]) => {
+        const suffix = k.slice(prefix.length);
+        return [fileKeys.find((key) => envWord(key) === suffix) ?? suffix.toLowerCase(), v as string] as const;
+      });
+    if (!fromFile && entries.length === 0) return undefined;
+    const fromEnv = decodeSecretData(undefined, Object.fromEntries(entries));
+    return Object.assign(Object.create(null) as SecretData, fromFile, fromEnv);
   };
+  return Object.assign(lookup, {
+    where: (name: string) =>
+      `in namespace ${namespace} (no Secret manifest in the files given, no ${secretEnvPrefix(name)}<KEY> variable)`,
+  });
 }
 
 export { namespaceOf };

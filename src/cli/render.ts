@@ -1,12 +1,11 @@
-import { dump } from 'js-yaml';
-import type { HealthSummary, PrerequisiteResult } from '../api/index.js';
+import type { EngineName, PrerequisiteResult } from '../api/index.js';
 import type { MonitorReport } from '../checks/index.js';
 import { renderTable } from './table.js';
 
 export interface MonitorOutcome {
   name: string;
   namespace: string;
-  engine: string;
+  engine: EngineName;
   report: MonitorReport;
 }
 
@@ -14,12 +13,6 @@ export interface PrerequisiteOutcome {
   name: string;
   namespace: string;
   result: PrerequisiteResult;
-}
-
-export type OutputFormat = 'table' | 'json' | 'yaml';
-
-export function renderData(data: unknown, format: Exclude<OutputFormat, 'table'>): string {
-  return format === 'json' ? JSON.stringify(data, null, 2) : dump(data, { noRefs: true, lineWidth: 120 }).trimEnd();
 }
 
 const ms = (n?: number) => (n === undefined ? '-' : `${n}ms`);
@@ -57,7 +50,7 @@ function monitorDetails({ name, report }: MonitorOutcome): string[] {
     }
   }
   if (report.pool?.poolHealth && report.pool.poolHealth !== 'optimal')
-    lines.push(`  pool: ${report.pool.recommendation}`);
+    lines.push(`  utilization: ${report.pool.recommendation}`);
   const bouncer = report.pgbouncer;
   if (bouncer) {
     lines.push(
@@ -75,7 +68,7 @@ function monitorDetails({ name, report }: MonitorOutcome): string[] {
 export function renderMonitors(outcomes: MonitorOutcome[]): string {
   if (outcomes.length === 0) return '';
   const table = renderTable(
-    ['MONITOR', 'ENGINE', 'STATUS', 'RESPONSE', 'POOL %', 'MIGRATION'],
+    ['MONITOR', 'ENGINE', 'STATUS', 'RESPONSE', 'UTILIZATION %', 'MIGRATION'],
     outcomes.map(({ name, engine, report: r }) => [
       name,
       engine,
@@ -103,20 +96,4 @@ export function renderPrerequisites(outcomes: PrerequisiteOutcome[]): string {
     result.databases.flatMap((d) => [`${name}/${d.name}: ${d.status}`, ...d.issues.map((i) => `  - ${i}`)]),
   );
   return [table, '', ...details].join('\n');
-}
-
-export function renderSummary(summary: HealthSummary): string {
-  const b = summary.statusBreakdown;
-  return [
-    `Overall: ${summary.overallStatus} (${b.healthy} healthy, ${b.degraded} degraded, ${b.unhealthy} unhealthy)`,
-    '',
-    renderTable(
-      ['DATABASE', 'STATUS', 'RESPONSE', 'ERROR'],
-      summary.databases.map((d) => [d.name, d.status, ms(d.responseTimeMs), d.error ?? '']),
-    ),
-    ...(summary.alerts.length > 0 ? ['', 'Alerts:', ...summary.alerts.map((a) => `  - ${a}`)] : []),
-    '',
-    'Recommendations:',
-    ...summary.recommendations.map((r) => `  - ${r}`),
-  ].join('\n');
 }

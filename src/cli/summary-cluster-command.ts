@@ -1,8 +1,8 @@
-import { EXIT, exitCodeFor } from './exit-codes.js';
-import { type OutputFormat, renderData } from './render.js';
-import { type SummaryStatus, summarizeCluster } from './summary-cluster.js';
-import { renderClusterSummary } from './summary-cluster-render.js';
+import { EXIT } from './exit-codes.js';
+import { envelope, type OutputFormat, renderData } from './output.js';
+import { summarizeCluster } from './summary-cluster.js';
 import { type ClusterScope, readDbwatchObjects } from './summary-cluster-source.js';
+import { renderSummary } from './summary-render.js';
 
 export interface ClusterSummaryIo {
   write?: (text: string) => void;
@@ -10,13 +10,10 @@ export interface ClusterSummaryIo {
   now?: () => Date;
 }
 
-/** 0 healthy, 1 degraded, 2 unhealthy as for `check`; unknown (nothing current to vouch for) is 1, not 0. */
-export const exitCodeForSummary = (status: SummaryStatus) =>
-  status === 'unknown' ? EXIT.degraded : exitCodeFor([status]);
-
 /**
  * `dbwatch summary --cluster`: the summary from the status the operator wrote, read with the caller's
- * kubeconfig. No database connection, no Secret. Exit 3 when the cluster cannot be read.
+ * kubeconfig. No database connection, no Secret. Exit codes as `check` (the summary's); 3 when the cluster
+ * cannot be read.
  */
 export async function summaryClusterCommand(
   scope: ClusterScope,
@@ -31,17 +28,14 @@ export async function summaryClusterCommand(
     return EXIT.invalidInput;
   }
   const now = io.now?.() ?? new Date();
-  const summary = summarizeCluster({ monitors: read.monitors, prerequisites: read.prerequisites, now });
+  const summarized = summarizeCluster({ monitors: read.monitors, prerequisites: read.prerequisites, now });
   if (read.monitors.length + read.prerequisites.length === 0) {
     const where = read.namespace === undefined ? 'any namespace' : `namespace ${read.namespace}`;
     writeError(
       `No DatabaseMonitors or DatabasePrerequisites found in ${where}${scope.selector ? ` matching ${scope.selector}` : ''}.`,
     );
   }
-  write(
-    output === 'table'
-      ? renderClusterSummary(summary, read.namespace === undefined ? {} : { namespace: read.namespace }, now)
-      : renderData(summary, output),
-  );
-  return exitCodeForSummary(summary.overallStatus);
+  const result = envelope('HealthSummary', 'cluster', summarized, read.namespace);
+  write(output === 'table' ? renderSummary(result, now) : renderData(result, output));
+  return result.summary.exitCode;
 }

@@ -1,11 +1,16 @@
 import {
+  type CheckState,
   type Condition,
   ConditionReason,
   ConditionType,
   databaseMonitorSpecSchema,
   databasePrerequisiteSpecSchema,
   durationMs,
+  type HealthStatus,
+  type PrerequisiteStatus,
+  type SummaryStatus,
 } from '../api/index.js';
+import { adviceOf, type DatabaseObservation, type PrerequisiteObservation, summarize } from '../checks/summary.js';
 import { humanDuration } from './summary-cluster-age.js';
 
 /**
@@ -24,50 +29,10 @@ export interface ListedObject {
     lastCheckTime?: string;
     conditions?: Condition[];
     alerts?: string[];
-    diagnostics?: { recommendations?: string[] };
-    pool?: { poolHealth?: string; recommendation?: string };
+    health?: { responseTimeMs?: number };
+    diagnostics?: { recommendations: string[] };
+    pool?: { poolHealth?: 'optimal' | 'moderate' | 'high'; recommendation: string };
   };
-}
-
-/** Health the summary can vouch for; `unknown` when no current measurement exists. */
-export type SummaryStatus = 'healthy' | 'degraded' | 'unhealthy' | 'unknown';
-
-/**
- * Whether the object's status is a current measurement: `current`, or why not — `stale` (no check written
- * within the staleness limit), `stalled` (Stalled=True: it cannot run until its spec or Secret is fixed),
- * `suspended` (spec.suspend), `pending` (created recently, first check not written yet).
- */
-export type CheckState = 'current' | 'stale' | 'stalled' | 'suspended' | 'pending';
-
-export interface DatabaseSummary {
-  namespace: string;
-  name: string;
-  status: SummaryStatus;
-  checkState: CheckState;
-  /** The last measured health, kept apart when it is no longer current (stale). */
-  lastStatus?: string;
-  /** CamelCase: the first failing condition's reason (WrongPassword, MigrationsPending…), or Ready's. */
-  reason: string;
-  message: string;
-  /** When Ready took its current value: how long the database has been in this state. */
-  since?: string;
-  lastCheckTime?: string;
-}
-
-export interface PrerequisiteSummary extends Omit<DatabaseSummary, 'status' | 'lastStatus'> {
-  status: 'passed' | 'warning' | 'failed' | 'unknown';
-  lastStatus?: string;
-}
-
-export interface ClusterSummary {
-  overallStatus: SummaryStatus;
-  statusBreakdown: { healthy: number; degraded: number; unhealthy: number; unknown: number };
-  /** Monitors with no current health, by cause (stale, stalled, suspended, pending). */
-  unknownBreakdown: Partial<Record<Exclude<CheckState, 'current'>, number>>;
-  databases: DatabaseSummary[];
-  prerequisites: PrerequisiteSummary[];
-  alerts: string[];
-  recommendations: string[];
 }
 
 /**
@@ -78,13 +43,6 @@ export interface ClusterSummary {
 export const STATUS_HEARTBEAT_FLOOR_MS = 5 * 60_000;
 
 export const staleAfterMs = (intervalMs: number) => 2 * Math.max(intervalMs, STATUS_HEARTBEAT_FLOOR_MS);
-
-const SEVERITY: Record<string, number> = { healthy: 0, passed: 0, degraded: 1, warning: 1, unhealthy: 2, failed: 2 };
-const BY_SEVERITY: SummaryStatus[] = ['healthy', 'degraded', 'unhealthy'];
-const ORDER: Record<string, number> = { unhealthy: 0, failed: 0, degraded: 1, warning: 1, unknown: 2 };
-
-/** Problems a retry cannot fix, or a summary that cannot vouch for the database: attention, like degraded. */
-const NEEDS_ATTENTION: CheckState[] = ['stale', 'stalled'];
 
 const condition = (status: ListedObject['status'], type: string) => status?.conditions?.find((c) => c.type === type);
 
@@ -174,104 +132,43 @@ function common(obj: ListedObject, intervalMs: number, now: Date, measured: stri
 /** A health value the summary understands; anything else (absent, `unknown`, a future value) is no health. */
 const known = (value: string | undefined, values: string[]) => (value && values.includes(value) ? value : undefined);
 
-export function summarizeMonitor(obj: ListedObject, now: Date): DatabaseSummary {
+export function summarizeMonitor(obj: ListedObject, now: Date): DatabaseObservation {
   const measured = known(obj.status?.status, ['healthy', 'degraded', 'unhealthy']);
   const { state, ...rest } = common(obj, intervalOf(obj.spec, databaseMonitorSpecSchema.shape.interval), now, measured);
   const current = state === 'current';
+  const status = obj.status;
+  const engine = (obj.spec as { engine?: unknown } | undefined)?.engine;
+  const responseTimeMs = status?.health?.responseTimeMs;
   return {
     ...rest,
+    ...(engine === 'postgres' || engine === 'mssql' ? { engine } : {}),
     status: current ? (measured as SummaryStatus) : 'unknown',
     checkState: state,
-    ...(!current && measured ? { lastStatus: measured } : {}),
+    ...(!current && measured ? { lastStatus: measured as HealthStatus } : {}),
+    ...(current && typeof responseTimeMs === 'number' ? { responseTimeMs } : {}),
+    // What the operator wrote with that check: the same alerts and advice `dbwatch check` shows.
+    alerts: current ? (status?.alerts ?? []) : [],
+    recommendations: current ? adviceOf({ diagnostics: status?.diagnostics, pool: status?.pool }) : [],
   };
 }
 
-export function summarizePrerequisite(obj: ListedObject, now: Date): PrerequisiteSummary {
+export function summarizePrerequisite(obj: ListedObject, now: Date): PrerequisiteObservation {
   const measured = known(obj.status?.overallStatus, ['passed', 'warning', 'failed']);
   const interval = intervalOf(obj.spec, databasePrerequisiteSpecSchema.shape.interval);
   const { state, ...rest } = common(obj, interval, now, measured);
   const current = state === 'current';
   return {
     ...rest,
-    status: current ? (measured as PrerequisiteSummary['status']) : 'unknown',
+    status: current ? (measured as PrerequisiteObservation['status']) : 'unknown',
     checkState: state,
-    ...(!current && measured ? { lastStatus: measured } : {}),
+    ...(!current && measured ? { lastStatus: measured as PrerequisiteStatus } : {}),
   };
 }
 
-const key = (s: { namespace: string; name: string }) => `${s.namespace}/${s.name}`;
-
-/** Problems first (unhealthy, degraded, no current health), then healthy; by namespace/name within each. */
-const byAttention = <T extends { status: string; namespace: string; name: string }>(a: T, b: T) =>
-  (ORDER[a.status] ?? 3) - (ORDER[b.status] ?? 3) || key(a).localeCompare(key(b));
-
-function alertsAndRecommendations(
-  monitors: ListedObject[],
-  databases: DatabaseSummary[],
-  prerequisites: PrerequisiteSummary[],
-): { alerts: string[]; recommendations: string[] } {
-  const alerts: string[] = [];
-  const recommendations: string[] = [];
-  const objects = new Map(monitors.map((m) => [`${m.metadata?.namespace ?? ''}/${m.metadata?.name ?? ''}`, m]));
-  for (const db of databases) {
-    const status = objects.get(key(db))?.status;
-    if (db.checkState === 'current') {
-      alerts.push(...(status?.alerts ?? []).map((a) => `${key(db)}: ${a}`));
-      recommendations.push(...(status?.diagnostics?.recommendations ?? []).map((r) => `${key(db)}: ${r}`));
-      if (status?.pool?.poolHealth === 'high' && status.pool.recommendation)
-        recommendations.push(`${key(db)}: ${status.pool.recommendation}`);
-    } else if (db.checkState === 'stale') {
-      alerts.push(`${key(db)}: stale: ${db.message}`);
-    } else if (db.checkState === 'stalled') {
-      alerts.push(`${key(db)}: stalled (${db.reason}): ${db.message}`);
-      recommendations.push(`${key(db)}: fix the spec or Secret the alert names; the monitor resumes without a restart`);
-    }
-  }
-  for (const p of prerequisites) {
-    if (p.status === 'failed' || p.status === 'warning')
-      alerts.push(`${key(p)}: prerequisite ${p.status}: ${p.message}`);
-    if (p.checkState === 'stale' || p.checkState === 'stalled')
-      alerts.push(`${key(p)}: prerequisite ${p.checkState} (${p.reason}): ${p.message}`);
-  }
-  if ([...databases, ...prerequisites].some((d) => d.checkState === 'stale')) {
-    recommendations.push(
-      'Stale: check that the dbwatch operator is running and leading (its Lease dbwatch-operator) and that it ' +
-        'watches these namespaces (WATCH_NAMESPACES)',
-    );
-  }
-  if (alerts.length === 0 && databases.some((d) => d.status === 'healthy'))
-    recommendations.push('All databases are healthy');
-  return { alerts, recommendations };
-}
-
-/** Worst case over everything with a current result; stale or stalled objects count as needing attention. */
-function overallOf(entries: { status: string; checkState: CheckState }[]): SummaryStatus {
-  const levels = entries.flatMap((e) => {
-    if (NEEDS_ATTENTION.includes(e.checkState)) return [SEVERITY.degraded!];
-    return e.checkState === 'current' && SEVERITY[e.status] !== undefined ? [SEVERITY[e.status]!] : [];
+/** The summary of what was listed: the same function `dbwatch check` and `summary -f` use. */
+export function summarizeCluster(input: { monitors: ListedObject[]; prerequisites: ListedObject[]; now: Date }) {
+  return summarize({
+    databases: input.monitors.map((m) => summarizeMonitor(m, input.now)),
+    prerequisites: input.prerequisites.map((p) => summarizePrerequisite(p, input.now)),
   });
-  return levels.length === 0 ? 'unknown' : BY_SEVERITY[Math.max(...levels)]!;
-}
-
-export function summarizeCluster(input: {
-  monitors: ListedObject[];
-  prerequisites: ListedObject[];
-  now: Date;
-}): ClusterSummary {
-  const databases = input.monitors.map((m) => summarizeMonitor(m, input.now)).sort(byAttention);
-  const prerequisites = input.prerequisites.map((p) => summarizePrerequisite(p, input.now)).sort(byAttention);
-  const statusBreakdown = { healthy: 0, degraded: 0, unhealthy: 0, unknown: 0 };
-  const unknownBreakdown: ClusterSummary['unknownBreakdown'] = {};
-  for (const db of databases) {
-    statusBreakdown[db.status]++;
-    if (db.checkState !== 'current') unknownBreakdown[db.checkState] = (unknownBreakdown[db.checkState] ?? 0) + 1;
-  }
-  return {
-    overallStatus: overallOf([...databases, ...prerequisites]),
-    statusBreakdown,
-    unknownBreakdown,
-    databases,
-    prerequisites,
-    ...alertsAndRecommendations(input.monitors, databases, prerequisites),
-  };
 }

@@ -18,6 +18,7 @@ import { EnginePool } from './runtime/engine-pool.js';
 import { startHttpServer } from './runtime/http-server.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import { errorFields, isStartingUp, metricsPortProblem, StartupError, waitForApiServer } from './startup.js';
 import {
   type Kind,
   keyId,
@@ -49,6 +50,8 @@ export interface OperatorOptions {
   alertmanager?: AlertmanagerSettings;
   /** Called when leadership is lost: the process must stop working (the default exits). */
   onLostLeadership?: () => void;
+  /** How long start-up waits for an API server that is down or starting (default API_STARTUP_WAIT_MS). */
+  apiStartupWaitMs?: number;
 }
 
 export interface RunningOperator {
@@ -66,21 +69,27 @@ const PLURAL: Record<Kind, 'databasemonitors' | 'databaseprerequisites'> = {
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { log } = options;
   const metrics = new OperatorMetrics();
-  const clients = makeClients(
-    await connectKube({
-      kubeconfig: options.kubeconfig,
-      throttle: {
-        limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
-        onThrottled: (waitMs) => {
-          metrics.apiThrottled.inc();
-          metrics.apiThrottleWait.inc(waitMs / 1000);
-        },
+  const api = await connectKube({
+    kubeconfig: options.kubeconfig,
+    throttle: {
+      limit: { ...DEFAULT_API_RATE_LIMIT, ...options.apiRateLimit },
+      onThrottled: (waitMs) => {
+        metrics.apiThrottled.inc();
+        metrics.apiThrottleWait.inc(waitMs / 1000);
       },
-    }),
-  );
+    },
+  }).catch((error: unknown) => {
+    throw new StartupError(
+      `cannot load the kubeconfig: ${(error as Error).message}`,
+      'set KUBECONFIG to a kubeconfig file (npm run cluster:up prints one), or run in a Pod with a ServiceAccount',
+    );
+  });
+  const clients = makeClients(api);
   const identity = options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const engines = new EnginePool(options.engineFactory);
-  const recorder = new EventRecorder(clients, identity, (error) => log.warn({ err: error }, 'could not record event'));
+  const recorder = new EventRecorder(clients, identity, (error) =>
+    log.warn(errorFields(error), 'could not record event'),
+  );
   let leading = !options.leaderElection.enabled;
   let synced = false;
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
@@ -110,7 +119,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
   const onWatchError = (resource: string, error: unknown, retryInMs: number) => {
     metrics.watchErrors.inc({ resource });
-    log.warn({ resource, err: error, retryInMs }, 'watch failed; restarting');
+    // A starting API server answers lists with 429 until its watch cache is ready: expected, retried.
+    const level = !synced && isStartingUp(error) ? 'debug' : 'warn';
+    log[level]({ resource, ...errorFields(error), retryInMs }, 'watch failed; restarting');
   };
   // What no reconciler reads (managedFields, kubectl's last-applied copy) is dropped before handlers see it.
   const trimmed = <T extends CachedObject>(handlers: ReturnType<typeof handlersFor<T>>) => ({
@@ -209,7 +220,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       // A conflict on the guarded status write is routine (the cache had not seen the latest version yet).
       const conflict = (error as { code?: unknown })?.code === 409;
       log[conflict ? 'debug' : 'warn'](
-        { kind: key.kind, namespace: key.namespace, name: key.name, err: error, retryInMs },
+        { kind: key.kind, namespace: key.namespace, name: key.name, ...errorFields(error), retryInMs },
         'reconcile failed; retrying with backoff',
       );
     },
@@ -222,8 +233,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     registry: metrics.registry,
     ready: () => synced,
     onError: (error) => log.error({ err: error }, 'metrics server error'),
+  }).catch((error: unknown) => {
+    throw metricsPortProblem(error, options.metricsPort) ?? error;
   });
   const port = (server.address() as { port: number }).port;
+  try {
+    await waitForApiServer(clients.api, log, options.apiStartupWaitMs);
+  } catch (error) {
+    clients.api.close();
+    await new Promise((ok) => server.close(ok));
+    throw error;
+  }
   await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
   synced = true;
   // Its one input: the monitors this replica owns (all while it leads), as the cache holds them.

@@ -34,17 +34,3 @@ export class TokenBucket {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.limit.qps);
   }
 }
-
-/** KUBE_API_QPS and KUBE_API_BURST from the environment, else the defaults. */
-export function apiRateLimitFromEnv(env: NodeJS.ProcessEnv): RateLimit {
-  const read = (name: string, fallback: number) => {
-    const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
-    if (!(value > 0) || !Number.isFinite(value)) throw new Error(`${name} must be a number > 0 (got ${env[name]})`);
-    return value;
-  };
-  const burst = read('KUBE_API_BURST', DEFAULT_API_RATE_LIMIT.burst);
-  // The bucket holds whole requests: a burst below 1 could never let one through.
-  if (!Number.isInteger(burst))
-    throw new Error(`KUBE_API_BURST must be a whole number ≥ 1 (got ${env.KUBE_API_BURST})`);
-  return { qps: read('KUBE_API_QPS', DEFAULT_API_RATE_LIMIT.qps), burst };
-}

@@ -32,9 +32,16 @@ export function controlPlaneBinaries(): string {
   }).trim();
 }
 
-export function launch(dir: string, name: string, cmd: string, args: string[], detached: boolean): number {
+export function launch(
+  dir: string,
+  name: string,
+  cmd: string,
+  args: string[],
+  detached: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const log = openSync(join(dir, `${name}.log`), 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached });
+  const child = spawn(cmd, args, { stdio: ['ignore', log, log], detached, env });
   closeSync(log);
   if (detached) child.unref();
   writeFileSync(join(dir, `${name}.pid`), String(child.pid));

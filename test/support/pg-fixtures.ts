@@ -112,3 +112,9 @@ export async function asOwner(db: TestDatabase, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Flyway's history table as Flyway creates it (flyway-core's createMetaDataTable for PostgreSQL). */
+export const FLYWAY_TABLE_SQL = `CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50),
+  description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int,
+  installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL,
+  success boolean NOT NULL)`;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { CheckExecutor, type CheckStart, checkLimitsFromEnv } from '../../src/controller/runtime/check-executor.js';
+import { CheckExecutor, type CheckStart } from '../../src/controller/runtime/check-executor.js';
 
 /** A check that waits until the test lets it finish: a database that answers only when told to. */
 function gate() {
@@ -104,15 +104,5 @@ describe('check executor', () => {
     ).rejects.toThrow('boom');
     await expect(executor.run('db:5432', 0, async () => 'next')).resolves.toBe('next');
     expect(starts.map((s) => s.lagMs)).toEqual([0, 0]);
-  });
-
-  test('limits come from CHECK_CONCURRENCY and CHECKS_PER_HOST, and nonsense is refused', () => {
-    expect(checkLimitsFromEnv({})).toEqual({ concurrency: 64, perHost: 4 });
-    expect(checkLimitsFromEnv({ CHECK_CONCURRENCY: '200', CHECKS_PER_HOST: '8' })).toEqual({
-      concurrency: 200,
-      perHost: 8,
-    });
-    expect(() => checkLimitsFromEnv({ CHECKS_PER_HOST: '0' })).toThrow(/CHECKS_PER_HOST must be a whole number/);
-    expect(() => checkLimitsFromEnv({ CHECK_CONCURRENCY: 'lots' })).toThrow(/CHECK_CONCURRENCY/);
   });
 });

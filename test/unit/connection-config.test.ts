@@ -7,6 +7,7 @@ import {
   resolveConnection,
   withCa,
 } from '../../src/checks/connection-config.js';
+import { parseManifests, secretLookup } from '../../src/cli/manifests.js';
 import { decodeSecretData as decodeOperatorSecret } from '../../src/controller/k8s/sources.js';
 
 const spec = (extra: object = {}) => connectionSchema.parse({ secretRef: { name: 'db' }, ...extra });
@@ -283,5 +284,47 @@ describe('ADO.NET connection strings with quoted values', () => {
 
   test('an unterminated quote is not a connection string', () => {
     expect(adoPairs('Server=db;Password={a;b')).toBeUndefined();
+  });
+});
+
+describe('Secrets for dbwatch check: files, and keys from the environment', () => {
+  const manifests = parseManifests([
+    {
+      file: 'db.yaml',
+      text: `apiVersion: v1
+kind: Secret
+metadata: { name: orders-db, namespace: shop }
+stringData: { host: db.example, database: orders, username: app, password: from-file, ca.crt: PEM }
+`,
+    },
+  ]);
+  const lookup = (env: NodeJS.ProcessEnv, namespace = 'shop') => secretLookup(manifests, namespace, env);
+
+  test('DBWATCH_SECRET_<SECRET>_<KEY> supplies one key while the file supplies the others, and wins over it', () => {
+    expect(
+      lookup({ DBWATCH_SECRET_ORDERS_DB_PASSWORD: 'from-env', DBWATCH_SECRET_ORDERS_DB_PORT: '6432' })('orders-db'),
+    ).toEqual({
+      host: 'db.example',
+      database: 'orders',
+      username: 'app',
+      password: 'from-env',
+      port: '6432',
+      'ca.crt': 'PEM',
+    });
+    // A key the file has with other characters is found by its variable name (ca.crt ↔ CA_CRT).
+    expect(lookup({ DBWATCH_SECRET_ORDERS_DB_CA_CRT: 'other' })('orders-db')?.['ca.crt']).toBe('other');
+  });
+
+  test('the environment alone is a Secret; neither is "not found" with the namespace and the variable named', () => {
+    expect(lookup({ DBWATCH_SECRET_LEDGER_PASSWORD: 'x' })('ledger')).toEqual({ password: 'x' });
+    const result = resolveConnection('postgres', spec({ secretRef: { name: 'ledger' } }), lookup({}));
+    expect(result).toEqual({
+      ok: false,
+      reason: 'SecretNotFound',
+      message:
+        'Secret ledger not found in namespace shop (no Secret manifest in the files given, no DBWATCH_SECRET_LEDGER_<KEY> variable)',
+    });
+    // The file's Secret lives in shop: from another namespace it is not found.
+    expect(lookup({}, 'default')('orders-db')).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { HealthResult } from '../../src/api/index.js';
 import type { MonitorReport } from '../../src/checks/monitor.js';
 import { summarizeValidation, unavailableDatabase, validateDatabase } from '../../src/checks/prerequisite.js';
-import { summarizeHealth } from '../../src/checks/summary.js';
+import { observePrerequisite, observeReport, summarize } from '../../src/checks/summary.js';
 
 const health = (over: Partial<HealthResult> = {}): HealthResult => ({
   status: 'healthy',
@@ -22,6 +22,14 @@ const health = (over: Partial<HealthResult> = {}): HealthResult => ({
   ...over,
 });
 const options = { checkMigrations: true, performanceThresholdMs: 1000 };
+const migrations = (pendingMigrations: string[]) => ({
+  tool: 'flyway',
+  table: 't',
+  currentVersion: '1',
+  appliedCount: 1,
+  pendingMigrations,
+  failedMigrations: [],
+});
 
 describe('prerequisite validation', () => {
   test('passed when reachable, fast and migrated', () => {
@@ -82,19 +90,40 @@ describe('multi-database summary', () => {
     alerts: h.reasons.map((r) => `${h.status}: ${r}`),
     durations: {},
   });
-  test('worst case, breakdown and alerts per database', () => {
-    const summary = summarizeHealth([
-      { name: 'orders', report: report(health()) },
-      {
-        name: 'reports',
-        report: report(
-          health({ status: 'degraded', reasons: ['response time 2500 ms is over the 2000 ms threshold'] }),
-        ),
-      },
+  const at = (name: string) => ({ namespace: 'shop', name, engine: 'postgres' as const });
+
+  test('worst case over databases and prerequisites, breakdowns for both, alerts by namespace/name', () => {
+    const pending = health({
+      status: 'degraded',
+      reasons: ['1 pending migration(s): 2'],
+      migrationStatus: migrations(['2']),
+    });
+    const failed = summarizeValidation([validateDatabase('ledger', { health: pending }, options)]);
+    const { summary, databases } = summarize({
+      databases: [observeReport(at('orders'), report(health())), observeReport(at('ledger'), report(pending))],
+      prerequisites: [observePrerequisite(at('ledger-ready'), failed)],
+    });
+    // The degraded monitor alone would be exit 1: the failed prerequisite makes it 2, as `check` always said.
+    expect(summary).toMatchObject({
+      overallStatus: 'unhealthy',
+      exitCode: 2,
+      statusBreakdown: { healthy: 1, degraded: 1, unhealthy: 0, unknown: 0 },
+      prerequisiteBreakdown: { passed: 0, warning: 0, failed: 1, unknown: 0 },
+    });
+    expect(summary.alerts).toEqual([
+      'shop/ledger: degraded: 1 pending migration(s): 2',
+      'shop/ledger-ready: prerequisite failed: ledger: pending migrations: 2',
     ]);
-    expect(summary.overallStatus).toBe('degraded');
-    expect(summary.statusBreakdown).toEqual({ healthy: 1, degraded: 1, unhealthy: 0 });
-    expect(summary.alerts).toEqual(['reports: degraded: response time 2500 ms is over the 2000 ms threshold']);
+    expect(databases.map((d) => [d.name, d.status, d.reason])).toEqual([
+      ['ledger', 'degraded', 'MigrationsPending'],
+      ['orders', 'healthy', 'Healthy'],
+    ]);
+  });
+
+  test('nothing wrong: one recommendation saying so, never an empty list', () => {
+    const { summary } = summarize({ databases: [observeReport(at('orders'), report(health()))], prerequisites: [] });
+    expect(summary.recommendations).toEqual(['All databases are healthy']);
+    expect(summary.exitCode).toBe(0);
   });
 });
 

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { checkCommand } from '../../src/cli/check-command.js';
 import { formatProblem, parseManifests, YAML_LIMITS } from '../../src/cli/manifests.js';
 import { parseOperatorSettings } from '../../src/cli/operator-command.js';
+import { OPERATOR_SETTINGS, renderSettingsHelp, renderSettingsTable } from '../../src/cli/operator-settings.js';
 
 const MONITOR = `apiVersion: dbwatch.dev/v1alpha1
 kind: DatabaseMonitor
@@ -230,16 +231,16 @@ describe('operator settings from the environment', () => {
     expect(parsed).toEqual({
       ok: false,
       errors: [
-        'WATCH_NAMESPACES: "Bad_NS" is not a namespace name (lowercase DNS label)',
-        'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
-        'CHECK_CONCURRENCY must be a whole number ≥ 1 (got 0)',
-        'KUBE_API_QPS must be a number > 0 (got fast)',
+        'WATCH_NAMESPACES="shop, Bad_NS": "Bad_NS" is not a namespace name (lowercase DNS label)',
         'MAX_CONCURRENT_CHECKS="four": must be a whole number from 1 to 256',
+        'CHECK_CONCURRENCY="0": must be a whole number ≥ 1',
+        'KUBE_API_QPS="fast": must be a number > 0',
         'METRICS_PORT="99999": must be a whole number from 0 to 65535',
         'LEADER_ELECT="maybe": must be true or false (also 1/0, yes/no)',
-        'POD_NAMESPACE="Kube System": must be a namespace name (lowercase DNS label)',
         'LEADER_ELECTION_LEASE="x/y": must be a lowercase DNS name',
+        'POD_NAMESPACE="Kube System": must be a namespace name (lowercase DNS label)',
         'SHUTDOWN_GRACE_SECONDS="-1": must be a whole number from 0 to 3600',
+        'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
       ],
     });
     expect(JSON.stringify(parsed)).not.toContain('NaN');
@@ -249,8 +250,8 @@ describe('operator settings from the environment', () => {
     expect(parseOperatorSettings({ ALERTMANAGER_URL: 'am:9093', METRICS_PORT: 'x' })).toEqual({
       ok: false,
       errors: [
-        'ALERTMANAGER_URL: "am:9093" must be http:// or https://',
         'METRICS_PORT="x": must be a whole number from 0 to 65535',
+        'ALERTMANAGER_URL: "am:9093" must be http:// or https://',
       ],
     });
     const on = parseOperatorSettings({ ALERTMANAGER_URL: 'http://alertmanager.monitoring:9093' });
@@ -275,6 +276,48 @@ describe('operator settings from the environment', () => {
       'invalid operator settings, not started:\n  METRICS_PORT="eighty": must be a whole number from 0 to 65535\n',
     );
     expect(result.code).toBe(3);
+  });
+
+  test('check and API limits: CHECK_CONCURRENCY, CHECKS_PER_HOST, KUBE_API_QPS, KUBE_API_BURST', () => {
+    expect(
+      parseOperatorSettings({
+        CHECK_CONCURRENCY: '200',
+        CHECKS_PER_HOST: '8',
+        KUBE_API_QPS: '5.5',
+        KUBE_API_BURST: '10',
+      }),
+    ).toMatchObject({
+      ok: true,
+      settings: { checkLimits: { concurrency: 200, perHost: 8 }, apiRateLimit: { qps: 5.5, burst: 10 } },
+    });
+    // The bucket holds whole requests: a burst of 0.5 could never let one through.
+    expect(parseOperatorSettings({ CHECKS_PER_HOST: '0', KUBE_API_BURST: '0.5' })).toEqual({
+      ok: false,
+      errors: ['CHECKS_PER_HOST="0": must be a whole number ≥ 1', 'KUBE_API_BURST="0.5": must be a whole number ≥ 1'],
+    });
+  });
+
+  test('one table parses, documents and helps: every variable read is in --help and docs/operator.md, alike', () => {
+    const read = new Set<string>();
+    const env = new Proxy({} as NodeJS.ProcessEnv, {
+      get: (_t, name) => {
+        if (typeof name === 'string') read.add(name);
+        return undefined;
+      },
+    });
+    parseOperatorSettings(env);
+    const names = Object.values(OPERATOR_SETTINGS).map((s) => s.name);
+    expect([...read].sort()).toEqual([...names].sort());
+    expect(names).toHaveLength(16);
+    const help = renderSettingsHelp();
+    const docs = readFileSync('docs/operator.md', 'utf8');
+    expect(docs).toContain(renderSettingsTable());
+    for (const s of Object.values(OPERATOR_SETTINGS)) {
+      expect(help).toMatch(new RegExp(`\\n  ${s.name} +`));
+      // The same words in --help (wrapped at word boundaries) and in the docs.
+      expect(help.replace(/\s+/g, ' ')).toContain(`${s.description} (default: ${s.shown})`);
+    }
+    for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
 
   test('the values an operator is deployed with are read', () => {

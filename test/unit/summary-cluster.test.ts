@@ -1,13 +1,21 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
-import { type ListedObject, summarizeCluster, summarizeMonitor } from '../../src/cli/summary-cluster.js';
+import { EXIT_CODE } from '../../src/checks/summary.js';
+import { envelope } from '../../src/cli/output.js';
+import { type ListedObject, summarizeCluster as summarized, summarizeMonitor } from '../../src/cli/summary-cluster.js';
 import { humanDuration } from '../../src/cli/summary-cluster-age.js';
-import { exitCodeForSummary } from '../../src/cli/summary-cluster-command.js';
 import { parseSummaryFlags } from '../../src/cli/summary-cluster-flags.js';
-import { renderClusterSummary } from '../../src/cli/summary-cluster-render.js';
+import { renderSummary } from '../../src/cli/summary-render.js';
 import { type MonitorState, monitorSpec, monitorStatus } from '../support/summary-states.js';
 
 const now = new Date('2026-03-01T12:00:00Z');
+
+/** The summary with the entries it is about, flat for assertions. */
+function summarizeCluster(input: Parameters<typeof summarized>[0]) {
+  const { summary, databases, prerequisites } = summarized(input);
+  return { ...summary, databases, prerequisites };
+}
+const exitCodeForSummary = (status: keyof typeof EXIT_CODE) => EXIT_CODE[status];
 const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000);
 
 function monitor(name: string, state: MonitorState | 'new', checkedMinutesAgo = 0, namespace = 'shop'): ListedObject {
@@ -176,24 +184,26 @@ describe('cluster summary from listed status', () => {
 
 describe('cluster summary table', () => {
   test('headline, problems first, NAMESPACE column only across namespaces, ages like kubectl', () => {
-    const summary = summarizeCluster({
+    const result = summarized({
       monitors: [
         monitor('orders', 'healthy'),
         monitor('payments', 'unhealthy', 0, 'pay'),
         monitor('ledger', 'healthy', 25),
       ],
-      prerequisites: [],
+      prerequisites: [prerequisite('orders-ready', 'failed', 'orders: pending migrations: 2')],
       now,
     });
-    const all = renderClusterSummary(summary, {}, now).split('\n');
+    const all = renderSummary(envelope('HealthSummary', 'cluster', result), now).split('\n');
+    // Every count the verdict rests on: an unhealthy overall status never sits beside "0 unhealthy" alone.
     expect(all[0]).toBe(
-      'Overall: unhealthy  all namespaces: 3 databases: 1 healthy, 0 degraded, 1 unhealthy, 1 unknown (1 stale)',
+      'Overall: unhealthy  all namespaces: 3 databases: 1 healthy, 0 degraded, 1 unhealthy, 1 unknown (1 stale); 1 prerequisite: 0 passed, 0 warning, 1 failed',
     );
-    expect(all[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+AGE\s+REPORTED\s+MESSAGE$/);
-    expect(all[3]).toMatch(/^pay\s+payments\s+unhealthy\s+WrongPassword\s+60m\s+0s\s+cannot connect/);
-    expect(all[4]).toMatch(/^shop\s+ledger\s+stale\s+Stale\s+60m\s+25m\s+no check written/);
+    expect(all[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+RESPONSE\s+AGE\s+REPORTED\s+MESSAGE$/);
+    expect(all[3]).toMatch(/^pay\s+payments\s+unhealthy\s+WrongPassword\s+-\s+60m\s+0s\s+cannot connect/);
+    expect(all[4]).toMatch(/^shop\s+ledger\s+stale\s+Stale\s+-\s+60m\s+25m\s+no check written/);
+    expect(all[5]).toMatch(/^shop\s+orders\s+healthy\s+Healthy\s+4ms\s+60m\s+0s\s+Database is healthy$/);
     expect(all).toContain('Alerts:');
-    const one = renderClusterSummary(summary, { namespace: 'shop' }, now);
+    const one = renderSummary(envelope('HealthSummary', 'cluster', result, 'shop'), now);
     expect(one.split('\n')[2]).toMatch(/^DATABASE\s+STATUS/);
   });
 
@@ -232,7 +242,7 @@ describe('kubectl plugin packaging', () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(pkg.bin['kubectl-dbwatch']).toBe('dist/cli/kubectl-plugin.js');
     expect(readFileSync('src/cli/kubectl-plugin.ts', 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    expect(existsSync('hack/kubectl-plugin/kubectl-dbwatch')).toBe(true);
-    expect(statSync('hack/kubectl-plugin/kubectl-dbwatch').mode & 0o111).not.toBe(0);
+    expect(existsSync('hack/bin/kubectl-dbwatch')).toBe(true);
+    expect(statSync('hack/bin/kubectl-dbwatch').mode & 0o111).not.toBe(0);
   });
 });

@@ -20,7 +20,11 @@ export function classifyMssqlError(error: unknown): ClassifiedError {
   if (code === 'WRITE_REFUSED') return is('query', 'WriteRefused');
   if (code === 'ECANCEL' || (error instanceof TimeoutError && /query/.test(message)))
     return is('query', 'StatementTimeout');
+  // tedious's connect timeout ("Failed to connect to host:port in 5000ms"): the server never answered.
+  if (code === 'ETIMEOUT' && /Failed to connect/i.test(message)) return is('timeout', 'ConnectTimeout');
   if (error instanceof TimeoutError || code === 'ETIMEOUT' || /timeout/i.test(message)) return is('timeout', 'Timeout');
+  // PRELOGIN answered with something that is not TDS: another protocol listens on the port.
+  if (code === 'NOT_TDS') return is('tls', 'WrongProtocol');
   if (code === 'EINSTLOOKUP') return is('dns', 'InstanceNotFound');
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo/.test(message)) return is('dns', 'HostNotFound');
   if (/ECONNREFUSED/.test(message)) return is('tcp', 'ConnectionRefused');

@@ -23,6 +23,7 @@ import {
   serverConnectionsSql,
 } from './mssql-queries.js';
 import { MssqlTestSession } from './mssql-session.js';
+import { isTdsResponse, preloginPacket, tdsPacketComplete } from './tds-prelogin.js';
 
 export { classifyMssqlError };
 
@@ -314,39 +315,26 @@ export async function boundedBatch<T>(request: sql.Request, text: string, timeou
 }
 
 const ENCRYPTION = ['OFF', 'ON', 'NOT_SUP', 'REQ'];
+const CLOSED = { code: 'ECONNRESET' };
+const NOT_TDS = { code: 'NOT_TDS' };
 
 async function preloginEncryption(host: string, port: number, timeoutMs: number): Promise<string> {
-  const options = [
-    Buffer.from([0, 0, 0, 0, 0, 0]),
-    Buffer.from([0x02]),
-    Buffer.from([0]),
-    Buffer.alloc(4),
-    Buffer.from([0]),
-  ];
-  const header = Buffer.alloc(options.length * 5 + 1);
-  let offset = header.length;
-  options.forEach((data, token) => {
-    header.writeUInt8(token, token * 5);
-    header.writeUInt16BE(offset, token * 5 + 1);
-    header.writeUInt16BE(data.length, token * 5 + 3);
-    offset += data.length;
-  });
-  header.writeUInt8(0xff, options.length * 5);
-  const payload = Buffer.concat([header, ...options]);
-  const packet = Buffer.concat([
-    Buffer.from([0x12, 0x01, (payload.length + 8) >> 8, (payload.length + 8) & 0xff, 0, 0, 1, 0]),
-    payload,
-  ]);
   const socket = net.connect({ host, port });
   try {
     const response = await withTimeout(
       new Promise<Buffer>((ok, fail) => {
         let data = Buffer.alloc(0);
-        socket.once('error', fail);
-        socket.once('connect', () => socket.write(packet));
+        socket.on('error', fail);
+        socket.once('connect', () => socket.write(preloginPacket()));
+        // A server that is not SQL Server may close at once: say so instead of waiting for the timeout.
+        socket.once('close', () =>
+          fail(Object.assign(new Error('the server closed the connection without answering PRELOGIN'), CLOSED)),
+        );
         socket.on('data', (chunk) => {
           data = Buffer.concat([data, chunk]);
-          if (data.length >= 8 && data.length >= data.readUInt16BE(2)) ok(data.subarray(8, data.readUInt16BE(2)));
+          if (data.length >= 8 && !isTdsResponse(data))
+            fail(Object.assign(new Error('the server answered PRELOGIN with something that is not TDS'), NOT_TDS));
+          else if (tdsPacketComplete(data)) ok(data.subarray(8, data.readUInt16BE(2)));
         });
       }),
       timeoutMs,

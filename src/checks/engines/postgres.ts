@@ -327,6 +327,9 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   if (code === '25P03') return is('query', 'IdleInTransactionTimeout');
   if (code === '57P03')
     return is('database', /shutting down/i.test(message) ? 'DatabaseShuttingDown' : 'DatabaseStarting');
+  // pg's own connect timeout (client "timeout expired", pool "…due to connection timeout"): the server never
+  // answered, which is not a session lost after connecting.
+  if (/^timeout expired$|due to connection timeout/i.test(message)) return is('timeout', 'ConnectTimeout');
   // The session died under a check: terminated backend, restart, failover, network cut.
   if (isSessionLost(error)) return is('tcp', 'ConnectionLost');
   if (isOverrun(error) || /timeout|timed out/i.test(message)) return is('timeout', 'Timeout');

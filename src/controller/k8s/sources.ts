@@ -55,7 +55,7 @@ export class SecretReader {
         if (data) found.set(name, data);
       }),
     );
-    return (name) => found.get(name);
+    return Object.assign((name: string) => found.get(name), { where: () => `in namespace ${namespace}` });
   }
 
   /** The Secret is gone (metadata watch): drop its data. */

@@ -138,16 +138,3 @@ export type RunCheck = <T>(owner: ObjectKey, host: string, dueAt: number, work: 
 
 /** No limits and no parking: for reconcilers driven directly (unit tests, one-off runs). */
 export const runInline: RunCheck = (_owner, _host, _dueAt, work) => work();
-
-/** CHECK_CONCURRENCY and CHECKS_PER_HOST from the environment, else the defaults. */
-export function checkLimitsFromEnv(env: NodeJS.ProcessEnv): CheckLimits {
-  const read = (name: string, fallback: number) => {
-    const value = env[name] === undefined || env[name] === '' ? fallback : Number(env[name]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1 (got ${env[name]})`);
-    return value;
-  };
-  return {
-    concurrency: read('CHECK_CONCURRENCY', DEFAULT_CHECK_LIMITS.concurrency),
-    perHost: read('CHECKS_PER_HOST', DEFAULT_CHECK_LIMITS.perHost),
-  };
-}

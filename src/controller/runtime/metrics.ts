@@ -258,6 +258,7 @@ export class OperatorMetrics {
 
   /** Check durations arrive in milliseconds (MonitorReport.durations); the histogram is in seconds. */
   observeCheckDurations(engine: string, durations: Partial<Record<CheckName, number>>): void {
+    // The report has milliseconds; Prometheus convention is seconds.
     for (const [check, ms] of Object.entries(durations)) this.checkDuration.observe({ engine, check }, ms / 1000);
   }
 

@@ -78,7 +78,7 @@ describe('the operator on a real control plane and PostgreSQL', () => {
     });
     expect(condition(stalled, 'Stalled')).toMatchObject({
       reason: 'SecretNotFound',
-      message: 'Secret billing-db not found in this namespace',
+      message: `Secret billing-db not found in namespace ${ns}`,
     });
     expect(condition(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'SecretNotFound' });
 

@@ -123,7 +123,7 @@ describe('the Helm chart', () => {
 
   test('values.schema.json rejects values of the wrong type', () => {
     for (const [set, complaint] of [
-      ['replicaCount=abc', /at '\/replicaCount': got string, want integer/],
+      ['replicaCount=abc', /at '\/replicaCount': got string, want null or integer/],
       ['metrics.port=http', /at '\/metrics\/port': got string, want integer/],
       ['metrics.serviceMonitor.enabled=yes', /at '\/metrics\/serviceMonitor\/enabled': got string, want boolean/],
       ['metrics.serviceMonitor.interval=soon', /at '\/metrics\/serviceMonitor\/interval'/],
@@ -137,6 +137,27 @@ describe('the Helm chart', () => {
       expect({ set, code: run.code }).toEqual({ set, code: 1 });
       expect(run.stderr).toMatch(complaint);
     }
+  });
+
+  test('replicas follow leader election: 2 with it, 1 without; several without it are refused', () => {
+    const replicas = (args: string[]) =>
+      objects(render(args)).find((o) => o.kind === 'Deployment')?.spec?.replicas as number | undefined;
+    expect(replicas([])).toBe(2);
+    expect(replicas(['--set', 'leaderElection.enabled=false'])).toBe(1);
+    expect(replicas(['--set', 'replicaCount=3'])).toBe(3);
+    const refused = helmRun([
+      'template',
+      'dbwatch',
+      'deploy/helm/dbwatch',
+      '--set',
+      'leaderElection.enabled=false',
+      '--set',
+      'replicaCount=2',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /replicaCount=2 with leaderElection.enabled=false would run 2 operators that all check and write status: set replicaCount=1, or keep leader election on/,
+    );
   });
 
   test('with every optional part off: the API server accepts it (server-side dry run), no PDB for one replica', async () => {

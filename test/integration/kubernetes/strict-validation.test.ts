@@ -104,6 +104,25 @@ describe('durations are bounded to 1s..24h on the server (CEL) and in the CLI', 
     expect(result.stderr).toContain(`spec.interval: Invalid value: "${interval}": must be between 1s and 24h`);
   });
 
+  test.each(['soon', '99999999999h', '9999999999999999999ms'])(
+    'for %s the API server says what is wrong, never a CEL "type conversion error"',
+    async (interval) => {
+      const result = await applyStrict(monitor({ interval }));
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).not.toMatch(/type conversion error|google\.protobuf\.Duration/);
+      expect(result.stderr).toContain(`spec.interval: Invalid value: "${interval}": `);
+      // One message each: the pattern's for text that is no duration, the bounds' for one out of range.
+      expect(result.stderr.match(/spec\.interval: Invalid value/g)).toHaveLength(1);
+    },
+  );
+
+  test('a duration with many digits but in range (3600000ms, 0000000001h) is accepted', async () => {
+    for (const interval of ['3600000ms', '0000000001h']) {
+      const result = await applyStrict(monitor({ interval }));
+      expect({ interval, stderr: result.stderr, code: result.code }).toEqual({ interval, stderr: '', code: 0 });
+    }
+  });
+
   test('a prerequisite interval is bounded too', async () => {
     const bad = { ...prerequisite([{ name: 'orders', monitorRef: { name: 'orders' } }]) };
     bad.spec = { ...bad.spec, interval: '48h' } as typeof bad.spec;

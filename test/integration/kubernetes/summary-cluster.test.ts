@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
+import type { CliOutput } from '../../../src/api/index.js';
 import { databasePrerequisiteSpecSchema } from '../../../src/api/index.js';
-import type { ClusterSummary } from '../../../src/cli/summary-cluster.js';
 import { summaryClusterCommand } from '../../../src/cli/summary-cluster-command.js';
 import { nextPrerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
 import { adminKubeconfigPath, ensureCrds, freshNamespace, kubectl, userKubeconfig } from '../../support/kube.js';
@@ -93,7 +93,7 @@ beforeAll(async () => {
   );
   // kubectl finds plugins as kubectl-<name> on PATH: the checkout's wrapper, as a user would put it there.
   pluginDir = mkdtempSync(join(tmpdir(), 'dbwatch-plugin-'));
-  symlinkSync(resolve('hack/kubectl-plugin/kubectl-dbwatch'), join(pluginDir, 'kubectl-dbwatch'));
+  symlinkSync(resolve('hack/bin/kubectl-dbwatch'), join(pluginDir, 'kubectl-dbwatch'));
 });
 
 afterAll(() => {
@@ -140,7 +140,7 @@ function capture(name: string, command: string, result: Run): void {
 async function summaryJson(args: {
   namespace?: string;
   all?: boolean;
-}): Promise<{ code: number; summary: ClusterSummary }> {
+}): Promise<{ code: number; summary: CliOutput['summary'] & Pick<CliOutput, 'databases' | 'prerequisites'> }> {
   let out = '';
   const code = await summaryClusterCommand(
     {
@@ -152,7 +152,8 @@ async function summaryJson(args: {
     'json',
     { write: (t) => (out += t), writeError: () => {} },
   );
-  return { code, summary: JSON.parse(out) as ClusterSummary };
+  const output = JSON.parse(out) as CliOutput;
+  return { code, summary: { ...output.summary, databases: output.databases, prerequisites: output.prerequisites } };
 }
 
 describe('dbwatch summary --cluster on the real API server', () => {
@@ -213,13 +214,13 @@ describe('kubectl dbwatch (the plugin through the real kubectl)', () => {
     expect(result.code).toBe(2);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^Overall: unhealthy {2}all namespaces: \d+ databases?: /);
-    expect(lines[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+AGE\s+REPORTED\s+MESSAGE$/);
+    expect(lines[2]).toMatch(/^NAMESPACE\s+DATABASE\s+STATUS\s+REASON\s+RESPONSE\s+AGE\s+REPORTED\s+MESSAGE$/);
     const row = (ns: string, name: string) => lines.find((l) => l.startsWith(`${ns} `) && l.includes(` ${name} `));
-    expect(row(payments, 'payments')).toMatch(/\sunhealthy\s+WrongPassword\s+42m\s+\d+s\s+cannot connect/);
-    expect(row(shop, 'ledger')).toMatch(/\sdegraded\s+MigrationsPending\s+42m\s/);
-    expect(row(archive, 'archive')).toMatch(/\sstale\s+Stale\s+42m\s+25m\s+no check written for 25m/);
+    expect(row(payments, 'payments')).toMatch(/\sunhealthy\s+WrongPassword\s+-\s+42m\s+\d+s\s+cannot connect/);
+    expect(row(shop, 'ledger')).toMatch(/\sdegraded\s+MigrationsPending\s+4ms\s+42m\s/);
+    expect(row(archive, 'archive')).toMatch(/\sstale\s+Stale\s+-\s+42m\s+25m\s+no check written for 25m/);
     expect(row(payments, 'billing')).toMatch(/\sstalled\s+SecretNotFound\s+/);
-    expect(row(shop, 'orders')).toMatch(/\shealthy\s+Healthy\s+42m\s/);
+    expect(row(shop, 'orders')).toMatch(/\shealthy\s+Healthy\s+4ms\s+42m\s/);
     expect(lines.indexOf(row(payments, 'payments')!)).toBeLessThan(lines.indexOf(row(shop, 'orders')!));
     expect(result.stdout).toMatch(/\nAlerts:\n/);
     expect(result.stdout).toMatch(/\nRecommendations:\n/);
@@ -268,7 +269,7 @@ subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${user} }]
       expect(result.stderr).toBe('');
       expect(result.code).toBe(1);
       expect(result.stdout.split('\n')[0]).toBe(
-        `Overall: degraded  namespace ${shop}: 2 databases: 1 healthy, 1 degraded, 0 unhealthy`,
+        `Overall: degraded  namespace ${shop}: 2 databases: 1 healthy, 1 degraded, 0 unhealthy; 1 prerequisite: 0 passed, 1 warning, 0 failed`,
       );
       expect(result.stdout).toMatch(/\ncheckout-ready\s+warning\s+Warning\s/);
     });

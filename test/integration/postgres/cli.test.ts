@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { checkCommand, summaryCommand } from '../../../src/cli/check-command.js';
@@ -42,7 +43,7 @@ describe('dbwatch check', () => {
     });
     const { code, stdout } = await run([dir]);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^MONITOR\s+ENGINE\s+STATUS\s+RESPONSE\s+POOL %\s+MIGRATION/);
+    expect(stdout).toMatch(/^MONITOR\s+ENGINE\s+STATUS\s+RESPONSE\s+UTILIZATION %\s+MIGRATION/);
     expect(stdout).toMatch(/orders\s+postgres\s+healthy\s+[\d.]+ms\s+[\d.]+%\s+3/);
   });
 
@@ -65,7 +66,23 @@ describe('dbwatch check', () => {
     );
     const { code, stdout } = await run([dir], 'json', env);
     expect(code).toBe(0);
-    expect(JSON.parse(stdout).monitors[0].report.health.status).toBe('healthy');
+    expect(JSON.parse(stdout).databases[0].result.health.status).toBe('healthy');
+  });
+
+  test('one key from the environment, the others from a Secret file (the password left out of it)', async () => {
+    const { password, ...rest } = secretData(db);
+    const dir = writeManifests({ secret: rest, monitor: {} });
+    const { code, stdout } = await run([dir], 'json', { DBWATCH_SECRET_DB_PASSWORD: password });
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).databases[0].status).toBe('healthy');
+  });
+
+  test('without -f: says what to give, exit 3', async () => {
+    const { code, stderr } = await run([]);
+    expect(code).toBe(3);
+    expect(stderr).toBe(
+      'error: no manifests given: name the files or directories to run with -f (repeatable), e.g. dbwatch check -f examples/quickstart/',
+    );
   });
 
   test('an invalid manifest prints the field path and message and runs nothing', async () => {
@@ -130,8 +147,14 @@ describe('dbwatch check', () => {
     let stdout = '';
     const code = await summaryCommand({ files: [dir], output: 'table', env: {}, write: (t) => (stdout += t) });
     expect(code).toBe(2);
-    expect(stdout).toMatch(/^Overall: unhealthy \(1 healthy, 0 degraded, 1 unhealthy\)/);
-    expect(stdout).toMatch(/legacy: Database gone does not exist/);
+    expect(stdout).toMatch(/^Overall: unhealthy {2}files: 2 databases: 1 healthy, 0 degraded, 1 unhealthy\n/);
+    expect(stdout).toMatch(/default\/legacy: Database gone does not exist/);
+  });
+
+  test('dbwatch --version prints the package version', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'src/cli/main.ts', '--version']);
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    expect(stdout).toBe(`dbwatch ${version}\n`);
   });
 
   test('the dbwatch binary documents its commands', async () => {

@@ -102,21 +102,35 @@ describe('connectivity failures are results with diagnostics', () => {
     });
     afterAll(async () => hole.stop());
 
-    test('the timeout holds and diagnostics name the handshake', async () => {
+    test('costs two connect timeouts and a stated diagnostics budget, not the rest of timeoutSeconds', async () => {
       const started = Date.now();
       const report = await runMonitor(
         { ...secretData(db), port: String(hole.port) },
-        { connection: { secretRef: { name: 'db' }, connectTimeoutSeconds: 1 }, timeoutSeconds: 2 },
+        { connection: { secretRef: { name: 'db' }, connectTimeoutSeconds: 2 }, timeoutSeconds: 30 },
       );
       const elapsed = Date.now() - started;
-      expect(report.health.status).toBe('unhealthy');
-      expect(report.health.connection).toBe(false);
-      expect(report.diagnostics?.connectivity.failedStage).toBe('authentication');
-      expect(report.diagnostics?.recommendations[0]).toMatch(
-        /accepted TCP but did not complete the postgres handshake/,
+      // No answer is a connect timeout, never a session "lost" after connecting.
+      expect(report.health).toMatchObject({
+        status: 'unhealthy',
+        connection: false,
+        errorReason: 'ConnectTimeout',
+        error: `no answer from 127.0.0.1:${hole.port} within 2000 ms (connectTimeoutSeconds)`,
+      });
+      expect(report.diagnostics?.connectivity).toMatchObject({
+        failedStage: 'authentication',
+        failureReason: 'HandshakeTimeout',
+      });
+      expect(stage(report, 'authentication')?.detail).toMatch(/^no answer within 2000 ms/);
+      // The advice quotes the timeout that was used, not what was left of a budget.
+      expect(report.diagnostics?.recommendations[0]).toBe(
+        `127.0.0.1:${hole.port} accepted TCP but did not complete the postgres handshake within 2000 ms: check the port is the database's and the server's load`,
       );
-      // One connect attempt (1 s) plus diagnostics' own attempt (bounded by 2 s), with slack.
-      expect(elapsed).toBeLessThan(6000);
+      // Durations are milliseconds: the check's own attempt, then diagnostics within connectTimeout + 2 s.
+      expect(report.durations.health).toBeGreaterThanOrEqual(1900);
+      expect(report.durations.health).toBeLessThan(2500);
+      expect(report.durations.diagnostics).toBeGreaterThanOrEqual(1900);
+      expect(report.durations.diagnostics).toBeLessThanOrEqual(4000 + 250);
+      expect(elapsed).toBeLessThan(2000 + 4000 + 1000);
     });
   });
 });
