@@ -1,5 +1,6 @@
 import { createEngine } from '../checks/index.js';
 import { type CheckLimits, checkLimitsFromEnv } from '../controller/check-executor.js';
+import { DISCOVERY_SOURCES, type DiscoverySettings } from '../controller/discovery/controller.js';
 import { createLogger } from '../controller/logger.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
 import { apiRateLimitFromEnv, type RateLimit } from '../controller/rate-limiter.js';
@@ -32,6 +33,8 @@ export interface OperatorSettings {
   /** CHECK_CONCURRENCY / CHECKS_PER_HOST and KUBE_API_QPS / KUBE_API_BURST, read by their own modules. */
   checkLimits?: CheckLimits;
   apiRateLimit?: RateLimit;
+  /** DISCOVERY_SOURCES and DISCOVERY_CLUSTER_NAMESPACES (default: the operator's own namespace). */
+  discovery: DiscoverySettings;
 }
 
 type Parsed = { ok: true; settings: OperatorSettings } | { ok: false; errors: string[] };
@@ -77,6 +80,23 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
       errors.push(`WATCH_NAMESPACES: ${JSON.stringify(ns)} is not a namespace name (lowercase DNS label)`);
     }
   }
+  const list = (variable: string) =>
+    (get(variable) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const discoverySources = list('DISCOVERY_SOURCES');
+  for (const source of discoverySources) {
+    if (!(DISCOVERY_SOURCES as readonly string[]).includes(source)) {
+      errors.push(`DISCOVERY_SOURCES: ${JSON.stringify(source)} is not one of ${DISCOVERY_SOURCES.join(', ')}`);
+    }
+  }
+  const clusterNamespaces = list('DISCOVERY_CLUSTER_NAMESPACES');
+  for (const ns of clusterNamespaces) {
+    if (ns.length > 63 || !DNS_LABEL.test(ns)) {
+      errors.push(`DISCOVERY_CLUSTER_NAMESPACES: ${JSON.stringify(ns)} is not a namespace name (lowercase DNS label)`);
+    }
+  }
   const leaseNamespaceVariable =
     get('LEADER_ELECTION_NAMESPACE') !== undefined ? 'LEADER_ELECTION_NAMESPACE' : 'POD_NAMESPACE';
   const logLevel = get('LOG_LEVEL') ?? 'info';
@@ -106,6 +126,11 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
     logLevel,
     ...(checkLimits ? { checkLimits } : {}),
     ...(apiRateLimit ? { apiRateLimit } : {}),
+    discovery: {
+      sources: discoverySources as DiscoverySettings['sources'],
+      // By default only the operator's own namespace may discover across namespaces (its admins' namespace).
+      clusterNamespaces: clusterNamespaces.length > 0 ? clusterNamespaces : [get('POD_NAMESPACE') ?? 'default'],
+    },
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
 }
@@ -133,6 +158,7 @@ export async function runOperatorFromEnv(
     gracePeriodMs: settings.shutdownGraceSeconds * 1000,
     ...(settings.checkLimits ? { checkLimits: settings.checkLimits } : {}),
     ...(settings.apiRateLimit ? { apiRateLimit: settings.apiRateLimit } : {}),
+    discovery: settings.discovery,
     engineFactory: createEngine,
     log,
   };

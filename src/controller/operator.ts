@@ -4,6 +4,7 @@ import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
 import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './check-executor.js';
+import { DISCOVERY_KIND, DiscoveryController, type DiscoverySettings } from './discovery/controller.js';
 import { EnginePool } from './engine-pool.js';
 import { keyOf, keysReferencingMonitor, keysUsingSecret, needsReconcile } from './event-routing.js';
 import { startHttpServer } from './http-server.js';
@@ -39,6 +40,8 @@ export interface OperatorOptions {
   log: Logger;
   /** Called when leadership is lost: the process must stop working (the default exits). */
   onLostLeadership?: () => void;
+  /** DatabaseDiscovery: off unless sources are enabled (DISCOVERY_SOURCES). */
+  discovery?: DiscoverySettings;
 }
 
 export interface RunningOperator {
@@ -102,15 +105,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'databasemonitors',
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
     {
-      add: cached('DatabaseMonitor', (m: MonitorObject) => enqueue(keyOf('DatabaseMonitor', m))),
+      add: cached('DatabaseMonitor', (m: MonitorObject) => {
+        enqueue(keyOf('DatabaseMonitor', m));
+        discovery?.onMonitor(m, 'add');
+      }),
       update: cached('DatabaseMonitor', (m: MonitorObject) => {
         if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
+        discovery?.onMonitor(m, 'update');
       }),
       delete: (m) => {
         echo.forget(keyOf('DatabaseMonitor', m));
         enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
+        discovery?.onMonitor(m, 'delete');
       },
     },
     { onWatchError },
@@ -137,15 +145,39 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespaces.map((ns) => secretMetadataSource(clients, ns)),
     {
       // Trimmed too: kubectl apply's last-applied annotation on a Secret holds its whole data.
-      add: (s) => secretChanged(trimCached(s)),
-      update: (s) => secretChanged(trimCached(s)),
+      add: (s) => {
+        secretChanged(trimCached(s));
+        discovery?.onSecret(s);
+      },
+      update: (s) => {
+        secretChanged(trimCached(s));
+        discovery?.onSecret(s);
+      },
       delete: (s) => {
         secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
         secretChanged(s);
+        discovery?.onSecret(s);
       },
     },
     { onWatchError },
   );
+  // --- DatabaseDiscovery (src/controller/discovery): its own caches; it reads the monitor and Secret caches. ---
+  const discovery =
+    options.discovery && options.discovery.sources.length > 0
+      ? new DiscoveryController(options.discovery, {
+          clients,
+          namespaces,
+          monitors,
+          secrets,
+          enqueue: (key, delayMs) => {
+            if (leading) queue.addAfter(key, delayMs);
+          },
+          onWatchError,
+          registry: metrics.registry,
+          log,
+        })
+      : undefined;
+  // --- end DatabaseDiscovery ---
   const secretReader = new SecretReader(clients, (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion);
 
   const deps: ReconcilerDeps = {
@@ -194,6 +226,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     concurrency: options.maxConcurrentChecks,
     reconcile: async (key) => {
       const [kind, namespace, name] = key.split('/') as [Kind, string, string];
+      if (discovery && (kind as string) === DISCOVERY_KIND) {
+        const result = await discovery.reconcile(namespace, name);
+        metrics.reconciles.inc({ kind, result: 'success' });
+        return result;
+      }
       const reconciler = kind === 'DatabaseMonitor' ? monitorReconciler : prerequisiteReconciler;
       const result = await reconciler.reconcile(namespace, name);
       metrics.reconciles.inc({ kind, result: 'success' });
@@ -218,11 +255,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const port = (server.address() as { port: number }).port;
   await Promise.all([secrets.start(), monitors.start(), prerequisites.start()]);
   synced = true;
+  // Not awaited: a source whose CRD is missing must not keep the operator from being ready.
+  discovery?.start();
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
 
   const enqueueAll = () => {
     for (const m of monitors.list()) enqueue(keyOf('DatabaseMonitor', m));
     for (const p of prerequisites.list()) enqueue(keyOf('DatabasePrerequisite', p));
+    for (const key of discovery?.keys() ?? []) enqueue(key);
   };
   let elector: LeaderElector | undefined;
   if (options.leaderElection.enabled) {
@@ -260,7 +300,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       if (!drained) log.warn({ gracePeriodMs: options.gracePeriodMs }, 'in-flight checks did not finish in time');
       await engines.closeAll();
       await elector?.stop();
-      await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop()]);
+      await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop(), discovery?.stop()]);
       clients.api.close();
       await new Promise((ok) => server.close(ok));
       server.closeAllConnections();
