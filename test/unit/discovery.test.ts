@@ -274,7 +274,7 @@ describe('plan: only what differs is written', () => {
       annotations: d.annotations,
       ownerReferences: [...d.ownerReferences].reverse(),
     },
-    spec: JSON.parse(JSON.stringify({ thresholds: d.spec.thresholds, ...d.spec })),
+    spec: JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(d.spec).reverse()))),
   });
   const plan = (existing: ExistingMonitor[], keep = () => false) =>
     planMonitors({
