@@ -20,3 +20,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "dbwatch.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}{{ default (include "dbwatch.fullname" .) .Values.serviceAccount.name }}{{- else -}}{{ default "default" .Values.serviceAccount.name }}{{- end -}}
 {{- end -}}
+
+{{/* DISCOVERY_SOURCES: the operator's names of the enabled discovery sources, comma-separated. */}}
+{{- define "dbwatch.discoverySources" -}}
+{{- $names := dict "cloudNativePG" "cloudnativepg" "crunchy" "crunchy" "zalando" "zalando" "secrets" "secrets" -}}
+{{- $on := list -}}
+{{- range $key := list "cloudNativePG" "crunchy" "zalando" "secrets" -}}
+{{- if index $.Values.discovery.sources $key -}}{{- $on = append $on (index $names $key) -}}{{- end -}}
+{{- end -}}
+{{- join "," $on -}}
+{{- end }}
