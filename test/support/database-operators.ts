@@ -42,54 +42,47 @@ export interface Login {
 const CNPG = { group: 'postgresql.cnpg.io', version: 'v1', plural: 'clusters' };
 
 /** A Cluster as a user writes it (CloudNativePG's webhook would add the initdb defaults shown). */
+export const cnpgCluster = (namespace: string, name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'postgresql.cnpg.io/v1',
+  kind: 'Cluster',
+  metadata: { name, namespace, labels },
+  spec: {
+    instances: 1,
+    imageName: 'ghcr.io/cloudnative-pg/postgresql:17',
+    storage: { size: '1Gi' },
+    bootstrap: { initdb: { database: 'app', owner: 'app' } },
+  },
+});
+
+const HEALTHY = 'Cluster in healthy state';
+
+/** A Cluster's status as CloudNativePG's reconciler writes it (SetClusterReadyCondition: Ready follows the phase). */
+export const cnpgStatus = (phase = HEALTHY) => ({
+  status: {
+    phase,
+    instances: 1,
+    readyInstances: phase === HEALTHY ? 1 : 0,
+    conditions: [
+      phase === HEALTHY
+        ? { type: 'Ready', status: 'True', reason: 'ClusterIsReady', message: 'Cluster is Ready' }
+        : { type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready' },
+    ].map((c) => ({ ...c, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') })),
+  },
+});
+
 export async function createCnpgCluster(namespace: string, name: string, labels: Record<string, string> = {}) {
   return (await api().objects.createNamespacedCustomObject({
     ...CNPG,
     namespace,
-    body: {
-      apiVersion: 'postgresql.cnpg.io/v1',
-      kind: 'Cluster',
-      metadata: { name, labels },
-      spec: {
-        instances: 1,
-        imageName: 'ghcr.io/cloudnative-pg/postgresql:17',
-        storage: { size: '1Gi' },
-        bootstrap: { initdb: { database: 'app', owner: 'app' } },
-      },
-    },
+    body: cnpgCluster(namespace, name, labels),
   })) as { metadata: { uid: string } };
 }
 
-/** The status CloudNativePG's reconciler writes once the primary is up (SetClusterReadyCondition). */
-export async function markCnpgClusterHealthy(namespace: string, name: string): Promise<void> {
-  await setCnpgStatus(namespace, name, 'Cluster in healthy state', {
-    type: 'Ready',
-    status: 'True',
-    reason: 'ClusterIsReady',
-    message: 'Cluster is Ready',
-  });
-}
+export const markCnpgClusterHealthy = (namespace: string, name: string) => setCnpgStatus(namespace, name, HEALTHY);
 
-export async function setCnpgStatus(
-  namespace: string,
-  name: string,
-  phase: string,
-  ready = { type: 'Ready', status: 'False', reason: 'ClusterIsNotReady', message: 'Cluster Is Not Ready' },
-): Promise<void> {
+export async function setCnpgStatus(namespace: string, name: string, phase: string): Promise<void> {
   await api().objects.patchNamespacedCustomObjectStatus(
-    {
-      ...CNPG,
-      namespace,
-      name,
-      body: {
-        status: {
-          phase,
-          instances: 1,
-          readyInstances: phase === 'Cluster in healthy state' ? 1 : 0,
-          conditions: [{ ...ready, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
-        },
-      },
-    },
+    { ...CNPG, namespace, name, body: cnpgStatus(phase) },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
   );
 }

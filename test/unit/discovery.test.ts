@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from '@jest/globals';
-import { type DatabaseDiscoverySpec, databaseDiscoverySpecSchema } from '../../src/api/index.js';
+import { load } from 'js-yaml';
+import {
+  type DatabaseDiscoverySpec,
+  databaseDiscoverySchema,
+  databaseDiscoverySpecSchema,
+} from '../../src/api/index.js';
 import { type DesiredMonitor, desiredMonitors, labelValue } from '../../src/controller/discovery/desired.js';
 import { matchesSelector } from '../../src/controller/discovery/label-selector.js';
 import { type ExistingMonitor, planMonitors } from '../../src/controller/discovery/plan.js';
@@ -243,6 +249,11 @@ describe('Crunchy, Zalando and labelled Secrets → monitors', () => {
     expect(monitors[0]?.name).toBe('legacy-db');
     expect(monitors[0]?.spec.connection.host).toBeUndefined();
     expect(monitors[0]?.ownerReferences[0]).toEqual({ apiVersion: 'v1', kind: 'Secret', name: 'legacy-db', uid: 's' });
+  });
+
+  test('examples/discovery.yaml is a valid DatabaseDiscovery', () => {
+    const parsed = databaseDiscoverySchema.safeParse(load(readFileSync('examples/discovery.yaml', 'utf8')));
+    expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
   test('exactly one kind per source, and placeholders a source does not know are refused by the schema', () => {

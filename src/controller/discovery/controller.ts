@@ -261,11 +261,8 @@ export class DiscoveryController {
 
   private availability(w: Watched<CachedObject>, what: string): Availability {
     if (w.synced) return { ok: true };
-    return {
-      ok: false,
-      stalled: false,
-      message: `${what} cannot be listed ${w.lastError ? `(${w.lastError})` : 'yet'}`,
-    };
+    if (!w.lastError) return { ok: false, stalled: false, pending: true, message: `${what} is being listed` };
+    return { ok: false, stalled: false, message: `${what} cannot be listed (${w.lastError})` };
   }
 
   private sourceAvailability(name: SourceName): Availability {

@@ -10,7 +10,14 @@ import {
 import { statusCodeOf } from '../k8s/client.js';
 import type { ObjectStore } from '../types.js';
 import type { ReconcileResult } from '../work-queue.js';
-import { type DesiredMonitor, type DiscoveryRef, desiredMonitors, isOwnedBy, sourceKindsOf } from './desired.js';
+import {
+  type DesiredMonitor,
+  type DiscoveryRef,
+  desiredMonitors,
+  isOwnedBy,
+  labelValue,
+  sourceKindsOf,
+} from './desired.js';
 import { matchesSelector } from './label-selector.js';
 import type { MonitorWriter } from './monitor-writer.js';
 import { canonical, type ExistingMonitor, planMonitors } from './plan.js';
@@ -36,7 +43,10 @@ export interface DiscoveryObject {
 }
 
 /** Whether a source (or the namespace list) can be read now: enabled in the operator and its cache synced. */
-export type Availability = { ok: true } | { ok: false; stalled: boolean; message: string };
+export type Availability =
+  | { ok: true }
+  /** `pending`: still listing for the first time, no error yet (the first seconds after start). */
+  | { ok: false; stalled: boolean; message: string; pending?: boolean };
 
 export interface DiscoveryDeps {
   discoveries: ObjectStore<DiscoveryObject> & { synced(): boolean };
@@ -77,7 +87,11 @@ export class DiscoveryReconciler {
     // An unsynced cache would make every monitor look orphaned.
     if (!deps.discoveries.synced()) return { requeueAfterMs: CONFLICT_RETRY_MS };
     const obj = deps.discoveries.get(namespace, name);
-    if (!obj) return this.removeOrphans({ namespace, name, uid: '' });
+    if (!obj) {
+      // A key taken from monitor labels holds a long name cut and hashed: the discovery may live under its full name.
+      const alive = deps.discoveries.list(namespace).some((d) => labelValue(d.metadata?.name ?? '') === name);
+      return alive ? {} : this.removeOrphans({ namespace, name, uid: '' });
+    }
     const owner: DiscoveryRef = { namespace, name, uid: obj.metadata?.uid ?? '' };
     const generation = obj.metadata?.generation ?? 1;
     const parsed = databaseDiscoverySpecSchema.safeParse(obj.spec);
@@ -110,6 +124,12 @@ export class DiscoveryReconciler {
     const unavailable: string[] = [];
     const stalled: string[] = [];
     const blind = new Set<string>();
+    // Right after start a cache may still be listing: wait for it rather than report it unavailable.
+    const needed = [
+      ...spec.sources.flatMap((source) => sourceKindsOf(source).map((kind) => deps.source(kind))),
+      ...(spec.namespaceSelector ? [deps.namespacesAvailable()] : []),
+    ];
+    if (needed.some((a) => !a.ok && a.pending)) return { requeueAfterMs: CONFLICT_RETRY_MS };
     const usable = spec.sources.filter((source) =>
       sourceKindsOf(source).every((kind) => {
         const a = deps.source(kind);
