@@ -104,6 +104,26 @@ afterAll(async () => {
   await operator?.stop();
 });
 
+describe('the DatabaseDiscovery kind', () => {
+  test('kubectl explain documents it; the API server refuses a source with two kinds and an unknown placeholder', async () => {
+    const explained = await kubectl(['explain', 'databasediscovery.spec.sources.cloudNativePG.host']);
+    expect(explained.stdout).toMatch(
+      /Host the monitors connect to, with \$\(service\), \$\(cluster\), \$\(namespace\)/,
+    );
+    const refused = await kubectl(['apply', '-n', shop, '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'dbwatch.dev/v1alpha1',
+        kind: 'DatabaseDiscovery',
+        metadata: { name: 'bad' },
+        spec: { sources: [{ cloudNativePG: {}, zalando: {} }, { secrets: { selector: {}, host: '$(service)' } }] },
+      }),
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/set exactly one of cloudNativePG, crunchy, zalando or secrets/);
+    expect(refused.stderr).toMatch(/spec\.sources\[1\]\.secrets\.host/);
+  });
+});
+
 describe('CloudNativePG Clusters in one namespace', () => {
   test('a Cluster still bootstrapping waits with its phase; once healthy with its Secret, its monitor is Ready within seconds', async () => {
     const cluster = await createCnpgCluster(shop, 'orders');
