@@ -1,6 +1,7 @@
 import {
   API_GROUP,
   API_VERSION,
+  connectionSchema,
   type DatabaseDiscoverySpec,
   type DatabaseMonitorSpec,
   DiscoveryAnnotation,
@@ -108,23 +109,33 @@ function ownerReferences(found: FoundDatabase, discovery: DiscoveryRef): OwnerRe
   ];
 }
 
-function monitorSpec(found: FoundDatabase, template: DatabaseDiscoverySpec['template']) {
-  return databaseMonitorSpecSchema.safeParse({
-    engine: found.engine,
-    connection: {
-      secretRef: { name: found.secretName, keys: found.keys },
-      ...(found.host !== undefined ? { host: found.host } : {}),
-      ...(found.port !== undefined ? { port: found.port } : {}),
-      ...(found.database !== undefined ? { database: found.database } : {}),
-      ...(template.connection.tls ? { tls: template.connection.tls } : {}),
-      connectTimeoutSeconds: template.connection.connectTimeoutSeconds,
-    },
+/**
+ * The template's part of every monitor spec, parsed once per pass with the monitor schema (its defaults, and any
+ * field added to it later, come out as the API server stores them); each database then parses only its connection.
+ */
+function templateSpec(template: DatabaseDiscoverySpec['template']): DatabaseMonitorSpec {
+  return databaseMonitorSpecSchema.parse({
+    engine: 'postgres',
+    connection: { secretRef: { name: 'template' } },
     interval: template.interval,
     timeoutSeconds: template.timeoutSeconds,
     checks: template.checks,
     thresholds: template.thresholds,
     ...(template.slo ? { slo: template.slo } : {}),
   });
+}
+
+function monitorSpec(found: FoundDatabase, base: DatabaseMonitorSpec, template: DatabaseDiscoverySpec['template']) {
+  const connection = connectionSchema.safeParse({
+    secretRef: { name: found.secretName, keys: found.keys },
+    ...(found.host !== undefined ? { host: found.host } : {}),
+    ...(found.port !== undefined ? { port: found.port } : {}),
+    ...(found.database !== undefined ? { database: found.database } : {}),
+    ...(template.connection.tls ? { tls: template.connection.tls } : {}),
+    connectTimeoutSeconds: template.connection.connectTimeoutSeconds,
+  });
+  if (!connection.success) return connection;
+  return { success: true as const, data: { ...base, engine: found.engine, connection: connection.data } };
 }
 
 /**
@@ -140,6 +151,7 @@ export function desiredMonitors(
   const monitors: DesiredMonitor[] = [];
   const problems: Problem[] = [];
   const taken = new Map<string, SourceRef>();
+  const base = templateSpec(spec.template);
   for (const source of spec.sources) {
     for (const namespace of namespaces) {
       for (const found of findIn(source, namespace, world)) {
@@ -166,13 +178,13 @@ export function desiredMonitors(
           });
           continue;
         }
-        const parsed = monitorSpec(found, spec.template);
+        const parsed = monitorSpec(found, base, spec.template);
         if (!parsed.success) {
           problems.push({
             source: label,
             monitor: found.monitorName,
             reason: DiscoveryReason.InvalidMonitor,
-            message: parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; '),
+            message: parsed.error.issues.map((i) => `spec.connection.${i.path.join('.')}: ${i.message}`).join('; '),
           });
           continue;
         }

@@ -44,11 +44,20 @@ export function canonical(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
 }
 
+/** Cached specs are replaced, never changed, on update: their canonical text is kept per object. */
+const storedText = new WeakMap<object, string>();
+
 /** The stored spec with the schema's defaults, as the desired one is built (an invalid one never compares equal). */
-const normalized = (spec: unknown) => {
-  const parsed = databaseMonitorSpecSchema.safeParse(spec);
-  return parsed.success ? parsed.data : spec;
-};
+function storedSpecText(spec: unknown): string {
+  if (spec === null || typeof spec !== 'object') return canonical(spec);
+  let text = storedText.get(spec);
+  if (text === undefined) {
+    const parsed = databaseMonitorSpecSchema.safeParse(spec);
+    text = canonical(parsed.success ? parsed.data : spec);
+    storedText.set(spec, text);
+  }
+  return text;
+}
 
 const contains = (have: Record<string, string> | undefined, want: Record<string, string>) =>
   Object.entries(want).every(([k, v]) => have?.[k] === v);
@@ -64,7 +73,7 @@ export function upToDate(existing: ExistingMonitor, desired: DesiredMonitor): bo
     contains(meta?.labels, desired.labels) &&
     contains(meta?.annotations, desired.annotations) &&
     sameOwners(meta?.ownerReferences, desired.ownerReferences) &&
-    canonical(normalized(existing.spec)) === canonical(desired.spec)
+    storedSpecText(existing.spec) === canonical(desired.spec)
   );
 }
 
