@@ -17,6 +17,7 @@ import {
   testDatabaseAddress,
 } from '../../support/database-operators.js';
 import { type DiscoveryOperator, startDiscoveryOperator } from '../../support/discovery-operator.js';
+import { gitopsHealth, statusOf } from '../../support/gitops-health.js';
 import { ensureCrds, freshNamespace, kubectl } from '../../support/kube.js';
 import { eventually } from '../../support/operator.js';
 import { createDatabase, secretData, withAdmin } from '../../support/pg-fixtures.js';
@@ -35,6 +36,10 @@ const teams: string[] = [];
 let other: string;
 let scale: string;
 let operator: DiscoveryOperator;
+let judge: ReturnType<typeof gitopsHealth>;
+/** Argo CD's verdict (docs/gitops.md's Lua on gopher-lua) and kstatus's on the live discovery. */
+const gitops = async (ns: string, name: string) =>
+  statusOf(judge('DatabaseDiscovery', await discoveryApi.get(ns, name)));
 const address = () => testDatabaseAddress();
 /** The databases' address as the tests reach it: the Secrets name a Service that resolves only inside a cluster. */
 const at = () => ({ host: address().host, port: address().port });
@@ -78,6 +83,7 @@ async function cnpgDatabase(ns: string, name: string, labels: Record<string, str
 }
 
 beforeAll(async () => {
+  judge = gitopsHealth();
   await ensureCrds();
   await installOperatorCrds();
   shop = await freshNamespace('disc-shop');
@@ -139,6 +145,7 @@ describe('CloudNativePG Clusters in one namespace', () => {
       },
     ]);
     expect(condition(waiting, 'Ready')).toMatchObject({ status: 'False', reason: 'Waiting' });
+    expect(await gitops(shop, 'everything')).toEqual({ argocd: 'Progressing', kstatus: 'InProgress' });
     expect(await monitor(shop, 'orders')).toBeUndefined();
 
     const login = await createDatabase({ monitor: true });
@@ -172,6 +179,7 @@ describe('CloudNativePG Clusters in one namespace', () => {
       reason: 'AllMonitored',
       message: '1 database monitored',
     });
+    expect(await gitops(shop, 'everything')).toEqual({ argocd: 'Healthy', kstatus: 'Current' });
     const get = await kubectl(['get', 'dbdisc', '-n', shop]);
     expect(get.stdout).toMatch(/everything\s+True\s+1\s+1\s+0\s+0/);
   });
@@ -274,6 +282,7 @@ describe('other sources and conflicts', () => {
       message: `a DatabaseMonitor ${shop}/inventory exists that this discovery did not create; it is left alone (rename it, or set the source's name)`,
     });
     expect(condition(status, 'Ready')).toMatchObject({ status: 'False', reason: 'MonitorsFailed' });
+    expect(await gitops(shop, 'everything')).toEqual({ argocd: 'Degraded', kstatus: 'InProgress' });
     const after = await getMonitor(shop, 'inventory');
     expect(after.metadata.generation).toBe(before.metadata.generation);
     expect(after.spec).toEqual(before.spec);
@@ -334,6 +343,7 @@ describe('across namespaces', () => {
     const status = await discoveryStatus(other, 'greedy', (s) => condition(s, 'Stalled')?.status === 'True');
     expect(condition(status, 'Stalled')?.reason).toBe('NamespaceSelectorNotAllowed');
     expect(condition(status, 'Ready')).toMatchObject({ status: 'False', reason: 'NamespaceSelectorNotAllowed' });
+    expect(await gitops(other, 'greedy')).toEqual({ argocd: 'Degraded', kstatus: 'Failed' });
     expect(await monitor(other, 'unlabelled-ns-db')).toBeUndefined();
     await discoveryApi.delete(other, 'greedy');
   });
