@@ -234,6 +234,8 @@ try {
   say('kubectl delete cluster.postgresql.cnpg.io app-db -n team-a: its monitor goes');
   tool('kubectl', ['delete', 'cluster.postgresql.cnpg.io', 'app-db', '-n', 'team-a']);
   tool('kubectl', ['wait', '-n', 'team-a', '--for=delete', 'dbmon/app-db', '--timeout=60s']);
+  const counted = ['wait', '-n', 'dbwatch-system', '--for=jsonpath={.status.discovered}=2', 'dbdisc/all-postgres'];
+  tool('kubectl', [...counted, '--timeout=60s']);
   tool('kubectl', ['get', 'dbdisc,dbmon', '-A']);
   console.log(`\nexport KUBECONFIG=${join(dir, 'kubeconfig')}; PATH=${binDir}:$PATH`);
   if (process.env.DEMO_EXIT !== '1') {
