@@ -62,7 +62,15 @@ try {
     'orders',
   );
 
-  say('helm install dbwatch deploy/helm/dbwatch (the image just built, pullPolicy Never)');
+  say("CloudNativePG's CRDs (its Go module, v1.27.1), as where CloudNativePG is installed");
+  const crds = execFileSync(join(REPO, 'hack/fetch-operator-crds.sh'), ['cloudnative-pg'], { encoding: 'utf8' });
+  const crdDir = crds.trim().split(' ')[2]!;
+  tool('kubectl', ['apply', '--server-side', '-f', crdDir]);
+  tool('kubectl', ['wait', '--for=condition=Established', '-f', crdDir]);
+
+  say(
+    'helm install dbwatch deploy/helm/dbwatch (the image just built, pullPolicy Never; discovery with CloudNativePG)',
+  );
   tool('helm', [
     'install',
     'dbwatch',
@@ -175,11 +183,7 @@ try {
   say('kubectl get dbmon,dbprereq,pods');
   tool('kubectl', ['get', '-n', ns, 'dbmon,dbprereq,pods']);
 
-  say("discovery: CloudNativePG's CRDs (its Go module, v1.27.1), Clusters and their -app Secrets in three namespaces");
-  const crds = execFileSync(join(REPO, 'hack/fetch-operator-crds.sh'), ['cloudnative-pg'], { encoding: 'utf8' });
-  const crdDir = crds.trim().split(' ')[2]!;
-  tool('kubectl', ['apply', '--server-side', '-f', crdDir]);
-  tool('kubectl', ['wait', '--for=condition=Established', '-f', crdDir]);
+  say('discovery: Clusters and their -app Secrets as CloudNativePG writes them, in three namespaces');
   const teams = ['team-a', 'team-b', 'team-c'];
   for (const team of teams) {
     const login = { database: team.replace('-', '_'), username: team.replace('-', '_'), password: `demo-${team}` };
