@@ -138,7 +138,7 @@ describe('CloudNativePG Clusters in one namespace', () => {
     // Reported once: no status is written while a source is still being listed after start.
     expect(waiting.problems).toEqual([
       {
-        source: 'Cluster/' + shop + '/orders',
+        source: `Cluster/${shop}/orders`,
         monitor: 'orders',
         reason: 'SourceNotReady',
         message: 'Cluster orders is not ready: phase "Setting up primary"',
