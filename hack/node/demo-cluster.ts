@@ -1,13 +1,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { cnpgAppSecret, cnpgCluster, cnpgStatus } from '../../test/support/database-operators.js';
 import { importImage, nodeNetwork } from '../../test/support/node.js';
 import { startPostgres } from '../../test/support/postgres-server.js';
 
 /**
  * `npm run demo:cluster`: the operator's real job on a local node — node up, image built and imported,
  * chart installed, an example PostgreSQL monitored, a gated Deployment released once its migration is
- * applied — ending with `kubectl get dbmon,dbprereq,pods`. Then waits for Ctrl-C and takes everything
- * down (DEMO_EXIT=1: at once).
+ * applied — then discovery: CloudNativePG-shaped Clusters in three namespaces, one DatabaseDiscovery, every
+ * database Ready in `kubectl get dbmon -A`, and a deleted Cluster losing its monitor. Then waits for Ctrl-C and
+ * takes everything down (DEMO_EXIT=1: at once).
  */
 const REPO = resolve(import.meta.dirname, '../..');
 const dir = join(REPO, '.dbwatch/cluster');
@@ -25,6 +27,8 @@ const tool = (name: string, args: string[], input?: string) => {
   });
   if (result.status !== 0) throw new Error(`${name} ${args.join(' ')} exited ${result.status}`);
 };
+const capture = (name: string, args: string[], input?: string) =>
+  execFileSync(join(binDir, name), args, { env, input, encoding: 'utf8' });
 const npx = (args: string[]) => spawnSync('npx', args, { cwd: REPO, stdio: 'inherit' });
 
 say('image (npm run image)');
@@ -58,7 +62,15 @@ try {
     'orders',
   );
 
-  say('helm install dbwatch deploy/helm/dbwatch (the image just built, pullPolicy Never)');
+  say("CloudNativePG's CRDs (its Go module, v1.27.1), as where CloudNativePG is installed");
+  const crds = execFileSync(join(REPO, 'hack/fetch-operator-crds.sh'), ['cloudnative-pg'], { encoding: 'utf8' });
+  const crdDir = crds.trim().split(' ')[2]!;
+  tool('kubectl', ['apply', '--server-side', '-f', crdDir]);
+  tool('kubectl', ['wait', '--for=condition=Established', '-f', crdDir]);
+
+  say(
+    'helm install dbwatch deploy/helm/dbwatch (the image just built, pullPolicy Never; discovery with CloudNativePG)',
+  );
   tool('helm', [
     'install',
     'dbwatch',
@@ -73,6 +85,10 @@ try {
     'image.tag=demo',
     '--set',
     'image.pullPolicy=Never',
+    '--set',
+    'discovery.enabled=true',
+    '--set',
+    'discovery.sources.cloudNativePG=true',
   ]);
 
   say(`the example monitor and prerequisite, PostgreSQL at ${network.gateway}:${postgres.port}, one migration pending`);
@@ -166,6 +182,65 @@ try {
   ]);
   say('kubectl get dbmon,dbprereq,pods');
   tool('kubectl', ['get', '-n', ns, 'dbmon,dbprereq,pods']);
+
+  say('discovery: Clusters and their -app Secrets as CloudNativePG writes them, in three namespaces');
+  const teams = ['team-a', 'team-b', 'team-c'];
+  for (const team of teams) {
+    const login = { database: team.replace('-', '_'), username: team.replace('-', '_'), password: `demo-${team}` };
+    await sql(`CREATE ROLE ${login.username} LOGIN PASSWORD '${login.password}'`);
+    await sql(`CREATE DATABASE ${login.database} OWNER ${login.username}`);
+    tool('kubectl', ['create', 'namespace', team]);
+    tool('kubectl', ['label', 'namespace', team, 'dbwatch.dev/discover=on']);
+    const created = capture(
+      'kubectl',
+      ['create', '-o', 'json', '-f', '-'],
+      JSON.stringify(cnpgCluster(team, 'app-db')),
+    );
+    const uid = (JSON.parse(created) as { metadata: { uid: string } }).metadata.uid;
+    const secret = cnpgAppSecret({ name: 'app-db', uid }, team, login);
+    const body = { apiVersion: 'v1', kind: 'Secret', ...secret, metadata: { ...secret.metadata, namespace: team } };
+    tool('kubectl', ['create', '-f', '-'], JSON.stringify(body));
+    const status = JSON.stringify(cnpgStatus());
+    tool('kubectl', [
+      'patch',
+      'cluster.postgresql.cnpg.io',
+      'app-db',
+      '-n',
+      team,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      status,
+    ]);
+  }
+  say('one DatabaseDiscovery in dbwatch-system (no cluster DNS here: host and port of the PostgreSQL on this machine)');
+  const discovery = {
+    apiVersion: 'dbwatch.dev/v1alpha1',
+    kind: 'DatabaseDiscovery',
+    metadata: { name: 'all-postgres', namespace: 'dbwatch-system' },
+    spec: {
+      namespaceSelector: { matchLabels: { 'dbwatch.dev/discover': 'on' } },
+      sources: [{ cloudNativePG: { host: network.gateway, port: postgres.port } }],
+      template: { interval: '10s' },
+    },
+  };
+  tool('kubectl', ['apply', '-f', '-'], JSON.stringify(discovery));
+  for (const team of teams) {
+    for (let i = 0; i < 120; i++) {
+      const got = spawnSync(join(binDir, 'kubectl'), ['get', 'dbmon', 'app-db', '-n', team], { env });
+      if (got.status === 0) break;
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
+    tool('kubectl', ['wait', '-n', team, '--for=condition=Ready', 'dbmon/app-db', '--timeout=60s']);
+  }
+  say('kubectl get dbdisc,dbmon -A');
+  tool('kubectl', ['get', 'dbdisc,dbmon', '-A']);
+  say('kubectl delete cluster.postgresql.cnpg.io app-db -n team-a: its monitor goes');
+  tool('kubectl', ['delete', 'cluster.postgresql.cnpg.io', 'app-db', '-n', 'team-a']);
+  tool('kubectl', ['wait', '-n', 'team-a', '--for=delete', 'dbmon/app-db', '--timeout=60s']);
+  const counted = ['wait', '-n', 'dbwatch-system', '--for=jsonpath={.status.discovered}=2', 'dbdisc/all-postgres'];
+  tool('kubectl', [...counted, '--timeout=60s']);
+  tool('kubectl', ['get', 'dbdisc,dbmon', '-A']);
   console.log(`\nexport KUBECONFIG=${join(dir, 'kubeconfig')}; PATH=${binDir}:$PATH`);
   if (process.env.DEMO_EXIT !== '1') {
     console.log('Ctrl-C stops PostgreSQL and the cluster.');

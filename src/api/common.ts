@@ -54,6 +54,9 @@ export const secretKeyName = z
   .max(253)
   .regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key name (letters, digits, -, _ and .)');
 
+/** A DNS name (any case, as resolvers accept it), an IPv4 address or a bracket-less IPv6 address. */
+export const HOST_PATTERN = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$/;
+
 export const dnsName = z
   .string()
   .min(1)
@@ -146,6 +149,23 @@ export const connectionSchema = z
         description:
           'Secret with the connection details: a url key, or host, port, database, username and password keys.',
       }),
+    host: z.string().min(1).max(253).regex(HOST_PATTERN, 'must be a host name or an IP address').optional().meta({
+      description:
+        "Server host name or IP, overriding the Secret's (e.g. orders-rw.shop.svc when the Secret holds a name that resolves only in its own namespace). Not secret.",
+    }),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .meta({ description: "TCP port (1-65535), overriding the Secret's." }),
+    database: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .meta({ description: "Database name, overriding the Secret's (for Secrets that hold only a login)." }),
     tls: tlsSchema.optional().meta({
       description: "TLS settings; when absent, the url's sslmode / Encrypt setting, else disable (plain TCP).",
     }),

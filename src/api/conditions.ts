@@ -100,3 +100,46 @@ export const Annotation = {
   /** Asks for an immediate run (Flux's requestedAt pattern); echoed in status.lastHandledReconcileAt. */
   RequestedAt: 'dbwatch.dev/requestedAt',
 } as const;
+
+/** DatabaseDiscovery: why a discovered database has no monitor yet, and the discovery's own conditions. */
+export const DiscoveryReason = {
+  // Ready
+  AllMonitored: 'AllMonitored',
+  Waiting: 'Waiting',
+  MonitorsFailed: 'MonitorsFailed',
+  SourceUnavailable: 'SourceUnavailable',
+  // Reconciling / Stalled
+  Progressing: 'Progressing',
+  Reconciled: 'Reconciled',
+  InvalidSpec: 'InvalidSpec',
+  NamespaceSelectorNotAllowed: 'NamespaceSelectorNotAllowed',
+  SourceNotEnabled: 'SourceNotEnabled',
+  // Per database (status.problems)
+  SourceNotReady: 'SourceNotReady',
+  SecretNotFound: 'SecretNotFound',
+  NameClash: 'NameClash',
+  InvalidName: 'InvalidName',
+  DuplicateName: 'DuplicateName',
+  InvalidMonitor: 'InvalidMonitor',
+  WriteFailed: 'WriteFailed',
+} as const;
+export type DiscoveryReason = (typeof DiscoveryReason)[keyof typeof DiscoveryReason];
+
+/**
+ * Labels and annotations on the DatabaseMonitors a DatabaseDiscovery creates. The two discovery labels are
+ * the ownership record: a monitor without both, matching, is never touched.
+ */
+export const DiscoveryLabel = {
+  Discovery: 'dbwatch.dev/discovery',
+  DiscoveryNamespace: 'dbwatch.dev/discovery-namespace',
+  /** Kind.group of the source object, e.g. Cluster.postgresql.cnpg.io, or Secret. */
+  SourceKind: 'dbwatch.dev/source-kind',
+  /** Its name (names over 63 characters are cut and end in a hash). */
+  SourceName: 'dbwatch.dev/source-name',
+  ManagedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+export const DiscoveryAnnotation = {
+  /** Kind.group/namespace/name of the source object, in full. */
+  Source: 'dbwatch.dev/source',
+} as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { API_GROUP, API_VERSION } from './common.js';
+import { databaseDiscoverySpecSchema, databaseDiscoveryStatusSchema } from './database-discovery.js';
 import { databaseMonitorSpecSchema, databaseMonitorStatusSchema } from './database-monitor.js';
 import { databasePrerequisiteSpecSchema, databasePrerequisiteStatusSchema } from './database-prerequisite.js';
 
@@ -165,7 +166,25 @@ export const databasePrerequisiteCrd = () =>
     ],
   });
 
+export const databaseDiscoveryCrd = () =>
+  customResourceDefinition({
+    kind: 'DatabaseDiscovery',
+    plural: 'databasediscoveries',
+    shortName: 'dbdisc',
+    description:
+      'Finds databases that CloudNativePG, Crunchy PGO or Zalando already run, or Secrets selected by label, and keeps one DatabaseMonitor for each.',
+    spec: databaseDiscoverySpecSchema,
+    status: databaseDiscoveryStatusSchema,
+    columns: [
+      { name: 'Discovered', type: 'integer', jsonPath: '.status.discovered' },
+      { name: 'Created', type: 'integer', jsonPath: '.status.created', description: 'Databases with their monitor' },
+      { name: 'Waiting', type: 'integer', jsonPath: '.status.waiting' },
+      { name: 'Failed', type: 'integer', jsonPath: '.status.failed' },
+    ],
+  });
+
 export const allCrds = () => [
   { file: 'dbwatch.dev_databasemonitors.yaml', crd: databaseMonitorCrd() },
   { file: 'dbwatch.dev_databaseprerequisites.yaml', crd: databasePrerequisiteCrd() },
+  { file: 'dbwatch.dev_databasediscoveries.yaml', crd: databaseDiscoveryCrd() },
 ];

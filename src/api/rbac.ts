@@ -29,6 +29,27 @@ export const leaderElectionRules = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 
+/**
+ * DatabaseDiscovery (opt-in): its own resources, writing the DatabaseMonitors it owns, and Namespace labels
+ * for namespaceSelector. Secrets selected by label need nothing more: their metadata is already watched.
+ */
+export const discoveryRules = [
+  { apiGroups: [API_GROUP], resources: ['databasediscoveries'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [API_GROUP], resources: ['databasediscoveries/status'], verbs: ['get', 'patch', 'update'] },
+  { apiGroups: [API_GROUP], resources: ['databasemonitors'], verbs: ['create', 'update', 'delete'] },
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+];
+
+/** Each database operator's resources, read only when that source is enabled (list + watch: a cache). */
+export const discoverySourceRules = {
+  cloudnativepg: [{ apiGroups: ['postgresql.cnpg.io'], resources: ['clusters', 'poolers'], verbs: ['list', 'watch'] }],
+  crunchy: [
+    { apiGroups: ['postgres-operator.crunchydata.com'], resources: ['postgresclusters'], verbs: ['list', 'watch'] },
+  ],
+  zalando: [{ apiGroups: ['acid.zalan.do'], resources: ['postgresqls'], verbs: ['list', 'watch'] }],
+} as const;
+export type DiscoveryOperatorSource = keyof typeof discoverySourceRules;
+
 const labels = { 'app.kubernetes.io/name': 'dbwatch' };
 
 export const operatorClusterRole = (name = 'dbwatch-operator') => ({
@@ -52,4 +73,22 @@ export const leaderElectionRole = (name = 'dbwatch-operator-leader-election') =>
   kind: 'Role',
   metadata: { name, labels },
   rules: leaderElectionRules,
+});
+
+export const discoveryClusterRole = (name = 'dbwatch-operator-discovery') => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name, labels },
+  rules: discoveryRules,
+});
+
+/** One per database operator; bound cluster-wide or, with watched namespaces, by a RoleBinding in each. */
+export const discoverySourceClusterRole = (
+  source: DiscoveryOperatorSource,
+  name = `dbwatch-operator-discovery-${source}`,
+) => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name, labels },
+  rules: discoverySourceRules[source],
 });

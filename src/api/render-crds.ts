@@ -1,6 +1,11 @@
 import { dump } from 'js-yaml';
 import { allCrds } from './crd.js';
 import {
+  type DiscoveryOperatorSource,
+  discoveryClusterRole,
+  discoveryRules,
+  discoverySourceClusterRole,
+  discoverySourceRules,
   leaderElectionRole,
   leaderElectionRules,
   operatorClusterRole,
@@ -31,6 +36,12 @@ export function renderGeneratedFiles(): { path: string; yaml: string }[] {
     { path: 'deploy/helm/dbwatch/files/operator-rules.yaml', yaml: render(operatorRules) },
     { path: 'deploy/helm/dbwatch/files/secret-rules.yaml', yaml: render(secretReaderRules) },
     { path: 'deploy/helm/dbwatch/files/leader-election-rules.yaml', yaml: render(leaderElectionRules) },
+    { path: 'deploy/rbac/discovery-clusterrole.yaml', yaml: render(discoveryClusterRole()) },
+    { path: 'deploy/helm/dbwatch/files/discovery-rules.yaml', yaml: render(discoveryRules) },
+    ...(Object.keys(discoverySourceRules) as DiscoveryOperatorSource[]).flatMap((source) => [
+      { path: `deploy/rbac/discovery-${source}-clusterrole.yaml`, yaml: render(discoverySourceClusterRole(source)) },
+      { path: `deploy/helm/dbwatch/files/discovery-${source}-rules.yaml`, yaml: render(discoverySourceRules[source]) },
+    ]),
     { path: 'docs/api.md', yaml: renderApiDocs() },
     { path: 'docs/cli-output.md', yaml: renderCliOutputDocs() },
   ];

@@ -99,7 +99,15 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
   if (fromUrl && 'error' in fromUrl) {
     return fail('InvalidConnection', `Secret ${secretName} key ${keys.url}: ${fromUrl.error}`);
   }
-  const value = (field: keyof typeof keys) => text(keys[field]) ?? fromUrl?.[field as keyof ParsedUrl];
+  // Non-secret overrides in the spec win over the Secret (a Secret written by a database operator may name a
+  // host that resolves only in its own namespace, or hold a login without a database).
+  const overrides: Partial<Record<keyof typeof keys, string>> = {
+    host: spec.host,
+    port: spec.port === undefined ? undefined : String(spec.port),
+    database: spec.database,
+  };
+  const value = (field: keyof typeof keys) =>
+    overrides[field] ?? text(keys[field]) ?? fromUrl?.[field as keyof ParsedUrl];
   const missing = (['host', 'database', 'username', 'password'] as const).filter((f) => !value(f));
   if (missing.length > 0) {
     const names = missing.map((f) => keys[f]).join(', ');

@@ -124,7 +124,10 @@ export function parseManifests(sources: ManifestSource[]): Manifests {
       }
       const d = doc as { apiVersion: string; kind: string; metadata?: { name?: unknown; namespace?: unknown } };
       if (!['Secret', 'DatabaseMonitor', 'DatabasePrerequisite'].includes(d.kind)) {
-        if (d.apiVersion.startsWith(`${API_GROUP}/`)) {
+        if (d.kind === 'DatabaseDiscovery' && d.apiVersion.startsWith(`${API_GROUP}/`)) {
+          // It finds databases in a cluster: nothing to check from files.
+          out.warnings.push(`${where}: a DatabaseDiscovery is acted on by the operator only; skipped`);
+        } else if (d.apiVersion.startsWith(`${API_GROUP}/`)) {
           out.problems.push({
             where,
             path: 'kind',

@@ -1,4 +1,5 @@
 import { createEngine } from '../checks/index.js';
+import type { DiscoverySettings } from '../controller/discovery/controller.js';
 import { type AlertmanagerSettings, alertmanagerSettingsFromEnv } from '../controller/notify/index.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
 import type { RateLimit } from '../controller/rate-limiter.js';
@@ -24,6 +25,8 @@ export interface OperatorSettings {
   apiRateLimit?: RateLimit;
   /** ALERTMANAGER_URL and the other ALERTMANAGER_* variables, read by the notifier's own module. */
   alertmanager?: AlertmanagerSettings;
+  /** DISCOVERY_SOURCES and DISCOVERY_CLUSTER_NAMESPACES (default: the operator's own namespace). */
+  discovery: DiscoverySettings;
 }
 
 type Parsed = { ok: true; settings: OperatorSettings } | { ok: false; errors: string[] };
@@ -52,6 +55,12 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
       checkLimits: { concurrency: v.checkConcurrency, perHost: v.checksPerHost },
       apiRateLimit: { qps: v.kubeApiQps, burst: v.kubeApiBurst },
       ...(alertmanager.settings ? { alertmanager: alertmanager.settings } : {}),
+      discovery: {
+        sources: v.discoverySources,
+        // By default only the operator's own namespace may discover across namespaces (its admins' namespace).
+        clusterNamespaces:
+          v.discoveryClusterNamespaces.length > 0 ? v.discoveryClusterNamespaces : [v.podNamespace ?? 'default'],
+      },
     },
   };
 }
@@ -80,6 +89,7 @@ export async function runOperatorFromEnv(
     ...(settings.checkLimits ? { checkLimits: settings.checkLimits } : {}),
     ...(settings.apiRateLimit ? { apiRateLimit: settings.apiRateLimit } : {}),
     ...(settings.alertmanager ? { alertmanager: settings.alertmanager } : {}),
+    discovery: settings.discovery,
     engineFactory: createEngine,
     log,
   };

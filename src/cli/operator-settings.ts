@@ -1,3 +1,5 @@
+import { DISCOVERY_SOURCES } from '../controller/discovery/controller.js';
+import type { SourceName } from '../controller/discovery/reconciler.js';
 import { DEFAULT_API_RATE_LIMIT } from '../controller/rate-limiter.js';
 import { DEFAULT_CHECK_LIMITS } from '../controller/runtime/check-executor.js';
 
@@ -73,6 +75,16 @@ const namespaceList: Parse<string[]> = (text) => {
   return bad === undefined ? { value: names } : { reason: `"${bad}" is not a namespace name (lowercase DNS label)` };
 };
 const anyText: Parse<string | undefined> = (text) => ({ value: text });
+const oneOfList =
+  <T extends string>(allowed: readonly T[]): Parse<T[]> =>
+  (text) => {
+    const names = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const bad = names.find((n) => !(allowed as readonly string[]).includes(n));
+    return bad === undefined ? { value: names as T[] } : { reason: `"${bad}" is not one of ${allowed.join(', ')}` };
+  };
 const logLevel: Parse<string> = (text) =>
   LOG_LEVELS.includes(text) ? { value: text } : { reason: `must be one of ${LOG_LEVELS.join(', ')}` };
 
@@ -181,6 +193,20 @@ export const OPERATOR_SETTINGS = {
     'kubeconfig file(s) outside a cluster (else ~/.kube/config); in a Pod the ServiceAccount is used',
     undefined as string | undefined,
     anyText,
+  ),
+  discoverySources: setting(
+    'DISCOVERY_SOURCES',
+    '(none)',
+    `comma-separated, of ${DISCOVERY_SOURCES.join(', ')}; the DatabaseDiscovery sources this operator reads (the chart sets it from discovery.sources; docs/discovery.md)`,
+    [] as SourceName[],
+    oneOfList(DISCOVERY_SOURCES),
+  ),
+  discoveryClusterNamespaces: setting(
+    'DISCOVERY_CLUSTER_NAMESPACES',
+    'POD_NAMESPACE, else default',
+    'comma-separated namespace names whose DatabaseDiscoveries may use namespaceSelector (discover across namespaces)',
+    [] as string[],
+    namespaceList,
   ),
   // Listed here for --help and the docs; it and the other ALERTMANAGER_* variables are parsed and checked by
   // the notifier's own module (src/controller/notify/settings.ts), which owns what they mean.

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
 import type { EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
+import { DISCOVERY_KIND, DiscoveryController, type DiscoverySettings } from './discovery/controller.js';
 import { connectKube, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
@@ -52,6 +53,8 @@ export interface OperatorOptions {
   onLostLeadership?: () => void;
   /** How long start-up waits for an API server that is down or starting (default API_STARTUP_WAIT_MS). */
   apiStartupWaitMs?: number;
+  /** DatabaseDiscovery: off unless sources are enabled (DISCOVERY_SOURCES). */
+  discovery?: DiscoverySettings;
 }
 
 export interface RunningOperator {
@@ -103,13 +106,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     prerequisites: { get: (ns, name) => prerequisites.get(ns, name), list: (ns) => prerequisites.list(ns) },
   };
   /** A cache's handlers from its rows of the WATCHES table. */
+  /** A cache's handlers from its rows of the WATCHES table; `also` for the other consumers of its events. */
   const handlersFor = <T extends CachedObject>(
     watches: Watch<T>[],
-    hooks: { onDelete?: (obj: T) => void; onChange?: () => void } = {},
+    hooks: { also?: (change: Change, obj: T) => void } = {},
   ) => {
     const route = (change: Change) => (obj: T) => {
-      if (change === 'delete') hooks.onDelete?.(obj);
-      else hooks.onChange?.();
+      hooks.also?.(change, obj);
       for (const watch of watches) {
         if (watch.predicate && !watch.predicate(change, obj)) continue;
         for (const key of watch.map(obj, world)) enqueue(key);
@@ -136,10 +139,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
     trimmed(
       handlersFor(WATCHES.databasemonitors, {
-        // The notifier computes alerts from the monitors' status: every change may be one.
-        onChange: () => notifier?.changed(),
-        onDelete: (m) => {
-          if (leading) notifier?.deleted(m);
+        also: (change, m) => {
+          // The notifier computes alerts from the monitors' status: every change may be one.
+          if (change !== 'delete') notifier?.changed();
+          else if (leading) notifier?.deleted(m);
+          discovery?.onMonitor(m, change);
         },
       }),
     ),
@@ -158,11 +162,31 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespaces.map((ns) => secretMetadataSource(clients, ns)),
     trimmed(
       handlersFor(WATCHES.secrets, {
-        onDelete: (s) => secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? ''),
+        also: (change, s) => {
+          if (change === 'delete') secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+          discovery?.onSecret(s);
+        },
       }),
     ),
     { onWatchError },
   );
+  // --- DatabaseDiscovery (src/controller/discovery): its own caches; it reads the monitor and Secret caches. ---
+  const discovery =
+    options.discovery && options.discovery.sources.length > 0
+      ? new DiscoveryController(options.discovery, {
+          clients,
+          namespaces,
+          monitors,
+          secrets,
+          enqueue: (key, delayMs) => {
+            if (leading) queue.addAfter(key, delayMs);
+          },
+          onWatchError,
+          registry: metrics.registry,
+          log,
+        })
+      : undefined;
+  // --- end DatabaseDiscovery ---
   const secretReader = new SecretReader(clients, (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion);
 
   const deps: ReconcilerDeps = {
@@ -210,6 +234,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     concurrency: options.maxConcurrentChecks,
     id: keyId,
     reconcile: async (key) => {
+      if (key.kind === DISCOVERY_KIND) {
+        if (!discovery) return {};
+        const result = await discovery.reconcile(key.namespace, key.name);
+        metrics.reconciles.inc({ kind: key.kind, result: 'success' });
+        return result;
+      }
       const result = await reconcilers[key.kind].reconcile(key);
       metrics.reconciles.inc({ kind: key.kind, result: 'success' });
       return result;
@@ -254,6 +284,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics: metrics.alertmanager,
       log,
     });
+  // Not awaited: a source whose CRD is missing must not keep the operator from being ready.
+  discovery?.start();
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
 
   // Every object once: its pass decides from its status when it is next due (monitor/schedule.ts).
@@ -261,6 +293,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const m of monitors.list()) enqueue(keyOf('DatabaseMonitor', m));
     for (const p of prerequisites.list()) enqueue(keyOf('DatabasePrerequisite', p));
     notifier?.resendAll();
+    for (const key of discovery?.keys() ?? []) enqueue(key);
   };
   let elector: LeaderElector | undefined;
   if (options.leaderElection.enabled) {
@@ -299,7 +332,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await notifier?.stop();
       await engines.closeAll();
       await elector?.stop();
-      await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop()]);
+      await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop(), discovery?.stop()]);
       clients.api.close();
       await new Promise((ok) => server.close(ok));
       server.closeAllConnections();

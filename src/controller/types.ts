@@ -35,13 +35,13 @@ export type Kind = 'DatabaseMonitor' | 'DatabasePrerequisite';
 
 /** What the work queue holds: which object to reconcile. A typed value, never a string to split. */
 export interface ObjectKey {
-  kind: Kind;
+  kind: Kind | 'DatabaseDiscovery';
   namespace: string;
   name: string;
 }
 
 export const keyId = (key: ObjectKey) => `${key.kind}\u0000${key.namespace}\u0000${key.name}`;
-export const keyOf = (kind: Kind, o: { metadata?: { namespace?: string; name?: string } }): ObjectKey => ({
+export const keyOf = (kind: ObjectKey['kind'], o: { metadata?: { namespace?: string; name?: string } }): ObjectKey => ({
   kind,
   namespace: o.metadata?.namespace ?? '',
   name: o.metadata?.name ?? '',

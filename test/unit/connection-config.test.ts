@@ -65,6 +65,29 @@ describe('resolveConnection', () => {
     });
   });
 
+  test("the spec's host, port and database win over the Secret's and its URL (a Secret naming an in-namespace Service)", () => {
+    const cnpgLike = { username: 'app', password: 'pw', host: 'orders-rw', port: '5432', dbname: 'app' };
+    const r = resolveConnection(
+      'postgres',
+      spec({ secretRef: { name: 'orders-app', keys: { database: 'dbname' } }, host: 'orders-rw.shop.svc', port: 6432 }),
+      () => cnpgLike,
+    );
+    expect(r.ok && r.config).toMatchObject({
+      host: 'orders-rw.shop.svc',
+      port: 6432,
+      database: 'app',
+      username: 'app',
+    });
+    const loginOnly = resolveConnection('postgres', spec({ host: 'acid.shop.svc', database: 'orders' }), () => ({
+      username: 'u',
+      password: 'p',
+    }));
+    expect(loginOnly.ok && loginOnly.config).toMatchObject({ host: 'acid.shop.svc', port: 5432, database: 'orders' });
+    const fromUrl = resolveConnection('postgres', spec({ host: '10.0.0.7' }), () => ({ url: 'postgres://a:b@x:1/db' }));
+    expect(fromUrl.ok && fromUrl.config).toMatchObject({ host: '10.0.0.7', port: 1, database: 'db' });
+    expect(connectionSchema.safeParse({ secretRef: { name: 'db' }, host: 'bad host' }).success).toBe(false);
+  });
+
   test('the spec TLS mode wins over the URL and the port defaults per engine', () => {
     const r = resolveConnection('mssql', spec({ tls: { mode: 'require' } }), () => ({ ...full, port: '' }));
     expect(r.ok && r.config).toMatchObject({ port: 1433, tls: { mode: 'require' } });

@@ -211,7 +211,24 @@ describe('operator settings from the environment', () => {
         logLevel: 'info',
         checkLimits: { concurrency: 64, perHost: 4 },
         apiRateLimit: { qps: 50, burst: 100 },
+        discovery: { sources: [], clusterNamespaces: ['default'] },
       },
+    });
+  });
+
+  test('discovery: the sources enabled and the namespaces allowed to discover cluster-wide (default: its own)', () => {
+    expect(
+      parseOperatorSettings({ DISCOVERY_SOURCES: 'cloudnativepg, secrets', POD_NAMESPACE: 'dbwatch-system' }),
+    ).toMatchObject({
+      ok: true,
+      settings: { discovery: { sources: ['cloudnativepg', 'secrets'], clusterNamespaces: ['dbwatch-system'] } },
+    });
+    expect(parseOperatorSettings({ DISCOVERY_SOURCES: 'cnpg', DISCOVERY_CLUSTER_NAMESPACES: 'ops,Bad' })).toEqual({
+      ok: false,
+      errors: [
+        'DISCOVERY_SOURCES="cnpg": "cnpg" is not one of cloudnativepg, crunchy, zalando, secrets',
+        'DISCOVERY_CLUSTER_NAMESPACES="ops,Bad": "Bad" is not a namespace name (lowercase DNS label)',
+      ],
     });
   });
 
@@ -308,7 +325,7 @@ describe('operator settings from the environment', () => {
     parseOperatorSettings(env);
     const names = Object.values(OPERATOR_SETTINGS).map((s) => s.name);
     expect([...read].sort()).toEqual([...names].sort());
-    expect(names).toHaveLength(16);
+    expect(names).toHaveLength(18);
     const help = renderSettingsHelp();
     const docs = readFileSync('docs/operator.md', 'utf8');
     expect(docs).toContain(renderSettingsTable());

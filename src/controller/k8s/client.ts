@@ -72,6 +72,18 @@ export function makeClients(api: KubeApi) {
         }),
       getNamespacedCustomObject: (ref: CustomRef & { namespace: string; name: string }) =>
         api.request('GET', `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}/${enc(ref.name)}`),
+      createNamespacedCustomObject: (ref: CustomRef & { namespace: string; body: object }) =>
+        api.request('POST', `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}`, { body: ref.body }),
+      /** A PUT: `body` carries metadata.resourceVersion, so a stale write is refused with 409. */
+      replaceNamespacedCustomObject: (ref: CustomRef & { namespace: string; name: string; body: object }) =>
+        api.request('PUT', `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}/${enc(ref.name)}`, {
+          body: ref.body,
+        }),
+      /** With a uid precondition: deletes that very object, never a namesake created since. */
+      deleteNamespacedCustomObject: (ref: CustomRef & { namespace: string; name: string; uid?: string }) =>
+        api.request('DELETE', `${customBase(ref)}/namespaces/${enc(ref.namespace)}/${ref.plural}/${enc(ref.name)}`, {
+          body: { apiVersion: 'v1', kind: 'DeleteOptions', ...(ref.uid ? { preconditions: { uid: ref.uid } } : {}) },
+        }),
       /** `body` is a JSON Patch (RFC 6902). */
       patchNamespacedCustomObjectStatus: (ref: CustomRef & { namespace: string; name: string; body: object[] }) =>
         api.request(

@@ -30,6 +30,11 @@ export interface Source {
   list: () => Promise<ObjectList>;
   /** Accept header of the watch (e.g. asking for metadata only). */
   watchAccept?: string;
+  /**
+   * client-go's SetTransform: applied to every listed or watched object before it is stored, to keep only the
+   * fields a controller reads. It must keep metadata (name, namespace, resourceVersion).
+   */
+  transform?: (obj: CachedObject) => CachedObject;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -139,7 +144,8 @@ class Reflector<T extends CachedObject> {
     else this.put(event.object);
   }
 
-  private put(obj: T): void {
+  private put(received: T): void {
+    const obj = (this.source.transform ? this.source.transform(received) : received) as T;
     const { namespace = '', name = '' } = obj.metadata ?? {};
     const names = this.byNamespace.get(namespace) ?? new Map<string, T>();
     this.byNamespace.set(namespace, names);

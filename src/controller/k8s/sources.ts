@@ -15,6 +15,28 @@ export function customResourceSource(clients: KubeClients, plural: string, names
   return { path, list: () => clients.api.request<ObjectList>('GET', path) };
 }
 
+/** Any namespaced resource of any API group (another operator's custom resources), in one namespace or all. */
+export function groupResourceSource(
+  clients: KubeClients,
+  resource: { group: string; version: string; plural: string },
+  namespace?: string,
+  transform?: Source['transform'],
+): Source {
+  const base = resource.group ? `/apis/${resource.group}/${resource.version}` : `/api/${resource.version}`;
+  const path = namespace ? `${base}/namespaces/${namespace}/${resource.plural}` : `${base}/${resource.plural}`;
+  return { path, list: () => clients.api.request<ObjectList>('GET', path), ...(transform ? { transform } : {}) };
+}
+
+/** Namespaces, metadata only: their labels are all a namespace selector reads. */
+export function namespaceMetadataSource(clients: KubeClients): Source {
+  const path = '/api/v1/namespaces';
+  return {
+    path,
+    list: () => clients.api.request<ObjectList>('GET', path, { accept: METADATA_LIST }),
+    watchAccept: METADATA_WATCH,
+  };
+}
+
 /** Metadata only (client-go's metadata informer): enough to notice a change, without holding any Secret's data. */
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';

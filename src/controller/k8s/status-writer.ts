@@ -1,7 +1,7 @@
 import { API_GROUP, API_VERSION } from '../../api/index.js';
 import type { KubeClients } from './client.js';
 
-export type Plural = 'databasemonitors' | 'databaseprerequisites';
+export type Plural = 'databasemonitors' | 'databaseprerequisites' | 'databasediscoveries';
 
 /**
  * Replaces `.status` whole through the status subresource with a JSON Patch `add` (which replaces an

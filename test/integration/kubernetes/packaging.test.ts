@@ -59,6 +59,10 @@ const ALL_ON = [
   'alertmanager.secret.caKey=ca.crt',
   'alertmanager.secret.bearerTokenKey=token',
   'alertmanager.alertmanagerConfig.enabled=true',
+  'discovery.enabled=true',
+  'discovery.sources.cloudNativePG=true',
+  'discovery.sources.crunchy=true',
+  'discovery.sources.zalando=true',
 ]
   .flatMap((s) => ['--set', s])
   .concat([
@@ -260,6 +264,43 @@ describe('the Helm chart', () => {
     expect(refused.stderr).toMatch(/alertmanager.alertmanagerConfig.receivers: give at least one receiver/);
   });
 
+  test('discovery: nothing of it unless enabled; then each source is readable only when on, cluster-wide or in the watched namespaces', async () => {
+    const rulesOf = (manifests: string, name: string) =>
+      objects(manifests)
+        .filter((o) => o.metadata.name === name)
+        .map((o) => `${o.kind}${o.metadata.namespace ? `/${o.metadata.namespace}` : ''}`);
+    expect(render([]).match(/discovery|DISCOVERY_/g)).toBeNull();
+    const ns = await freshNamespace('helm-disc');
+    const on = render(['-n', ns, '--set', 'discovery.enabled=true', '--set', 'discovery.sources.cloudNativePG=true']);
+    expect(rulesOf(on, 'dbwatch-discovery')).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    expect(rulesOf(on, 'dbwatch-discovery-cloudnativepg')).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    expect(on).not.toMatch(/discovery-(crunchy|zalando)/);
+    expect(on).toMatch(/name: DISCOVERY_SOURCES, value: "cloudnativepg,secrets"/);
+    expect(on).toContain(`name: DISCOVERY_CLUSTER_NAMESPACES, value: "${ns}"`);
+    await serverDryRun(on);
+    const [a, b] = [await freshNamespace('watched'), await freshNamespace('watched')];
+    const scoped = render([
+      '-n',
+      ns,
+      '--set',
+      'discovery.enabled=true',
+      '--set',
+      'discovery.sources.zalando=true',
+      '--set',
+      'discovery.sources.secrets=false',
+      '--set',
+      `watchNamespaces={${a},${b}}`,
+      '--set',
+      'discovery.clusterNamespaces={ops}',
+    ]);
+    expect(rulesOf(scoped, 'dbwatch-discovery-zalando').sort()).toEqual(
+      [`Role/${a}`, `RoleBinding/${a}`, `Role/${b}`, `RoleBinding/${b}`].sort(),
+    );
+    expect(scoped).toMatch(/name: DISCOVERY_SOURCES, value: "zalando"/);
+    expect(scoped).toContain('name: DISCOVERY_CLUSTER_NAMESPACES, value: "ops"');
+    await serverDryRun(scoped);
+  });
+
   test('with watchNamespaces: Secrets through Roles in those namespaces only, Leases in the release namespace', async () => {
     const ns = await freshNamespace('helm');
     const [a, b] = [await freshNamespace('watched'), await freshNamespace('watched')];
@@ -340,5 +381,6 @@ describe('the Helm chart', () => {
     const shown = execFileSync(helm, ['show', 'crds', 'deploy/helm/dbwatch'], { encoding: 'utf8' });
     expect(shown).toMatch(/name: databasemonitors.dbwatch.dev/);
     expect(shown).toMatch(/name: databaseprerequisites.dbwatch.dev/);
+    expect(shown).toMatch(/name: databasediscoveries.dbwatch.dev/);
   });
 });

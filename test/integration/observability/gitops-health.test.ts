@@ -1,12 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import * as k8s from '@kubernetes/client-node';
-import { load } from 'js-yaml';
 import type { DatabasePrerequisiteStatus } from '../../../src/api/index.js';
 import { nextPrerequisiteStatus } from '../../../src/controller/prerequisite/status.js';
 import { startBlackHole } from '../../support/black-hole.js';
 import { freePort } from '../../support/free-port.js';
+import { gitopsHealth, statusOf } from '../../support/gitops-health.js';
 import { ensureCrds, freshNamespace } from '../../support/kube.js';
 import { eventually, startTestOperator, type TestOperator } from '../../support/operator.js';
 import { createDatabase, secretData } from '../../support/pg-fixtures.js';
@@ -26,11 +24,9 @@ import {
  * program — on live objects read back from the API server after the real operator wrote their status.
  */
 
-type Verdicts = { argocd: { status: string; message: string }; kstatus: { status: string; message: string } };
 type Live = Record<string, unknown> & { metadata: { generation: number }; status?: Record<string, unknown> };
 
-let gitopsHealth: string;
-let scripts: Record<'DatabaseMonitor' | 'DatabasePrerequisite', string>;
+let judge: ReturnType<typeof gitopsHealth>;
 let ns: string;
 let operator: TestOperator | undefined;
 let blackHole: Awaited<ReturnType<typeof startBlackHole>>;
@@ -39,35 +35,9 @@ const group = { group: 'dbwatch.dev', version: 'v1alpha1' };
 const live = async (plural: 'databasemonitors' | 'databaseprerequisites', name: string, namespace = ns) =>
   (await admin().objects.getNamespacedCustomObject({ ...group, namespace, plural, name })) as Live;
 
-function judge(kind: keyof typeof scripts, object: Live): Verdicts {
-  const run = spawnSync(gitopsHealth, [], {
-    input: JSON.stringify({ lua: scripts[kind], object }),
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-  if (run.status !== 0) throw new Error(`gitops-health failed: ${run.stderr}`);
-  return JSON.parse(run.stdout) as Verdicts;
-}
-
-const statusOf = (v: Verdicts) => ({ argocd: v.argocd.status, kstatus: v.kstatus.status });
-
-/** The Lua scripts exactly as docs/gitops.md tells people to paste them into argocd-cm. */
-function scriptsFromDocs(): typeof scripts {
-  const doc = readFileSync('docs/gitops.md', 'utf8');
-  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)]
-    .map((m) => m[1]!)
-    .find((b) => b.includes('resource.customizations.health.'));
-  const data = (load(block!) as { data: Record<string, string> }).data;
-  return {
-    DatabaseMonitor: data['resource.customizations.health.dbwatch.dev_DatabaseMonitor']!,
-    DatabasePrerequisite: data['resource.customizations.health.dbwatch.dev_DatabasePrerequisite']!,
-  };
-}
-
 beforeAll(async () => {
   // Cached outside the repo by a hash of its sources; the first build on a machine takes a minute or two.
-  gitopsHealth = execFileSync('hack/gitops-health/build.sh', { encoding: 'utf8', timeout: 600_000 }).trim();
-  scripts = scriptsFromDocs();
+  judge = gitopsHealth();
   await ensureCrds();
   ns = await freshNamespace('gitops');
   blackHole = await startBlackHole();

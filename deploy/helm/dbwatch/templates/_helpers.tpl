@@ -39,3 +39,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* DISCOVERY_SOURCES: the operator's names of the enabled discovery sources, comma-separated. */}}
+{{- define "dbwatch.discoverySources" -}}
+{{- $names := dict "cloudNativePG" "cloudnativepg" "crunchy" "crunchy" "zalando" "zalando" "secrets" "secrets" -}}
+{{- $on := list -}}
+{{- range $key := list "cloudNativePG" "crunchy" "zalando" "secrets" -}}
+{{- if index $.Values.discovery.sources $key -}}{{- $on = append $on (index $names $key) -}}{{- end -}}
+{{- end -}}
+{{- join "," $on -}}
+{{- end }}
