@@ -206,7 +206,13 @@ describe('PgBouncer faults', () => {
     expect(paused.pgbouncer).toMatchObject({ reason: 'Paused', poolHealth: 'high' });
     expect(paused.health.reasons.join()).toMatch(/paused/);
     await b.console(`RESUME ${db.database}`);
-    const resumed = await runMonitor(secrets, { checks: check });
+    // The clients that waited through the pause (the paused check's own among them) are served at RESUME;
+    // until PgBouncer has, it truthfully shows them waiting.
+    let resumed = await runMonitor(secrets, { checks: check });
+    for (let i = 0; i < 20 && resumed.health.status !== 'healthy'; i++) {
+      await new Promise((ok) => setTimeout(ok, 250));
+      resumed = await runMonitor(secrets, { checks: check });
+    }
     expect(resumed.health.status).toBe('healthy');
     expect(resumed.pgbouncer?.reason).toBe('WithinLimits');
   });
