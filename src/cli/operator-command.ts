@@ -1,8 +1,8 @@
 import { createEngine } from '../checks/index.js';
 import { type CheckLimits, checkLimitsFromEnv } from '../controller/check-executor.js';
+import { apiRateLimitFromEnv, type RateLimit } from '../controller/k8s/rate-limiter.js';
 import { createLogger } from '../controller/logger.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
-import { apiRateLimitFromEnv, type RateLimit } from '../controller/rate-limiter.js';
 import { EXIT } from './exit-codes.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

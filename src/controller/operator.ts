@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
-import type { EngineFactory } from '../checks/index.js';
+import { decodeSecretData, type EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
 import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './check-executor.js';
 import { EnginePool } from './engine-pool.js';
@@ -10,13 +10,13 @@ import { startHttpServer } from './http-server.js';
 import { connectKube, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
+import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './k8s/rate-limiter.js';
 import { ResourceCache } from './k8s/resource-cache.js';
 import { customResourceSource, SecretReader, secretMetadataSource } from './k8s/sources.js';
-import { writeStatus } from './k8s/status-writer.js';
+import { StatusConflictError, writeStatus } from './k8s/status-writer.js';
 import { OperatorMetrics } from './metrics.js';
 import { MonitorReconciler } from './monitor-reconciler.js';
 import { PrerequisiteReconciler } from './prerequisite-reconciler.js';
-import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
 import { StatusEcho } from './status-echo.js';
 import type { Kind, MonitorObject, PrerequisiteObject, ReconcilerDeps } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -66,6 +66,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           metrics.apiThrottleWait.inc(waitMs / 1000);
         },
       },
+      onRetry: ({ code }) => metrics.apiRetries.inc({ code }),
     }),
   );
   const identity = options.identity ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -91,62 +92,66 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   };
 
   const echo = new StatusEcho();
-  /** What the caches hold: trimmed, and sharing the status object the operator wrote when it is that version. */
+  /** What the caches hold (their transform): trimmed, and sharing the status object the operator wrote when it is that version. */
   const cached =
-    <T extends MonitorObject | PrerequisiteObject>(kind: Kind, handler: (obj: T) => void) =>
+    <T extends MonitorObject | PrerequisiteObject>(kind: Kind) =>
     (obj: T) =>
-      handler(echo.share(keyOf(kind, obj), trimCached(obj)));
+      echo.share(keyOf(kind, obj), trimCached(obj));
 
   const monitors = new ResourceCache<MonitorObject>(
     clients.api,
     'databasemonitors',
-    namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
+    namespaces.map((ns) => customResourceSource('databasemonitors', ns)),
     {
-      add: cached('DatabaseMonitor', (m: MonitorObject) => enqueue(keyOf('DatabaseMonitor', m))),
-      update: cached('DatabaseMonitor', (m: MonitorObject) => {
+      add: (m) => enqueue(keyOf('DatabaseMonitor', m)),
+      update: (m) => {
         if (needsReconcile(m)) enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
-      }),
+      },
       delete: (m) => {
         echo.forget(keyOf('DatabaseMonitor', m));
         enqueue(keyOf('DatabaseMonitor', m));
         monitorChanged(m);
       },
     },
-    { onWatchError },
+    { onWatchError, transform: cached('DatabaseMonitor') },
   );
   const prerequisites = new ResourceCache<PrerequisiteObject>(
     clients.api,
     'databaseprerequisites',
-    namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
+    namespaces.map((ns) => customResourceSource('databaseprerequisites', ns)),
     {
-      add: cached('DatabasePrerequisite', (p: PrerequisiteObject) => enqueue(keyOf('DatabasePrerequisite', p))),
-      update: cached('DatabasePrerequisite', (p: PrerequisiteObject) => {
+      add: (p) => enqueue(keyOf('DatabasePrerequisite', p)),
+      update: (p) => {
         if (needsReconcile(p)) enqueue(keyOf('DatabasePrerequisite', p));
-      }),
+      },
       delete: (p) => {
         echo.forget(keyOf('DatabasePrerequisite', p));
         enqueue(keyOf('DatabasePrerequisite', p));
       },
     },
-    { onWatchError },
+    { onWatchError, transform: cached('DatabasePrerequisite') },
   );
   const secrets = new ResourceCache<SecretObject>(
     clients.api,
     'secrets',
-    namespaces.map((ns) => secretMetadataSource(clients, ns)),
+    namespaces.map((ns) => secretMetadataSource(ns)),
     {
-      // Trimmed too: kubectl apply's last-applied annotation on a Secret holds its whole data.
-      add: (s) => secretChanged(trimCached(s)),
-      update: (s) => secretChanged(trimCached(s)),
+      add: secretChanged,
+      update: secretChanged,
       delete: (s) => {
         secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
         secretChanged(s);
       },
     },
-    { onWatchError },
+    // Trimmed too: kubectl apply's last-applied annotation on a Secret holds its whole data.
+    { onWatchError, transform: trimCached },
   );
-  const secretReader = new SecretReader(clients, (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion);
+  const secretReader = new SecretReader(
+    clients,
+    (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion,
+    (data) => decodeSecretData(data),
+  );
 
   const deps: ReconcilerDeps = {
     monitors,
@@ -154,10 +159,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     secrets: (namespace, names) => secretReader.lookup(namespace, names),
     writeStatus: async (kind, namespace, name, status) => {
       const plural = kind === 'DatabaseMonitor' ? 'databasemonitors' : 'databaseprerequisites';
-      const resourceVersion = await writeStatus(clients, plural, namespace, name, status);
       const cache: ResourceCache<MonitorObject | PrerequisiteObject> =
         kind === 'DatabaseMonitor' ? monitors : prerequisites;
-      echo.written(`${kind}/${namespace}/${name}`, resourceVersion, status, cache.get(namespace, name));
+      // The precondition: the object as cached now, which the reconcile read (or our own last write, adopted below).
+      const { uid = '', resourceVersion: basedOn = '' } = cache.get(namespace, name)?.metadata ?? {};
+      const target = { plural, namespace, name, uid, resourceVersion: basedOn } as const;
+      if (!uid) throw new StatusConflictError(target, 404, { cause: undefined });
+      const key = `${kind}/${namespace}/${name}`;
+      echo.written(key, await writeStatus(clients, target, status), status);
+      cache.replaceStored(namespace, name, (stored) => echo.adopt(key, stored, basedOn));
     },
     recordEvent: (kind, object, event) =>
       recorder.record(

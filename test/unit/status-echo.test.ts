@@ -28,13 +28,39 @@ describe('sharing the written status with the cache', () => {
     expect(echo.size).toBe(0);
   });
 
-  test('a watch faster than the PATCH response: the cached object gets our status at once', () => {
+  test('the cached object is never changed: a sharing copy takes its place', () => {
+    const echo = new StatusEcho();
+    const written = { status: 'healthy' };
+    echo.written('DatabaseMonitor/shop/orders', '42', written);
+    const fromWire = arriving('42');
+    const stored = echo.share('DatabaseMonitor/shop/orders', fromWire);
+    expect(stored).not.toBe(fromWire);
+    expect(fromWire.status).not.toBe(written);
+    expect(stored.metadata).toBe(fromWire.metadata);
+  });
+
+  test('a watch faster than the write response: the cache gets a copy with our status at once', () => {
     const echo = new StatusEcho();
     const written = { status: 'healthy' };
     const cached = arriving('42');
-    echo.written('DatabaseMonitor/shop/orders', '42', written, cached);
-    expect(cached.status).toBe(written);
+    echo.written('DatabaseMonitor/shop/orders', '42', written);
+    const adopted = echo.adopt('DatabaseMonitor/shop/orders', cached, '41');
+    expect(adopted?.status).toBe(written);
+    expect(cached.status).not.toBe(written);
     expect(echo.size).toBe(0);
+  });
+
+  test('a watch slower than the write response: the cache holds our write at its version until the echo comes', () => {
+    const echo = new StatusEcho();
+    const written = { status: 'healthy' };
+    echo.written('DatabaseMonitor/shop/orders', '42', written);
+    const adopted = echo.adopt('DatabaseMonitor/shop/orders', arriving('41'), '41');
+    expect(adopted).toMatchObject({ metadata: { resourceVersion: '42' } });
+    expect(adopted?.status).toBe(written);
+    expect(echo.size).toBe(1); // the watch's copy of 42 still shares it
+    // Someone else's newer version in the cache is left alone.
+    expect(echo.adopt('DatabaseMonitor/shop/orders', arriving('43'), '41')).toBeUndefined();
+    expect(echo.share('DatabaseMonitor/shop/orders', arriving('42')).status).toBe(written);
   });
 
   test('other objects, unknown versions and deleted objects', () => {
