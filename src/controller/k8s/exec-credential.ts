@@ -134,7 +134,8 @@ function parseCredential(command: string, apiVersion: string, stdout: string): E
     throw fail('printed no ExecCredential JSON');
   }
   if (parsed.kind !== 'ExecCredential' || parsed.apiVersion !== apiVersion) {
-    throw fail(`printed ${parsed.kind ?? 'no kind'} ${parsed.apiVersion ?? ''}, expected ExecCredential ${apiVersion}`);
+    const printed = [parsed.kind, parsed.apiVersion].filter(Boolean).join(' ') || 'no kind';
+    throw fail(`printed ${printed}, expected ExecCredential ${apiVersion}`);
   }
   const status = parsed.status ?? {};
   const str = (key: string) => (typeof status[key] === 'string' && status[key] ? (status[key] as string) : undefined);
