@@ -7,6 +7,8 @@ import {
   nodeBinaries,
   nodeLeftovers,
   nodeNetwork,
+  nodeOwner,
+  ownsNode,
   prepareNode,
   startNode,
   stopNode,
@@ -16,7 +18,8 @@ import {
  * `npm run cluster:up [-- --node]` / `npm run cluster:down`: the tests' control plane (kube-apiserver +
  * etcd) for people, so `kubectl get databasemonitors` works without Docker. `--node` adds a real node
  * (containerd, kubelet, controller-manager, scheduler, kube-proxy, a private CNI bridge) where Pods run;
- * `down` removes everything either created (docs/control-plane.md).
+ * `down` removes everything this checkout's `up` created and nothing else: two checkouts can run control planes
+ * side by side, and the one node a machine can run belongs to the checkout that brought it up (docs/e2e.md).
  */
 const dir = resolve(process.env.DBWATCH_CLUSTER_DIR ?? '.dbwatch/cluster');
 const command = process.argv[2];
@@ -34,6 +37,15 @@ const running = () => {
 if (command === 'up') {
   if (running()) {
     console.log(`already running; export KUBECONFIG=${join(dir, 'kubeconfig')}`);
+  } else if (existsSync(join(dir, 'node'))) {
+    console.error(`a node of an earlier run is still recorded in ${dir}: run \`npm run cluster:down\` first`);
+    process.exitCode = 1;
+  } else if (withNode && nodeOwner() && nodeOwner() !== dir) {
+    // prepareNode claims the node atomically; this only says it before minutes of building.
+    console.error(
+      `the machine's node belongs to the cluster in ${nodeOwner()} (one node per machine): run \`npm run cluster:down\` there first`,
+    );
+    process.exitCode = 1;
   } else {
     rmSync(dir, { recursive: true, force: true });
     const network = nodeNetwork();
@@ -65,6 +77,7 @@ if (command === 'up') {
   }
 } else if (command === 'down') {
   const network = nodeNetwork();
+  const owned = ownsNode(dir);
   const recordFile = join(dir, 'node/host-record.json');
   const record: HostRecord | undefined = existsSync(recordFile)
     ? JSON.parse(readFileSync(recordFile, 'utf8'))
@@ -81,10 +94,12 @@ if (command === 'up') {
     await stopProcesses(dir, ['dbwatch-operator', 'kube-apiserver', 'etcd']);
     rmSync(dir, { recursive: true, force: true });
   }
-  const left = nodeLeftovers(dir, network, record);
+  const left = nodeLeftovers(dir, network, record, owned);
+  const other = owned ? undefined : nodeOwner();
   console.log(
     left.length === 0 ? 'cluster stopped; nothing left' : `cluster stopped; LEFT BEHIND:\n  ${left.join('\n  ')}`,
   );
+  if (other) console.log(`(the machine's node belongs to ${other} and was left running)`);
   if (left.length > 0) process.exitCode = 1;
 } else {
   console.error('usage: tsx hack/cluster.ts up [--node] | down');
