@@ -3,16 +3,11 @@ import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus } from '../api/i
 import type { SecretLookup } from '../checks/index.js';
 import type { EnginePool } from './engine-pool.js';
 import type { EventIntent } from './events.js';
+import type { CachedMeta } from './k8s/resource-cache.js';
 import type { OperatorMetrics } from './metrics.js';
 
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  annotations?: Record<string, string>;
-}
+/** The metadata reconcilers read: what the Kubernetes adapter's caches key and compare objects by. */
+export type ObjectMeta = CachedMeta;
 
 export interface MonitorObject {
   metadata?: ObjectMeta;

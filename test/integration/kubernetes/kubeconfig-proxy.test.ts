@@ -29,6 +29,18 @@ let apiPort: string;
 let connectProxy: { port: number; targets: string[]; close(): void };
 let socksProxy: { port: number; targets: string[]; close(): void };
 
+/** Listens on a free loopback port; close() also ends the connections it relays. */
+async function listening(server: net.Server, sockets: Set<net.Socket>) {
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
 async function startConnectProxy() {
   const targets: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -48,15 +60,7 @@ async function startConnectProxy() {
     }
     upstream.on('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    targets,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
+  return { targets, ...(await listening(server, sockets)) };
 }
 
 /** RFC 1928 without authentication: greeting, CONNECT to a domain or IPv4 address, then relay. */
@@ -92,15 +96,7 @@ async function startSocksProxy() {
       });
     });
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    targets,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
+  return { targets, ...(await listening(server, sockets)) };
 }
 
 /** The admin kubeconfig with the server at `server` (its certificate names localhost) and cluster extras. */

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { connectKube, type KubeClients, makeClients } from '../../../src/controller/k8s/client.js';
 import { LeaderElector } from '../../../src/controller/k8s/leader-election.js';
 import { freshNamespace, kubeConfig } from '../../support/kube.js';
+import { type LeadershipChange, maxLeaders, recordLeadership } from '../../support/leadership.js';
 import { eventually, operatorUserKubeconfig } from '../../support/operator.js';
 
 /**
@@ -24,15 +25,17 @@ interface Replica {
   leading: boolean;
   /** Start of each Lease write that succeeded (the renewal the guarantee counts from). */
   writes: number[];
+  /** When each of those writes was answered. */
+  answered: number[];
 }
-let timeline: { at: number; who: string; leading: boolean }[] = [];
+let timeline: LeadershipChange[] = [];
 const replicas: Replica[] = [];
 
 async function replica(namespace: string, name: string, kubeconfig?: string): Promise<Replica> {
   const clients = makeClients(
     await connectKube({ kubeconfig: kubeconfig ?? (await operatorUserKubeconfig(namespace)) }),
   );
-  const r = { name, clients, leading: false, writes: [] } as unknown as Replica;
+  const r = { name, clients, leading: false, writes: [], answered: [] } as unknown as Replica;
   // Records when each successful write started: the renewal the renew deadline is counted from.
   for (const call of ['replaceNamespacedLease', 'createNamespacedLease'] as const) {
     const original = clients.coordination[call] as (...args: unknown[]) => Promise<unknown>;
@@ -40,6 +43,7 @@ async function replica(namespace: string, name: string, kubeconfig?: string): Pr
       const startedAt = Date.now();
       const result = await original(...args);
       r.writes.push(startedAt);
+      r.answered.push(Date.now());
       return result;
     };
   }
@@ -49,14 +53,7 @@ async function replica(namespace: string, name: string, kubeconfig?: string): Pr
       namespace,
       name: 'dbwatch-operator',
       identity: name,
-      onStartedLeading: () => {
-        r.leading = true;
-        timeline.push({ at: Date.now(), who: name, leading: true });
-      },
-      onStoppedLeading: () => {
-        r.leading = false;
-        timeline.push({ at: Date.now(), who: name, leading: false });
-      },
+      ...recordLeadership(timeline, name, r),
     },
     pino({ level: 'silent' }),
   );
@@ -67,18 +64,6 @@ async function replica(namespace: string, name: string, kubeconfig?: string): Pr
 
 const lease = async (namespace: string) =>
   kubeConfig().makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ namespace, name: 'dbwatch-operator' });
-
-/** The most leaders at any moment, replaying the recorded transitions. */
-function maxLeaders(): number {
-  const leading = new Set<string>();
-  let most = 0;
-  for (const change of timeline) {
-    if (change.leading) leading.add(change.who);
-    else leading.delete(change.who);
-    most = Math.max(most, leading.size);
-  }
-  return most;
-}
 
 const apiServerPid = () => Number(readFileSync(join(process.env.DBWATCH_TEST_CP_DIR!, 'kube-apiserver.pid'), 'utf8'));
 
@@ -207,7 +192,7 @@ describe('Lease renewal with client-go semantics on the real API server', () => 
       10_000,
       50,
     );
-    process.stdout.write(`6 s freeze: renewed ${a.writes.at(-1)! - thawedAt} ms after kube-apiserver resumed\n`);
+    process.stdout.write(`6 s freeze: renewed ${a.answered.at(-1)! - thawedAt} ms after kube-apiserver resumed\n`);
     await new Promise((ok) => setTimeout(ok, 3000));
     expect([a.leading, b.leading]).toEqual([true, false]);
     expect(timeline.map((t) => `${t.who}:${t.leading}`)).toEqual(['replica-a:true']);
@@ -240,7 +225,7 @@ describe('Lease renewal with client-go semantics on the real API server', () => 
     const leader = a.leading ? 'replica-a' : 'replica-b';
     process.stdout.write(`after the freeze: ${leader} leads ${timeline.at(-1)!.at - thawedAt} ms after resume\n`);
     expect((await lease(ns)).spec?.holderIdentity).toBe(leader);
-    expect(maxLeaders()).toBe(1);
+    expect(maxLeaders(timeline)).toBe(1);
     await a.elector.stop();
     await b.elector.stop();
   }, 90_000);
