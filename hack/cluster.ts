@@ -7,6 +7,8 @@ import {
   nodeBinaries,
   nodeLeftovers,
   nodeNetwork,
+  nodeOwner,
+  ownsNode,
   prepareNode,
   startNode,
   stopNode,
@@ -19,7 +21,9 @@ import { linkTools, startDemoDatabase, startOperator } from './cluster-services.
  * helm, dbwatch and kubectl-dbwatch in its bin/. `--node` adds a real node (containerd, kubelet,
  * controller-manager, scheduler, kube-proxy, a private CNI bridge) where Pods run; `--operator` runs
  * `dbwatch operator` from the checkout against it; `--demo-database` a throwaway PostgreSQL behind Secret
- * orders-db. `down` stops and removes everything up started (docs/control-plane.md).
+ * orders-db. `down` stops and removes everything this checkout's `up` started and nothing else: two checkouts can
+ * run control planes side by side, and the one node a machine can run belongs to the checkout that brought it up
+ * (docs/control-plane.md, docs/e2e.md).
  */
 const dir = resolve(process.env.DBWATCH_CLUSTER_DIR ?? '.dbwatch/cluster');
 const command = process.argv[2];
@@ -46,6 +50,15 @@ if (unknown.length > 0) {
 if (command === 'up') {
   if (running()) {
     console.log(`already running; export KUBECONFIG=${join(dir, 'kubeconfig')} PATH=${join(dir, 'bin')}:$PATH`);
+  } else if (existsSync(join(dir, 'node'))) {
+    console.error(`a node of an earlier run is still recorded in ${dir}: run \`npm run cluster:down\` first`);
+    process.exitCode = 1;
+  } else if (withNode && nodeOwner() && nodeOwner() !== dir) {
+    // prepareNode claims the node atomically; this only says it before minutes of building.
+    console.error(
+      `the machine's node belongs to the cluster in ${nodeOwner()} (one node per machine): run \`npm run cluster:down\` there first`,
+    );
+    process.exitCode = 1;
   } else {
     rmSync(dir, { recursive: true, force: true });
     const network = nodeNetwork();
@@ -91,21 +104,19 @@ if (command === 'up') {
   }
 } else if (command === 'down') {
   const network = nodeNetwork();
+  const owned = ownsNode(dir);
   const recordFile = join(dir, 'node/host-record.json');
   const record: HostRecord | undefined = existsSync(recordFile)
     ? JSON.parse(readFileSync(recordFile, 'utf8'))
     : undefined;
-  // Node state is host-wide: only a cluster that had a node (or `down --node`) tears one down and checks for its
-  // leftovers, so that another checkout's node on the same machine is neither stopped nor reported.
-  const hadNode = withNode || existsSync(join(dir, 'node'));
   let binDir: string | undefined;
   try {
     binDir = dirname(JSON.parse(readFileSync(join(dir, 'kube-apiserver.args.json'), 'utf8')).cmd);
   } catch {
     binDir = undefined;
   }
-  // The node goes first: its Pods are deleted through the API server.
-  if (hadNode) await stopNode(dir, binDir, network);
+  // The node goes first (its Pods are deleted through the API server); only its owner's down touches it.
+  await stopNode(dir, binDir, network);
   const started = ['dbwatch-operator', 'demo-database', 'kube-apiserver', 'etcd'];
   const pids = started.flatMap((name) => {
     try {
@@ -129,11 +140,13 @@ if (command === 'up') {
   };
   const left = [
     ...pids.filter((p) => alive(p.pid)).map((p) => `process ${p.pid} (${p.name})`),
-    ...(hadNode ? nodeLeftovers(dir, network, record) : existsSync(dir) ? [`directory ${dir}`] : []),
+    ...nodeLeftovers(dir, network, record, owned),
   ];
+  const other = owned ? undefined : nodeOwner();
   console.log(
     left.length === 0 ? 'cluster stopped; nothing left' : `cluster stopped; LEFT BEHIND:\n  ${left.join('\n  ')}`,
   );
+  if (other) console.log(`(the machine's node belongs to ${other} and was left running)`);
   if (left.length > 0) process.exitCode = 1;
 } else {
   console.error('usage: tsx hack/cluster.ts up [--node] | down');

@@ -1,8 +1,8 @@
 import { createEngine } from '../checks/index.js';
 import type { DiscoverySettings } from '../controller/discovery/controller.js';
+import type { RateLimit } from '../controller/k8s/rate-limiter.js';
 import { type AlertmanagerSettings, alertmanagerSettingsFromEnv } from '../controller/notify/index.js';
 import { type OperatorOptions, startOperator } from '../controller/operator.js';
-import type { RateLimit } from '../controller/rate-limiter.js';
 import type { CheckLimits } from '../controller/runtime/check-executor.js';
 import { createLogger } from '../controller/runtime/logger.js';
 import { StartupError } from '../controller/startup.js';

@@ -1,6 +1,6 @@
 import { DISCOVERY_SOURCES } from '../controller/discovery/controller.js';
 import type { SourceName } from '../controller/discovery/reconciler.js';
-import { DEFAULT_API_RATE_LIMIT } from '../controller/rate-limiter.js';
+import { DEFAULT_API_RATE_LIMIT } from '../controller/k8s/rate-limiter.js';
 import { DEFAULT_CHECK_LIMITS } from '../controller/runtime/check-executor.js';
 
 /*

@@ -5,11 +5,11 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 type Cached = { metadata?: ObjectMeta & { managedFields?: unknown } };
 
 /**
- * Drops, in place, what no reconciler reads from an object the informer caches — client-go's
+ * Drops what no reconciler reads from an object the informer caches — client-go's
  * TransformStripManagedFields. managedFields is about 100 small objects per monitor, each tree with its own
  * hidden classes, and `kubectl apply`'s last-applied annotation is a second copy of the spec: at 2,000
- * monitors they were the largest per-object items in the operator's heap. The informer stores the very object
- * it hands to its add/update handlers, so trimming there trims the cache.
+ * monitors they were the largest per-object items in the operator's heap. It is the caches' transform: it gets
+ * the object as just parsed from the API server, before anything stores or shares it, so it may reuse it.
  */
 export function trimCached<T extends Cached>(obj: T): T {
   const meta = obj.metadata;

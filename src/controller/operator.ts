@@ -1,19 +1,19 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
-import type { EngineFactory } from '../checks/index.js';
+import { decodeSecretData, type EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
 import { DISCOVERY_KIND, DiscoveryController, type DiscoverySettings } from './discovery/controller.js';
 import { connectKube, makeClients } from './k8s/client.js';
 import { EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
+import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './k8s/rate-limiter.js';
 import { type CachedObject, ResourceCache } from './k8s/resource-cache.js';
 import { customResourceSource, SecretReader, secretMetadataSource } from './k8s/sources.js';
-import { writeStatus } from './k8s/status-writer.js';
+import { StatusConflictError, writeStatus } from './k8s/status-writer.js';
 import { MonitorReconciler } from './monitor/reconciler.js';
 import { type AlertmanagerSettings, type Notifier, startNotifier } from './notify/index.js';
 import { PrerequisiteReconciler } from './prerequisite/reconciler.js';
-import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './rate-limiter.js';
 import { CheckExecutor, type CheckLimits, DEFAULT_CHECK_LIMITS, type RunCheck } from './runtime/check-executor.js';
 import { EnginePool } from './runtime/engine-pool.js';
 import { startHttpServer } from './runtime/http-server.js';
@@ -81,6 +81,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         metrics.apiThrottleWait.inc(waitMs / 1000);
       },
     },
+    onRetry: ({ code }) => metrics.apiRetries.inc({ code }),
   }).catch((error: unknown) => {
     throw new StartupError(
       `cannot load the kubeconfig: ${(error as Error).message}`,
@@ -126,49 +127,40 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const level = !synced && isStartingUp(error) ? 'debug' : 'warn';
     log[level]({ resource, ...errorFields(error), retryInMs }, 'watch failed; restarting');
   };
-  // What no reconciler reads (managedFields, kubectl's last-applied copy) is dropped before handlers see it.
-  const trimmed = <T extends CachedObject>(handlers: ReturnType<typeof handlersFor<T>>) => ({
-    add: (obj: T) => handlers.add(trimCached(obj)),
-    update: (obj: T) => handlers.update(trimCached(obj)),
-    delete: handlers.delete,
-  });
 
   const monitors: ResourceCache<MonitorObject> = new ResourceCache<MonitorObject>(
     clients.api,
     'databasemonitors',
-    namespaces.map((ns) => customResourceSource(clients, 'databasemonitors', ns)),
-    trimmed(
-      handlersFor(WATCHES.databasemonitors, {
-        also: (change, m) => {
-          // The notifier computes alerts from the monitors' status: every change may be one.
-          if (change !== 'delete') notifier?.changed();
-          else if (leading) notifier?.deleted(m);
-          discovery?.onMonitor(m, change);
-        },
-      }),
-    ),
-    { onWatchError },
+    namespaces.map((ns) => customResourceSource('databasemonitors', ns)),
+    handlersFor(WATCHES.databasemonitors, {
+      also: (change, m) => {
+        // The notifier computes alerts from the monitors' status: every change may be one.
+        if (change !== 'delete') notifier?.changed();
+        else if (leading) notifier?.deleted(m);
+        discovery?.onMonitor(m, change);
+      },
+    }),
+    { onWatchError, transform: trimCached },
   );
   const prerequisites: ResourceCache<PrerequisiteObject> = new ResourceCache<PrerequisiteObject>(
     clients.api,
     'databaseprerequisites',
-    namespaces.map((ns) => customResourceSource(clients, 'databaseprerequisites', ns)),
-    trimmed(handlersFor(WATCHES.databaseprerequisites)),
-    { onWatchError },
+    namespaces.map((ns) => customResourceSource('databaseprerequisites', ns)),
+    handlersFor(WATCHES.databaseprerequisites),
+    { onWatchError, transform: trimCached },
   );
   const secrets = new ResourceCache<CachedObject>(
     clients.api,
     'secrets',
-    namespaces.map((ns) => secretMetadataSource(clients, ns)),
-    trimmed(
-      handlersFor(WATCHES.secrets, {
-        also: (change, s) => {
-          if (change === 'delete') secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
-          discovery?.onSecret(s);
-        },
-      }),
-    ),
-    { onWatchError },
+    namespaces.map((ns) => secretMetadataSource(ns)),
+    handlersFor(WATCHES.secrets, {
+      also: (change, s) => {
+        if (change === 'delete') secretReader.forget(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+        discovery?.onSecret(s);
+      },
+    }),
+    // Trimmed too: kubectl apply's last-applied annotation on a Secret holds its whole data.
+    { onWatchError, transform: trimCached },
   );
   // --- DatabaseDiscovery (src/controller/discovery): its own caches; it reads the monitor and Secret caches. ---
   const discovery =
@@ -187,15 +179,31 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         })
       : undefined;
   // --- end DatabaseDiscovery ---
-  const secretReader = new SecretReader(clients, (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion);
+  const secretReader = new SecretReader(
+    clients,
+    (ns, name) => secrets.get(ns, name)?.metadata?.resourceVersion,
+    (data) => decodeSecretData(data),
+  );
 
   const deps: ReconcilerDeps = {
     monitors,
     prerequisites,
     secrets: (namespace, names) => secretReader.lookup(namespace, names),
     writeStatus: async (kind, object, status) => {
-      const { namespace = '', name = '' } = object.metadata ?? {};
-      await writeStatus(clients, PLURAL[kind], namespace, name, status);
+      const { namespace = '', name = '', uid = '', resourceVersion: basedOn = '' } = object.metadata ?? {};
+      const cache: ResourceCache<MonitorObject | PrerequisiteObject> =
+        kind === 'DatabaseMonitor' ? monitors : prerequisites;
+      // The precondition is the object as this pass read it: a newer or recreated object refuses the write (409).
+      const target = { plural: PLURAL[kind], namespace, name, uid, resourceVersion: basedOn } as const;
+      if (!uid) throw new StatusConflictError(target, 404, { cause: undefined });
+      const written = await writeStatus(clients, target, status);
+      // Until the watch brings the written version, the cache holds it (when it still holds what the write was
+      // based on), so the next pass neither conflicts with its own write nor decides from the status before it.
+      cache.replaceStored(namespace, name, (stored) =>
+        written && stored.metadata?.resourceVersion === basedOn
+          ? { ...stored, metadata: { ...stored.metadata, resourceVersion: written }, status: status as never }
+          : undefined,
+      );
     },
     recordEvent: (kind, object, event) =>
       recorder.record(

@@ -1,18 +1,13 @@
 import type { Logger } from 'pino';
 import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus } from '../api/index.js';
 import type { SecretLookup } from '../checks/index.js';
+import type { CachedMeta } from './k8s/resource-cache.js';
 import type { EnginePool } from './runtime/engine-pool.js';
 import type { OperatorMetrics } from './runtime/metrics.js';
 import type { EventIntent } from './status/events.js';
 
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  annotations?: Record<string, string>;
-}
+/** The metadata reconcilers read: what the Kubernetes adapter's caches key and compare objects by. */
+export type ObjectMeta = CachedMeta;
 
 export interface MonitorObject {
   metadata?: ObjectMeta;

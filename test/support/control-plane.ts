@@ -128,6 +128,8 @@ export async function startControlPlane(options: {
   dir: string;
   detached?: boolean;
   node?: { address: string; serviceIp: string };
+  /** API Priority and Fairness on (off by default: the suite's load must never meet a 429 it did not ask for). */
+  priorityAndFairness?: boolean;
 }): Promise<ControlPlane> {
   const { dir, node } = options;
   const detached = options.detached ?? false;
@@ -180,7 +182,7 @@ export async function startControlPlane(options: {
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
     `--service-account-key-file=${join(dir, 'sa.pub')}`,
     `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-    '--enable-priority-and-fairness=false',
+    `--enable-priority-and-fairness=${options.priorityAndFairness ?? false}`,
   ];
   const command = { cmd: join(binDir, 'kube-apiserver'), args: apiserverArgs, server };
   writeFileSync(join(dir, 'kube-apiserver.args.json'), JSON.stringify(command));

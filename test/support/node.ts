@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { launch, stopProcesses, waitFor } from './control-plane.js';
 import { freePort } from './free-port.js';
@@ -81,6 +81,70 @@ const kubepodsCgroups = () =>
     : [];
 const ipForward = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
 
+/**
+ * One node per machine: the bridge, kube-proxy's nftables table, the `kubepods` cgroups and the host paths are
+ * the machine's, not a checkout's. The checkout that brings a node up claims it here (created exclusively, so
+ * two `up --node` cannot both win); only that checkout's `down` touches the machine, and another's `up --node`
+ * is refused while it lives. /run empties at boot, as the node's state does. DBWATCH_NODE_CLAIM moves it (tests).
+ */
+export const nodeClaimPath = () => process.env.DBWATCH_NODE_CLAIM ?? '/run/dbwatch-node.owner';
+
+interface NodeClaim {
+  /** The claiming checkout's cluster directory (absolute). */
+  dir: string;
+  pid: number;
+  at: string;
+}
+
+function readClaim(): NodeClaim | undefined {
+  try {
+    return JSON.parse(readFileSync(nodeClaimPath(), 'utf8')) as NodeClaim;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The checkout that owns the machine's node, if any: a claim whose directory still holds a node. */
+export function nodeOwner(): string | undefined {
+  const claim = readClaim();
+  return claim && existsSync(join(claim.dir, 'node')) ? claim.dir : undefined;
+}
+
+/**
+ * Whether `dir`'s checkout owns the node. Without any claim (a node brought up before claims existed), the
+ * checkout that has a node directory does.
+ */
+export function ownsNode(dir: string): boolean {
+  const claim = readClaim();
+  if (claim) return claim.dir === resolve(dir);
+  return existsSync(join(dir, 'node'));
+}
+
+/** Claims the machine's node for `dir`, or says which checkout has it. A claim whose checkout has no node left is stale. */
+export function claimNode(dir: string): void {
+  const mine: NodeClaim = { dir: resolve(dir), pid: process.pid, at: new Date().toISOString() };
+  try {
+    writeFileSync(nodeClaimPath(), JSON.stringify(mine), { flag: 'wx' });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const owner = nodeOwner();
+  if (owner && owner !== mine.dir) {
+    throw new Error(
+      `the machine's node belongs to the cluster in ${owner} (one node per machine): run \`npm run cluster:down\` there first`,
+    );
+  }
+  // Ours already, or stale (its checkout took its node down or is gone): take it over atomically.
+  const next = `${nodeClaimPath()}.${process.pid}`;
+  writeFileSync(next, JSON.stringify(mine));
+  renameSync(next, nodeClaimPath());
+}
+
+function releaseNode(dir: string): void {
+  if (readClaim()?.dir === resolve(dir)) rmSync(nodeClaimPath(), { force: true });
+}
+
 /** What existed before `up`, so that `down` removes exactly what the node added. */
 function recordHost(dir: string): HostRecord {
   const record: HostRecord = {
@@ -99,6 +163,7 @@ function recordHost(dir: string): HostRecord {
  * state for `stopNode`, then creates the bridge.
  */
 export function prepareNode(dir: string, network: NodeNetwork): void {
+  claimNode(dir);
   const nodeDir = join(dir, 'node');
   mkdirSync(nodeDir, { recursive: true });
   if (!existsSync(join(nodeDir, 'host-record.json'))) recordHost(nodeDir);
@@ -390,7 +455,8 @@ function removeCgroup(path: string): void {
  * Stops the node and removes what it created, in the order that leaves nothing: controller-manager
  * first (it would recreate Pods), Pods deleted through the CRI (so CNI removes their veths and
  * addresses), kube-proxy and its nftables table, kubelet, containerd, then mounts, cgroups, the bridge,
- * new nftables tables and host paths. Safe to run again and again.
+ * new nftables tables and host paths. Only when `dir`'s checkout owns the node: another checkout's
+ * running node (its bridge, netns, tables) is never touched. Safe to run again and again.
  */
 export async function stopNode(dir: string, binDir: string | undefined, network: NodeNetwork): Promise<void> {
   const nodeDir = join(dir, 'node');
@@ -398,7 +464,8 @@ export async function stopNode(dir: string, binDir: string | undefined, network:
   const record: HostRecord | undefined = existsSync(recordFile)
     ? JSON.parse(readFileSync(recordFile, 'utf8'))
     : undefined;
-  if (!existsSync(nodeDir) && !tryRun('ip', ['link', 'show', network.bridge])) return;
+  // Another checkout's node (or none): nothing of the machine is ours to stop or remove.
+  if (!ownsNode(dir)) return;
   await stopProcesses(dir, ['kube-controller-manager', 'kube-scheduler']);
   // Pods deleted while kubelet and containerd still run: their sandboxes stop through CNI DEL (veth, IPAM).
   const kubeconfig = join(dir, 'kubeconfig');
@@ -447,10 +514,31 @@ export async function stopNode(dir: string, binDir: string | undefined, network:
       rmSync(path, { recursive: true, force: true });
   }
   rmSync(nodeDir, { recursive: true, force: true });
+  releaseNode(dir);
 }
 
-/** Everything `stopNode` is meant to remove, as a list of what is still there (empty when clean). */
-export function nodeLeftovers(dir: string, network: NodeNetwork, record?: HostRecord): string[] {
+/** This checkout's processes (by its pid files) that still run. */
+function ownProcesses(dir: string): string[] {
+  const alive: string[] = [];
+  for (const name of ['etcd', 'kube-apiserver', 'dbwatch-operator']) {
+    try {
+      const pid = Number(readFileSync(join(dir, `${name}.pid`), 'utf8'));
+      process.kill(pid, 0);
+      alive.push(`process ${pid} ${name}`);
+    } catch {
+      // no pid file, or not running
+    }
+  }
+  return alive;
+}
+
+/**
+ * Everything `stopNode` is meant to remove, as a list of what is still there (empty when clean). A checkout
+ * that did not own the node answers for its own processes and directory only: the machine-wide things belong
+ * to the checkout whose node runs.
+ */
+export function nodeLeftovers(dir: string, network: NodeNetwork, record?: HostRecord, owned = true): string[] {
+  if (!owned) return [...ownProcesses(dir), ...(existsSync(dir) ? [`directory ${dir}`] : [])];
   const left: string[] = [];
   const names = ['containerd', 'containerd-shim', 'kubelet', 'kube-proxy', 'kube-controller-manager', 'kube-scheduler'];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {

@@ -7,9 +7,13 @@ import {
   databasePrerequisiteSpecSchema,
   parseDuration,
 } from '../../src/api/index.js';
-import { type ResolveResult, resolveMonitorConnection, type SecretLookup } from '../../src/checks/index.js';
+import {
+  decodeSecretData,
+  type ResolveResult,
+  resolveMonitorConnection,
+  type SecretLookup,
+} from '../../src/checks/index.js';
 import { formatProblem, type Manifests, namespaceOf, parseManifests, secretLookup } from '../../src/cli/manifests.js';
-import { decodeSecretData } from '../../src/controller/k8s/sources.js';
 import { formatZodIssues } from '../../src/controller/monitor/reconciler.js';
 
 /**

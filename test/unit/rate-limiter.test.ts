@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { TokenBucket } from '../../src/controller/rate-limiter.js';
+import { TokenBucket } from '../../src/controller/k8s/rate-limiter.js';
 
 describe('API rate limit (token bucket)', () => {
   test('a burst goes through at once; what follows is spread at qps, in order', () => {

@@ -1,24 +1,38 @@
 import { describe, expect, test } from '@jest/globals';
-import type { KubeApi, WatchEvent } from '../../src/controller/k8s/api-client.js';
-import { type CachedObject, type ObjectList, ResourceCache } from '../../src/controller/k8s/resource-cache.js';
+import type { KubeApi, RequestOptions, WatchEvent } from '../../src/controller/k8s/api-client.js';
+import { KubeApiError } from '../../src/controller/k8s/api-errors.js';
+import type { ListPage } from '../../src/controller/k8s/list-pager.js';
+import { type CachedObject, ResourceCache } from '../../src/controller/k8s/resource-cache.js';
 
-/** A scripted API: lists answer from a queue, each watch call gets the next script of events. */
-function scriptedApi(lists: ObjectList[], watches: ((emit: (e: WatchEvent<CachedObject>) => void) => Promise<void>)[]) {
+type Page = ListPage<CachedObject> | Error;
+
+/**
+ * A scripted API: each list request gets the next page (or error) from a queue, each watch call the next
+ * script of events. Records the query of every list request and the version every watch started from.
+ */
+function scriptedApi(pages: Page[], watches: ((emit: (e: WatchEvent<CachedObject>) => void) => Promise<void>)[]) {
   const watchedFrom: string[] = [];
+  const listQueries: Record<string, unknown>[] = [];
   const api = {
+    request: async (_method: string, _path: string, options: RequestOptions) => {
+      listQueries.push(Object.fromEntries(Object.entries(options.query ?? {}).filter(([, v]) => v !== undefined)));
+      const next = pages.shift() ?? { items: [] };
+      if (next instanceof Error) throw next;
+      return structuredClone(next);
+    },
     watch: (_path: string, query: { resourceVersion: string }, onEvent: (e: WatchEvent<CachedObject>) => void) => {
       watchedFrom.push(query.resourceVersion);
       const script = watches.shift() ?? (() => new Promise<void>(() => undefined));
       return { done: script(onEvent), abort: () => undefined };
     },
   } as unknown as KubeApi;
-  const source = { path: '/x', list: async () => lists.shift() ?? { items: [] } };
-  return { api, source, watchedFrom };
+  return { api, source: { path: '/x' }, watchedFrom, listQueries };
 }
 
 const obj = (name: string, rv: string): CachedObject => ({
   metadata: { namespace: 'ns', name, resourceVersion: rv },
 });
+const gone = (reason: string) => new KubeApiError(410, { code: 410, reason, message: 'too old' }, 'GET', '/x');
 
 describe('the reflector behind ResourceCache', () => {
   test('watch events, bookmarks, and a 410 relist diffed against the store', async () => {
@@ -27,7 +41,7 @@ describe('the reflector behind ResourceCache', () => {
     const relistDone = new Promise<void>((ok) => {
       relisted = ok;
     });
-    const { api, source, watchedFrom } = scriptedApi(
+    const { api, source, watchedFrom, listQueries } = scriptedApi(
       [
         { items: [obj('a', '1'), obj('b', '2')], metadata: { resourceVersion: '2' } },
         { items: [obj('a', '3'), obj('c', '5')], metadata: { resourceVersion: '6' } },
@@ -53,8 +67,144 @@ describe('the reflector behind ResourceCache', () => {
     // a@3 unchanged at the relist raises nothing; b vanished while we were not watching; c is new.
     expect(seen).toEqual(['add a@1', 'add b@2', 'update a@3', 'add c@5', 'delete b']);
     expect(watchedFrom).toEqual(['2', '4', '6']);
+    // The first list from the watch cache (any version); the relist after 410 a consistent read of the latest.
+    expect(listQueries).toEqual([{ limit: 500, resourceVersion: '0' }, { limit: 500 }]);
     expect(cache.list('ns').map((o) => o.metadata?.name)).toEqual(['a', 'c']);
     expect(cache.get('ns', 'b')).toBeUndefined();
+    await cache.stop();
+  });
+
+  test('a list in pages: the store is replaced once, after the last page', async () => {
+    const seen: string[] = [];
+    const pagesSeen: number[] = [];
+    const { api, source, listQueries, watchedFrom } = scriptedApi(
+      [
+        { items: [obj('a', '1'), obj('b', '2')], metadata: { resourceVersion: '9', continue: 't1' } },
+        { items: [obj('c', '3'), obj('d', '4')], metadata: { resourceVersion: '9', continue: 't2' } },
+        { items: [obj('e', '5')], metadata: { resourceVersion: '9' } },
+      ],
+      [],
+    );
+    const cache = new ResourceCache(
+      api,
+      'things',
+      [source],
+      { add: (o) => seen.push(o.metadata?.name ?? '') },
+      { pageSize: 2, onListPage: (_r, page, items) => pagesSeen.push(page * 10 + items) },
+    );
+    await cache.start();
+    expect(listQueries).toEqual([
+      { limit: 2, resourceVersion: '0' },
+      { limit: 2, continue: 't1' },
+      { limit: 2, continue: 't2' },
+    ]);
+    expect(pagesSeen).toEqual([12, 22, 31]);
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(watchedFrom).toEqual(['9']);
+    await cache.stop();
+  });
+
+  test('an expired continue token lists again from the first page, at the latest version', async () => {
+    const seen: string[] = [];
+    const { api, source, listQueries } = scriptedApi(
+      [
+        { items: [obj('a', '1'), obj('b', '2')], metadata: { resourceVersion: '9', continue: 't1' } },
+        gone('Expired'),
+        { items: [obj('a', '1'), obj('b', '2')], metadata: { resourceVersion: '12', continue: 't3' } },
+        { items: [obj('x', '11')], metadata: { resourceVersion: '12' } },
+      ],
+      [],
+    );
+    const cache = new ResourceCache(
+      api,
+      'things',
+      [source],
+      { add: (o) => seen.push(o.metadata?.name ?? '') },
+      { pageSize: 2 },
+    );
+    await cache.start();
+    expect(listQueries).toEqual([
+      { limit: 2, resourceVersion: '0' },
+      { limit: 2, continue: 't1' },
+      { limit: 2 },
+      { limit: 2, continue: 't3' },
+    ]);
+    // Nothing of the abandoned first attempt reached the handlers twice or alone.
+    expect(seen).toEqual(['a', 'b', 'x']);
+    await cache.stop();
+  });
+
+  test('a first list that failed (say, too large to arrive in time whole) is retried as a consistent list in pages', async () => {
+    const timeout = Object.assign(new Error('no answer from the API server within 30 s'), { name: 'TimeoutError' });
+    const { api, source, listQueries } = scriptedApi(
+      [timeout, { items: [obj('a', '1')], metadata: { resourceVersion: '1' } }],
+      [],
+    );
+    const cache = new ResourceCache(api, 'things', [source], {}, { onWatchError: () => undefined });
+    await cache.start();
+    expect(listQueries).toEqual([{ limit: 500, resourceVersion: '0' }, { limit: 500 }]);
+    expect(cache.list()).toHaveLength(1);
+    await cache.stop();
+  });
+
+  test('the transform runs before the store: handlers and get() see its result, unchanged objects are not redone', async () => {
+    const handled: CachedObject[] = [];
+    let transforms = 0;
+    let resumed!: () => void;
+    const done = new Promise<void>((ok) => {
+      resumed = ok;
+    });
+    const { api, source } = scriptedApi(
+      [
+        { items: [obj('a', '1')], metadata: { resourceVersion: '1' } },
+        { items: [obj('a', '1'), obj('b', '2')], metadata: { resourceVersion: '2' } },
+      ],
+      [
+        async (emit) => emit({ type: 'ERROR', object: { code: 410, message: 'too old' } as never }),
+        async () => resumed(),
+      ],
+    );
+    const cache = new ResourceCache(
+      api,
+      'things',
+      [source],
+      { add: (o) => handled.push(o), update: (o) => handled.push(o) },
+      {
+        transform: (o) => {
+          transforms++;
+          return { ...o, kind: 'Trimmed' };
+        },
+      },
+    );
+    await cache.start();
+    await done;
+    expect(handled.map((o) => `${o.metadata?.name}:${o.kind}`)).toEqual(['a:Trimmed', 'b:Trimmed']);
+    expect(cache.get('ns', 'a')).toBe(handled[0]);
+    // a@1 was already stored at the relist: kept as it was, not transformed again.
+    expect(transforms).toBe(2);
+    await cache.stop();
+  });
+
+  test("replaceStored swaps in the owner's new object, only on its condition, without events", async () => {
+    const events: string[] = [];
+    const { api, source } = scriptedApi([{ items: [obj('a', '1')], metadata: { resourceVersion: '1' } }], []);
+    const cache = new ResourceCache(api, 'things', [source], {
+      add: (o) => events.push(`add ${o.metadata?.name}`),
+      update: (o) => events.push(`update ${o.metadata?.name}`),
+    });
+    await cache.start();
+    const before = cache.get('ns', 'a')!;
+    const at = (rv: string) => (stored: CachedObject) =>
+      stored.metadata?.resourceVersion === rv
+        ? { ...stored, metadata: { ...stored.metadata, resourceVersion: '2' } }
+        : undefined;
+    expect(cache.replaceStored('ns', 'a', at('7'))).toBe(false);
+    expect(cache.get('ns', 'a')).toBe(before);
+    expect(cache.replaceStored('ns', 'a', at('1'))).toBe(true);
+    expect(cache.get('ns', 'a')?.metadata?.resourceVersion).toBe('2');
+    expect(before.metadata?.resourceVersion).toBe('1');
+    expect(cache.replaceStored('ns', 'missing', at('1'))).toBe(false);
+    expect(events).toEqual(['add a']);
     await cache.stop();
   });
 

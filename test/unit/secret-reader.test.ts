@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { decodeSecretData } from '../../src/checks/index.js';
 import type { KubeClients } from '../../src/controller/k8s/client.js';
 import { SecretReader } from '../../src/controller/k8s/sources.js';
 
@@ -17,7 +18,7 @@ function world() {
       },
     },
   } as unknown as KubeClients;
-  const reader = new SecretReader(clients, () => state.watched);
+  const reader = new SecretReader(clients, () => state.watched, decodeSecretData);
   return { state, reader };
 }
 

@@ -94,16 +94,15 @@ export class DiscoveryController {
         new ResourceCache<DiscoveryObject & CachedObject>(
           clients.api,
           'databasediscoveries',
-          namespaces.map((ns) => customResourceSource(clients, 'databasediscoveries', ns)),
+          namespaces.map((ns) => customResourceSource('databasediscoveries', ns)),
           {
-            add: (d) => this.enqueue(trimCached(d), 0),
+            add: (d) => this.enqueue(d, 0),
             update: (d) => {
-              trimCached(d);
               if (d.status?.observedGeneration !== d.metadata?.generation) this.enqueue(d, 0);
             },
             delete: (d) => this.enqueue(d, 0),
           },
-          { onWatchError },
+          { onWatchError, transform: trimCached },
         ),
     );
     this.namespaceList = watched(
@@ -111,7 +110,7 @@ export class DiscoveryController {
         new ResourceCache(
           clients.api,
           'namespaces',
-          [namespaceMetadataSource(clients)],
+          [namespaceMetadataSource()],
           {
             add: () => this.enqueueClusterWide(),
             update: () => this.enqueueClusterWide(),
@@ -132,9 +131,9 @@ export class DiscoveryController {
               new ResourceCache<SourceObject & CachedObject>(
                 clients.api,
                 resourceName(kind),
-                namespaces.map((ns) => groupResourceSource(clients, kind, ns, transform)),
+                namespaces.map((ns) => groupResourceSource(kind, ns)),
                 { add: onEvent, update: onEvent, delete: onEvent },
-                { onWatchError },
+                { onWatchError, transform },
               ),
           ),
         );
@@ -171,7 +170,14 @@ export class DiscoveryController {
       clusterNamespaces: new Set(settings.clusterNamespaces),
       writer: monitorWriter(clients),
       writeStatus: async (ns, n, status) => {
-        await writeStatus(clients, 'databasediscoveries', ns, n, status);
+        // Guarded by the discovery as cached: a newer or recreated object refuses the write and the pass retries.
+        const { uid = '', resourceVersion = '' } = this.discoveries.cache.get(ns, n)?.metadata ?? {};
+        if (!uid) return;
+        await writeStatus(
+          clients,
+          { plural: 'databasediscoveries', namespace: ns, name: n, uid, resourceVersion },
+          status,
+        );
       },
       onWrite: (verb) => writes.inc({ verb }),
       log: host.log.child({ controller: 'discovery' }),

@@ -1,13 +1,17 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type RateLimit, TokenBucket } from '../rate-limiter.js';
+import { ApiAbortedError, type ApiStatus, ApiTimeoutError, KubeApiError, WatchAborted } from './api-errors.js';
 import type { ClusterAccess } from './cluster-access.js';
+import { ConnectionPool } from './connection-pool.js';
+import { type RateLimit, TokenBucket } from './rate-limiter.js';
+import { type ApiRetry, DEFAULT_MAX_RETRIES, retryDelayMs, sleep } from './retry.js';
 
-/** client-node set no timeout on API requests; this bounds every one (watches keep their own timer). */
+export { ApiAbortedError, ApiTimeoutError, KubeApiError, WatchAborted } from './api-errors.js';
+export type { ApiRetry } from './retry.js';
+
+/** client-node set no timeout on API requests; this bounds every one, retries included (watches keep their own timer). */
 export const API_REQUEST_TIMEOUT_MS = 30_000;
 
-/** Pooled connections idle this long are closed by us, before kube-apiserver's 90 s idle timeout races a reuse. */
-const IDLE_SOCKET_MS = 60_000;
 /** No event and no bookmark for this long: the watch connection is presumed dead. */
 const WATCH_IDLE_MS = 150_000;
 
@@ -17,18 +21,14 @@ export interface ApiThrottle {
   onThrottled?: (waitMs: number) => void;
 }
 
-/** A non-2xx answer: `code` is the HTTP status, `body` the API server's Status object when it sent one. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly body: { message?: string; reason?: string; code?: number } | undefined,
-    method: string,
-    path: string,
-  ) {
-    // The path names the object; the server's message explains. Never the request body (it may hold a Secret).
-    super(`${method} ${path.split('?')[0]}: HTTP ${code}${body?.message ? `: ${body.message}` : ''}`);
-    this.name = 'KubeApiError';
-  }
+export interface KubeApiOptions {
+  /** Bounds each request from its first attempt to its answer, retries and their waits included. */
+  requestTimeoutMs?: number;
+  throttle?: ApiThrottle;
+  /** Retries of a 429 or 5xx answer that carries Retry-After (client-go: 10). */
+  maxRetries?: number;
+  /** Each retry, before its wait: for a metric. */
+  onRetry?: (retry: ApiRetry) => void;
 }
 
 export interface RequestOptions {
@@ -37,6 +37,10 @@ export interface RequestOptions {
   /** Content-Type of the body: JSON unless a patch type is named. */
   contentType?: string;
   accept?: string;
+  /** Cancels the request, a rate-limit or retry wait included; it then rejects with ApiAbortedError. */
+  signal?: AbortSignal;
+  /** This request's bound instead of the client's requestTimeoutMs; past it the request is aborted. */
+  timeoutMs?: number;
 }
 
 export interface WatchEvent<T> {
@@ -50,36 +54,42 @@ export interface WatchHandle {
   abort(): void;
 }
 
+/** One attempt's answer: a status and headers, with the body still to read. */
+type Answer = http.IncomingMessage;
+
 /**
  * The operator's whole use of the Kubernetes API: JSON requests and watch streams over one keep-alive
- * connection pool, each request bounded by a timeout that starts after the client-side rate-limit wait.
- * Lease requests skip the rate limit: queued behind a burst of status writes, a renewal would miss its
- * deadline and lose leadership.
+ * connection pool. Each request is bounded by a timeout that starts after the client-side rate-limit wait
+ * and covers its retries; at the timeout or at the caller's AbortSignal the connection is closed, so nothing
+ * is left running. A 429 or 5xx with Retry-After is retried after the wait the server asked for, as client-go's
+ * rest client does, unless that wait would pass the request's deadline. Lease requests skip the rate limit:
+ * queued behind a burst of status writes, a renewal would miss its deadline and lose leadership.
  */
 export class KubeApi {
-  private readonly agent: http.Agent;
   private readonly bucket: TokenBucket | undefined;
   private readonly transport: typeof http | typeof https;
+  private readonly pool: ConnectionPool;
+  readonly requestTimeoutMs: number;
+  private readonly maxRetries: number;
 
   constructor(
     readonly access: ClusterAccess,
-    readonly requestTimeoutMs = API_REQUEST_TIMEOUT_MS,
-    private readonly throttle?: ApiThrottle,
+    private readonly options: KubeApiOptions = {},
   ) {
-    const secure = new URL(access.server).protocol === 'https:';
-    this.transport = secure ? https : http;
-    this.agent = secure
-      ? new https.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS, ...access.tls })
-      : new http.Agent({ keepAlive: true, timeout: IDLE_SOCKET_MS });
-    this.bucket = throttle && new TokenBucket(throttle.limit);
+    const server = new URL(access.server);
+    this.transport = server.protocol === 'https:' ? https : http;
+    this.pool = new ConnectionPool(server, access.proxy);
+    this.bucket = options.throttle && new TokenBucket(options.throttle.limit);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? API_REQUEST_TIMEOUT_MS;
+    this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   }
 
-  private async admit(path: string): Promise<void> {
+  private async admit(path: string, signal: AbortSignal | undefined): Promise<void> {
     if (path.startsWith('/apis/coordination.k8s.io/')) return;
     const waitMs = this.bucket?.reserve() ?? 0;
     if (waitMs <= 0) return;
-    this.throttle?.onThrottled?.(waitMs);
-    await new Promise((ok) => setTimeout(ok, waitMs));
+    this.options.throttle?.onThrottled?.(waitMs);
+    await sleep(waitMs, signal);
   }
 
   private url(path: string, query: RequestOptions['query']): URL {
@@ -88,10 +98,11 @@ export class KubeApi {
     return url;
   }
 
-  private async open(method: string, path: string, options: RequestOptions, signal: AbortSignal) {
-    const auth = await this.access.headers();
+  private async open(method: string, path: string, options: RequestOptions, signal: AbortSignal): Promise<Answer> {
+    const [auth, tls] = await Promise.all([this.access.headers(), this.access.tls()]);
+    const agent = await this.pool.agent(tls);
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
-    const headers: Record<string, string> = {
+    const headers: http.OutgoingHttpHeaders = {
       Accept: options.accept ?? 'application/json',
       'User-Agent': 'dbwatch',
       ...auth,
@@ -99,47 +110,93 @@ export class KubeApi {
         ? { 'Content-Type': options.contentType ?? 'application/json', 'Content-Length': String(payload.length) }
         : {}),
     };
-    return new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = this.transport.request(this.url(path, options.query), { method, headers, agent: this.agent, signal });
+    signal.throwIfAborted();
+    const res = await new Promise<Answer>((resolve, reject) => {
+      const req = this.transport.request(this.url(path, options.query), { method, headers, agent, signal });
       req.on('response', resolve);
-      // A pooled connection the server closed as we reused it: say so, the caller may retry once.
+      // A pooled connection the server closed as we reused it: say so, the caller may retry at once.
       req.on('error', (error: Error & { reusedSocket?: boolean }) => {
         error.reusedSocket = req.reusedSocket;
         reject(error);
       });
       req.end(payload);
     });
+    if (res.statusCode === 401) this.access.refused?.();
+    return res;
+  }
+
+  /**
+   * Sends until an answer that is final: a 2xx, an error that is not retried, or the last retry. Returns the
+   * final answer with its body unread. `signal` covers the attempts and the waits between them.
+   */
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<Answer> {
+    for (let attempt = 1; ; attempt++) {
+      let res: Answer;
+      try {
+        res = await this.open(method, path, options, signal);
+      } catch (error) {
+        const e = error as { reusedSocket?: boolean; code?: unknown };
+        const reset = e.code === 'ECONNRESET' || e.code === 'EPIPE';
+        // kube-apiserver closes idle keep-alive connections; one reused just then fails before any answer.
+        // Go's transport retries that case at once, and every call dbwatch makes is safe to repeat.
+        if (reset && e.reusedSocket && attempt === 1 && !signal.aborted) continue;
+        // client-go retries a GET whose connection was reset, as if told Retry-After: 1.
+        const delay = reset && method === 'GET' && !signal.aborted ? 1000 : undefined;
+        if (delay === undefined || !this.mayRetry(attempt, delay, deadline)) throw error;
+        this.options.onRetry?.({ method, path: path.split('?')[0]!, code: String(e.code), attempt, waitMs: delay });
+        await sleep(delay, signal);
+        await this.admit(path, signal);
+        continue;
+      }
+      const status = res.statusCode ?? 0;
+      const delay = retryDelayMs(status, res.headers['retry-after']);
+      if ((status >= 200 && status < 300) || delay === undefined || !this.mayRetry(attempt, delay, deadline)) {
+        return res;
+      }
+      res.resume(); // drained, so the connection goes back to the pool
+      this.options.onRetry?.({ method, path: path.split('?')[0]!, code: String(status), attempt, waitMs: delay });
+      await sleep(delay, signal);
+      await this.admit(path, signal);
+    }
+  }
+
+  private mayRetry(attempt: number, delayMs: number, deadline: number): boolean {
+    return attempt <= this.maxRetries && Date.now() + delayMs < deadline;
   }
 
   /** One call; resolves to the parsed JSON answer, rejects with KubeApiError on a non-2xx status. */
   async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const { signal: caller } = options;
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     try {
-      return await this.requestOnce<T>(method, path, options);
+      caller?.throwIfAborted();
+      await this.admit(path, caller);
     } catch (error) {
-      // kube-apiserver closes idle keep-alive connections; one reused just then fails before any answer.
-      // Go's transport retries that case, and every call dbwatch makes is safe to repeat.
-      const e = error as { reusedSocket?: boolean; code?: unknown };
-      if (!e.reusedSocket || (e.code !== 'ECONNRESET' && e.code !== 'EPIPE')) throw error;
-      return this.requestOnce<T>(method, path, options);
+      if (caller?.aborted) throw new ApiAbortedError(method, path, caller.reason);
+      throw error;
     }
-  }
-
-  private async requestOnce<T>(method: string, path: string, options: RequestOptions): Promise<T> {
-    await this.admit(path);
     // The timeout starts after the rate-limit wait: it bounds the request, not the queue.
-    const signal = AbortSignal.timeout(this.requestTimeoutMs);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = caller ? AbortSignal.any([caller, timeout]) : timeout;
     let status: number;
     let text: string;
     try {
-      const res = await this.open(method, path, options, signal);
+      const res = await this.send(method, path, options, signal, Date.now() + timeoutMs);
       text = await readBody(res);
       status = res.statusCode ?? 0;
     } catch (error) {
-      if (signal.aborted) throw new ApiTimeoutError(method, path, this.requestTimeoutMs);
+      if (caller?.aborted) throw new ApiAbortedError(method, path, caller.reason);
+      if (timeout.aborted) throw new ApiTimeoutError(method, path, timeoutMs);
       throw error;
     }
     const parsed = text ? safeJson(text) : undefined;
-    if (status < 200 || status > 299) throw new KubeApiError(status, parsed as never, method, path);
+    if (status < 200 || status > 299) throw new KubeApiError(status, parsed as ApiStatus, method, path);
     return parsed as T;
   }
 
@@ -156,17 +213,19 @@ export class KubeApi {
   ): WatchHandle {
     const controller = new AbortController();
     const done = (async () => {
-      await this.admit(path);
+      await this.admit(path, controller.signal).catch(() => undefined);
+      if (controller.signal.aborted) throw new WatchAborted();
       // Only the wait for the response head is bounded by the request timeout; the stream has its idle timer.
       const headTimeout = new AbortController();
       const headTimer = setTimeout(() => headTimeout.abort(), this.requestTimeoutMs);
-      let res: http.IncomingMessage;
+      let res: Answer;
       try {
-        res = await this.open(
+        res = await this.send(
           'GET',
           path,
           { query: { ...query, watch: true }, accept },
           AbortSignal.any([controller.signal, headTimeout.signal]),
+          Date.now() + this.requestTimeoutMs,
         );
       } catch (error) {
         if (controller.signal.aborted) throw new WatchAborted();
@@ -177,7 +236,7 @@ export class KubeApi {
       }
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
-        throw new KubeApiError(status, safeJson(await readBody(res)) as never, 'WATCH', path);
+        throw new KubeApiError(status, safeJson(await readBody(res)) as ApiStatus, 'WATCH', path);
       }
       let silent = false;
       const idle = setTimeout(() => {
@@ -207,23 +266,7 @@ export class KubeApi {
   }
 
   close(): void {
-    this.agent.destroy();
-  }
-}
-
-/** No answer within the request timeout (named like the DOM's TimeoutError, which callers already handle). */
-export class ApiTimeoutError extends Error {
-  constructor(method: string, path: string, timeoutMs: number) {
-    super(`${method} ${path.split('?')[0]}: no answer from the API server within ${timeoutMs / 1000} s`);
-    this.name = 'TimeoutError';
-  }
-}
-
-/** The watch was stopped by its owner (not a failure). */
-export class WatchAborted extends Error {
-  constructor() {
-    super('watch aborted');
-    this.name = 'WatchAborted';
+    this.pool.close();
   }
 }
 

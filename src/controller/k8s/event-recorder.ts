@@ -1,5 +1,12 @@
-import type { EventIntent } from '../status/events.js';
 import type { KubeClients } from './client.js';
+
+/** A core/v1 Event to record about an object (the controller's EventIntent fits it). */
+export interface EventToRecord {
+  type: 'Normal' | 'Warning';
+  /** CamelCase. */
+  reason: string;
+  message: string;
+}
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -33,7 +40,7 @@ export class EventRecorder {
   private admitted = 0;
 
   /** Decides whether an event may be sent now (exposed for tests). */
-  admit(object: InvolvedObject, event: EventIntent): boolean {
+  admit(object: InvolvedObject, event: EventToRecord): boolean {
     const now = this.now();
     // Messages carry figures, so keys keep coming: drop the expired ones now and then.
     if (++this.admitted % 500 === 0) this.sweep(now);
@@ -54,7 +61,7 @@ export class EventRecorder {
     return true;
   }
 
-  async record(object: InvolvedObject, event: EventIntent): Promise<void> {
+  async record(object: InvolvedObject, event: EventToRecord): Promise<void> {
     if (!this.admit(object, event)) return;
     const timestamp = new Date(this.now());
     try {

@@ -1,73 +1,89 @@
-import type { ObjectMeta } from '../types.js';
-import { type KubeApi, WatchAborted, type WatchEvent } from './api-client.js';
-import { statusCodeOf } from './client.js';
+import type { KubeApi, WatchEvent } from './api-client.js';
+import { isTooLargeResourceVersion, statusCodeOf, WatchAborted } from './api-errors.js';
+import { listAllPages } from './list-pager.js';
+import { sleep } from './retry.js';
+
+/** The metadata the cache keys and compares objects by (and what handlers commonly read). */
+export interface CachedMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  annotations?: Record<string, string>;
+}
 
 export interface CachedObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: ObjectMeta;
+  metadata?: CachedMeta;
 }
 
+/** Called with the object as stored. Handlers must not change it: it is the cache's copy (see `transform`). */
 export interface CacheHandlers<T> {
   add?: (obj: T) => void;
   update?: (obj: T) => void;
   delete?: (obj: T) => void;
 }
 
-export interface CacheEvents {
+export interface CacheOptions<T> {
   /** A list or watch failed with something other than a timeout or 410; it is retried after `retryInMs`. */
   onWatchError?: (resource: string, error: unknown, retryInMs: number) => void;
-}
-
-export interface ObjectList {
-  items?: CachedObject[];
-  metadata?: { resourceVersion?: string };
+  /**
+   * client-go's SetTransform: applied to every listed or watched object before it is stored and handed to the
+   * handlers — the place to drop fields nobody reads or to share memory. The object it gets is fresh from the
+   * wire and its own to change; what it returns is the cache's, never to be changed afterwards.
+   */
+  transform?: (obj: T) => T;
+  /** Objects per list page (default 500). */
+  pageSize?: number;
+  /** After each list page: for tests and logs. */
+  onListPage?: (resource: string, page: number, items: number) => void;
 }
 
 /** Where a ResourceCache lists and watches one resource, in one namespace or all. */
 export interface Source {
   path: string;
-  list: () => Promise<ObjectList>;
-  /** Accept header of the watch (e.g. asking for metadata only). */
+  /** Accept header of the list (e.g. asking for metadata only). */
+  listAccept?: string;
+  /** Accept header of the watch. */
   watchAccept?: string;
-  /**
-   * client-go's SetTransform: applied to every listed or watched object before it is stored, to keep only the
-   * fields a controller reads. It must keep metadata (name, namespace, resourceVersion).
-   */
-  transform?: (obj: CachedObject) => CachedObject;
 }
 
 const MAX_BACKOFF_MS = 30_000;
 
-/** The Status a watch sends as an ERROR event, or a 410 answer: the resourceVersion is too old, list again. */
-const isGone = (error: unknown) => statusCodeOf(error) === 410;
+/** The resourceVersion to list from is gone (410) or not yet known to the server: list the latest. */
+const needsFreshList = (error: unknown) => statusCodeOf(error) === 410 || isTooLargeResourceVersion(error);
 
 class Gone extends Error {
   readonly code = 410;
 }
 
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms).unref());
-
 /**
- * client-go's reflector for one source: list, then watch from the list's resourceVersion with bookmarks;
- * a watch the server ends is resumed from the last version seen, a 410 relists (diffing against the store so
- * handlers see adds, updates and deletes), and any other failure is reported and retried with backoff
- * (1 s doubling to 30 s). The store holds the very objects handed to the handlers.
+ * client-go's reflector for one source: list (in pages), then watch from the list's resourceVersion with
+ * bookmarks. A watch the server ends is resumed from the last version seen; a 410 relists (diffing against the
+ * store so handlers see adds, updates and deletes); any other failure is reported and retried with backoff
+ * (1 s doubling to 30 s). Which version a list asks for follows client-go (relistResourceVersion): the first
+ * list takes any ("0": the API server answers from its watch cache, without etcd — whole, ignoring the page
+ * limit — and the watch that follows catches up), but a list after a 410 asks for the latest ("", a consistent
+ * read, in pages; served from the watch cache too from Kubernetes 1.31), since a lagging cache could hand back
+ * a state older than the one this store already holds. A first list that failed is retried the second way.
  */
 class Reflector<T extends CachedObject> {
   /** namespace → name → object: `list(namespace)` without scanning every object. */
   readonly byNamespace = new Map<string, Map<string, T>>();
   private resourceVersion = '';
+  private readonly stopping = new AbortController();
   private watch: { abort(): void } | undefined;
-  private stopped = false;
   private failures = 0;
+  private listAttempts = 0;
 
   constructor(
     private readonly api: KubeApi,
     private readonly resource: string,
     private readonly source: Source,
     private readonly handlers: CacheHandlers<T>,
-    private readonly events: CacheEvents,
+    private readonly options: CacheOptions<T>,
   ) {}
 
   /** Resolves after the first successful list (or at stop()); keeps watching in the background. */
@@ -77,12 +93,16 @@ class Reflector<T extends CachedObject> {
     });
   }
 
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
   private async loop(synced: () => void): Promise<void> {
     let needList = true;
     while (!this.stopped) {
       try {
         if (needList) {
-          this.replace(await this.source.list());
+          await this.list();
           needList = false;
           this.failures = 0;
           synced();
@@ -93,8 +113,9 @@ class Reflector<T extends CachedObject> {
         if (!received && Date.now() - started < 1000) await this.backoff(new Error('watch closed at once'));
       } catch (error) {
         if (this.stopped || error instanceof WatchAborted) break;
-        if (isGone(error)) needList = true;
-        else await this.backoff(error);
+        // A watch that cannot resume lists again at once; a list that failed (for whatever reason) backs off.
+        if (!needList && needsFreshList(error)) needList = true;
+        else await this.backoff(error).catch(() => undefined);
       }
     }
     synced();
@@ -102,8 +123,33 @@ class Reflector<T extends CachedObject> {
 
   private async backoff(error: unknown): Promise<void> {
     const retryInMs = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.failures++);
-    this.events.onWatchError?.(this.resource, error, retryInMs);
-    await sleep(retryInMs);
+    this.options.onWatchError?.(this.resource, error, retryInMs);
+    await sleep(retryInMs, this.stopping.signal);
+  }
+
+  /** A full list, in pages, then the store replaced by it. */
+  private async list(): Promise<void> {
+    const listed = await listAllPages<T, T>(this.api, this.source.path, {
+      // The first try takes any version, from the watch cache. Later ones (after a 410, or after that first try
+      // failed — e.g. a whole answer too large to arrive within the request timeout) take the latest, in pages.
+      resourceVersion: this.listAttempts++ === 0 ? '0' : '',
+      accept: this.source.listAccept,
+      pageSize: this.options.pageSize,
+      signal: this.stopping.signal,
+      // Objects already stored at the same version are kept as they are (and raise no event); others are
+      // transformed as their page arrives, so the raw pages need not all be held at once.
+      map: (item) => {
+        const { namespace = '', name = '', resourceVersion } = item.metadata ?? {};
+        const known = this.byNamespace.get(namespace)?.get(name);
+        return known && known.metadata?.resourceVersion === resourceVersion ? known : this.transform(item);
+      },
+      onPage: (page, items) => this.options.onListPage?.(this.resource, page, items),
+    });
+    this.replace(listed.items, listed.resourceVersion);
+  }
+
+  private transform(obj: T): T {
+    return this.options.transform ? this.options.transform(obj) : obj;
   }
 
   /** One watch request until the server ends it; resolves to whether any event arrived. */
@@ -140,12 +186,12 @@ class Reflector<T extends CachedObject> {
     const rv = event.object.metadata?.resourceVersion;
     if (rv) this.resourceVersion = rv;
     if (event.type === 'BOOKMARK') return;
-    if (event.type === 'DELETED') this.remove(event.object);
-    else this.put(event.object);
+    const obj = this.transform(event.object);
+    if (event.type === 'DELETED') this.remove(obj);
+    else this.put(obj);
   }
 
-  private put(received: T): void {
-    const obj = (this.source.transform ? this.source.transform(received) : received) as T;
+  private put(obj: T): void {
     const { namespace = '', name = '' } = obj.metadata ?? {};
     const names = this.byNamespace.get(namespace) ?? new Map<string, T>();
     this.byNamespace.set(namespace, names);
@@ -165,26 +211,34 @@ class Reflector<T extends CachedObject> {
     this.handlers.delete?.(obj);
   }
 
-  /** A fresh list: unchanged objects (same resourceVersion) raise no event, missing ones are deletes. */
-  private replace(list: ObjectList): void {
+  /** A fresh list: unchanged objects (the very stored ones) raise no event, missing ones are deletes. */
+  private replace(items: T[], resourceVersion: string): void {
     const seen = new Set<string>();
-    for (const item of (list.items ?? []) as T[]) {
-      const { namespace = '', name = '', resourceVersion } = item.metadata ?? {};
+    for (const item of items) {
+      const { namespace = '', name = '' } = item.metadata ?? {};
       seen.add(`${namespace}/${name}`);
-      const known = this.byNamespace.get(namespace)?.get(name);
-      if (known && known.metadata?.resourceVersion === resourceVersion) continue;
-      this.put(item);
+      if (this.byNamespace.get(namespace)?.get(name) !== item) this.put(item);
     }
     for (const [namespace, names] of [...this.byNamespace]) {
       for (const obj of [...names.values()]) {
         if (!seen.has(`${namespace}/${obj.metadata?.name ?? ''}`)) this.remove(obj);
       }
     }
-    this.resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.resourceVersion = resourceVersion;
+  }
+
+  /** See ResourceCache.replaceStored. */
+  replaceStored(namespace: string, name: string, next: (stored: T) => T | undefined): boolean {
+    const names = this.byNamespace.get(namespace);
+    const stored = names?.get(name);
+    const replacement = stored && next(stored);
+    if (!names || !replacement) return false;
+    names.set(name, replacement);
+    return true;
   }
 
   stop(): void {
-    this.stopped = true;
+    this.stopping.abort();
     this.watch?.abort();
   }
 }
@@ -193,8 +247,14 @@ class Reflector<T extends CachedObject> {
 export class ResourceCache<T extends CachedObject> {
   private readonly reflectors: Reflector<T>[];
 
-  constructor(api: KubeApi, resource: string, sources: Source[], handlers: CacheHandlers<T>, events: CacheEvents = {}) {
-    this.reflectors = sources.map((source) => new Reflector<T>(api, resource, source, handlers, events));
+  constructor(
+    api: KubeApi,
+    resource: string,
+    sources: Source[],
+    handlers: CacheHandlers<T>,
+    options: CacheOptions<T> = {},
+  ) {
+    this.reflectors = sources.map((source) => new Reflector<T>(api, resource, source, handlers, options));
   }
 
   /** Resolves once every source has listed (the cache is synced), or at stop(). */
@@ -216,6 +276,16 @@ export class ResourceCache<T extends CachedObject> {
         ? [...r.byNamespace.values()].flatMap((names) => [...names.values()])
         : [...(r.byNamespace.get(namespace)?.values() ?? [])],
     );
+  }
+
+  /**
+   * For the cache's owner to record its own write before the watch delivers it (as client-go's MutationCache):
+   * `next` gets the stored object and returns a NEW one to store in its place, or undefined to keep it — e.g.
+   * only if the stored object is still at the version the write was based on. No handler runs; the watch's
+   * copy of the same version replaces it later as usual.
+   */
+  replaceStored(namespace: string, name: string, next: (stored: T) => T | undefined): boolean {
+    return this.reflectors.some((r) => r.replaceStored(namespace, name, next));
   }
 
   async stop(): Promise<void> {

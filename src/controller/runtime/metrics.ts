@@ -123,6 +123,12 @@ export class OperatorMetrics {
     help: 'Time Kubernetes API requests spent waiting for the client-side rate limit',
     registers: [this.registry],
   });
+  readonly apiRetries = new Counter({
+    name: 'dbwatch_api_request_retries_total',
+    help: 'Kubernetes API requests retried: a 429 or 5xx with Retry-After (code is the HTTP status), or a reset GET',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
   private readonly prerequisite = this.gauge('dbwatch_prerequisite_status', '1 for the current prerequisite status', [
     'namespace',
     'name',

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { connectKube, makeClients } from '../../../src/controller/k8s/client.js';
 import { LeaderElector } from '../../../src/controller/k8s/leader-election.js';
 import { freshNamespace, kubeConfig } from '../../support/kube.js';
+import { type LeadershipChange, maxLeaders, recordLeadership } from '../../support/leadership.js';
 import { eventually, operatorUserKubeconfig } from '../../support/operator.js';
 
 /**
@@ -20,7 +21,7 @@ interface Replica {
 }
 
 /** Every change of leadership, to prove there were never two leaders at once. */
-let timeline: { at: number; who: string; leading: boolean }[] = [];
+let timeline: LeadershipChange[] = [];
 
 async function replica(namespace: string, name: string, skewMs: number): Promise<Replica> {
   const clients = makeClients(await connectKube({ kubeconfig: await operatorUserKubeconfig(namespace) }));
@@ -32,14 +33,7 @@ async function replica(namespace: string, name: string, skewMs: number): Promise
       name: 'dbwatch-operator',
       identity: name,
       now: () => Date.now() + skewMs,
-      onStartedLeading: () => {
-        r.leading = true;
-        timeline.push({ at: Date.now(), who: name, leading: true });
-      },
-      onStoppedLeading: () => {
-        r.leading = false;
-        timeline.push({ at: Date.now(), who: name, leading: false });
-      },
+      ...recordLeadership(timeline, name, r),
     },
     pino({ level: 'silent' }),
   );
@@ -50,18 +44,6 @@ async function replica(namespace: string, name: string, skewMs: number): Promise
 const holder = async (namespace: string) =>
   (await kubeConfig().makeApiClient(k8s.CoordinationV1Api).readNamespacedLease({ namespace, name: 'dbwatch-operator' }))
     .spec?.holderIdentity;
-
-/** The most leaders at any moment, replaying the recorded transitions. */
-function maxLeaders(): number {
-  const leading = new Set<string>();
-  let most = 0;
-  for (const change of timeline) {
-    if (change.leading) leading.add(change.who);
-    else leading.delete(change.who);
-    most = Math.max(most, leading.size);
-  }
-  return most;
-}
 
 async function scenario(leaderSkewMs: number, standbySkewMs: number) {
   timeline = [];
@@ -99,7 +81,7 @@ async function observeHandover(
   process.stdout.write(`${JSON.stringify(timeline.map((t) => ({ ...t, at: t.at - diedAt })))}\n`);
   expect(await holder(ns)).toBe('replica-b');
   await standby.elector.stop();
-  expect(maxLeaders()).toBe(1);
+  expect(maxLeaders(timeline)).toBe(1);
   return handoverMs;
 }
 

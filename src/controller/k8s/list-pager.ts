@@ -1,0 +1,67 @@
+import type { KubeApi } from './api-client.js';
+import { statusCodeOf } from './api-errors.js';
+
+/** kubectl's and client-go's page size. */
+export const DEFAULT_PAGE_SIZE = 500;
+/** Expired continue tokens in a row before the list gives up (each restart is a full, paged list). */
+const MAX_RESTARTS = 3;
+
+export interface ListPage<T> {
+  items?: T[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+export interface PagedListOptions<T, U> {
+  /**
+   * "0": any version the API server has, served from its watch cache (which may ignore `limit` and answer in one
+   * page). "": the latest version, a consistent read. A continue token pins every later page to the first's version.
+   */
+  resourceVersion: '0' | '';
+  accept?: string;
+  pageSize?: number;
+  signal?: AbortSignal;
+  /** Applied to each item as its page arrives, so a page's raw objects can be collected before the next. */
+  map: (item: T) => U;
+  /** After each page (awaited): for tests and logs. */
+  onPage?: (page: number, items: number) => void | Promise<void>;
+}
+
+/**
+ * A whole list in pages of `limit` with `continue`, as client-go's pager (tools/pager): each request stays
+ * small and quick however many objects there are, so no single request meets the request timeout. When a
+ * continue token has expired (410: etcd compacted the version the first page pinned, after ~5 min), the list
+ * starts again from the first page at the latest version — a partial list must never be taken for the whole.
+ */
+export async function listAllPages<T, U>(
+  api: KubeApi,
+  path: string,
+  options: PagedListOptions<T, U>,
+): Promise<{ items: U[]; resourceVersion: string; pages: number; restarts: number }> {
+  let resourceVersion: string = options.resourceVersion;
+  for (let restarts = 0; ; restarts++) {
+    const items: U[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    try {
+      for (;;) {
+        const page: ListPage<T> = await api.request<ListPage<T>>('GET', path, {
+          query: {
+            limit: options.pageSize ?? DEFAULT_PAGE_SIZE,
+            ...(token ? { continue: token } : { resourceVersion: resourceVersion || undefined }),
+          },
+          accept: options.accept,
+          signal: options.signal,
+        });
+        pages++;
+        for (const item of page.items ?? []) items.push(options.map(item));
+        await options.onPage?.(pages, page.items?.length ?? 0);
+        token = page.metadata?.continue || undefined;
+        if (!token) return { items, resourceVersion: page.metadata?.resourceVersion ?? '', pages, restarts };
+      }
+    } catch (error) {
+      if (!(token && statusCodeOf(error) === 410) || restarts >= MAX_RESTARTS) throw error;
+      // The snapshot is gone: only a fresh list from the start is whole and consistent.
+      resourceVersion = '';
+    }
+  }
+}
