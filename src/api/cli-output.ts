@@ -45,6 +45,9 @@ const entryFields = {
     .string()
     .optional()
     .meta({ description: 'Cluster only: status.lastCheckTime, the last check the operator wrote (RFC 3339 UTC).' }),
+  shard: z.string().optional().meta({
+    description: 'Cluster only, operator sharded: status.shard, the replica that owns the object and wrote its status.',
+  }),
 };
 
 export const monitorResultSchema = z

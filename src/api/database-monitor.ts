@@ -207,6 +207,10 @@ export const databaseMonitorStatusSchema = z
     consecutiveSuccesses: z.number().int().optional().meta({
       description: 'Healthy checks in a row up to lastCheckTime, compared with thresholds.successThreshold.',
     }),
+    shard: z.string().optional().meta({
+      description:
+        'The operator replica that owns this object and wrote this status, when the operator runs sharded (docs/operator.md, Sharding).',
+    }),
     lastHandledReconcileAt: z.string().optional().meta({
       description: 'The last dbwatch.dev/requestedAt annotation value acted on (a check was run for it).',
     }),

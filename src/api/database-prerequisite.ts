@@ -104,6 +104,10 @@ export const databasePrerequisiteStatusSchema = prerequisiteResultSchema
       .int()
       .optional()
       .meta({ description: 'Evaluations in a row with overallStatus failed; 0 otherwise.' }),
+    shard: z.string().optional().meta({
+      description:
+        'The operator replica that owns this object and wrote this status, when the operator runs sharded (docs/operator.md, Sharding).',
+    }),
     lastHandledReconcileAt: z.string().optional().meta({
       description: 'The last dbwatch.dev/requestedAt annotation value acted on.',
     }),

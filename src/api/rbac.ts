@@ -30,6 +30,18 @@ export const leaderElectionRules = [
 ];
 
 /**
+ * Sharding (opt-in): each replica creates, renews and at shutdown deletes a Lease of its own, and lists and
+ * watches the group's Leases — in the operator's own namespace only (a Role).
+ */
+export const shardingRules = [
+  {
+    apiGroups: ['coordination.k8s.io'],
+    resources: ['leases'],
+    verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+  },
+];
+
+/**
  * DatabaseDiscovery (opt-in): its own resources, writing the DatabaseMonitors it owns, and Namespace labels
  * for namespaceSelector. Secrets selected by label need nothing more: their metadata is already watched.
  */
@@ -73,6 +85,13 @@ export const leaderElectionRole = (name = 'dbwatch-operator-leader-election') =>
   kind: 'Role',
   metadata: { name, labels },
   rules: leaderElectionRules,
+});
+
+export const shardingRole = (name = 'dbwatch-operator-sharding') => ({
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'Role',
+  metadata: { name, labels },
+  rules: shardingRules,
 });
 
 export const discoveryClusterRole = (name = 'dbwatch-operator-discovery') => ({

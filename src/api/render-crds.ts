@@ -12,6 +12,8 @@ import {
   operatorRules,
   secretReaderClusterRole,
   secretReaderRules,
+  shardingRole,
+  shardingRules,
 } from './rbac.js';
 import { renderApiDocs, renderCliOutputDocs } from './render-api-docs.js';
 
@@ -36,6 +38,8 @@ export function renderGeneratedFiles(): { path: string; yaml: string }[] {
     { path: 'deploy/helm/dbwatch/files/operator-rules.yaml', yaml: render(operatorRules) },
     { path: 'deploy/helm/dbwatch/files/secret-rules.yaml', yaml: render(secretReaderRules) },
     { path: 'deploy/helm/dbwatch/files/leader-election-rules.yaml', yaml: render(leaderElectionRules) },
+    { path: 'deploy/rbac/sharding-role.yaml', yaml: render(shardingRole()) },
+    { path: 'deploy/helm/dbwatch/files/sharding-rules.yaml', yaml: render(shardingRules) },
     { path: 'deploy/rbac/discovery-clusterrole.yaml', yaml: render(discoveryClusterRole()) },
     { path: 'deploy/helm/dbwatch/files/discovery-rules.yaml', yaml: render(discoveryRules) },
     ...(Object.keys(discoverySourceRules) as DiscoveryOperatorSource[]).flatMap((source) => [

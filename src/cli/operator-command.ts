@@ -23,6 +23,8 @@ export interface OperatorSettings {
   logLevel: string;
   checkLimits?: CheckLimits;
   apiRateLimit?: RateLimit;
+  /** SHARDING and SHARD_GROUP: active-active replicas, each on its own objects. */
+  sharding?: { group: string };
   /** ALERTMANAGER_URL and the other ALERTMANAGER_* variables, read by the notifier's own module. */
   alertmanager?: AlertmanagerSettings;
   /** DISCOVERY_SOURCES and DISCOVERY_CLUSTER_NAMESPACES (default: the operator's own namespace). */
@@ -37,6 +39,9 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
   // ALERTMANAGER_* are read by the notifier's own module (src/controller/notify/settings.ts).
   const alertmanager = alertmanagerSettingsFromEnv(env);
   const errors = [...(read.ok ? [] : read.errors), ...alertmanager.errors];
+  if (read.ok && read.values.sharding && read.values.leaderElect) {
+    errors.push('SHARDING=true needs LEADER_ELECT=false: sharded, every replica works (on its own objects)');
+  }
   if (!read.ok || errors.length > 0) return { ok: false, errors };
   const v = read.values;
   return {
@@ -55,6 +60,7 @@ export function parseOperatorSettings(env: NodeJS.ProcessEnv): Parsed {
       checkLimits: { concurrency: v.checkConcurrency, perHost: v.checksPerHost },
       apiRateLimit: { qps: v.kubeApiQps, burst: v.kubeApiBurst },
       ...(alertmanager.settings ? { alertmanager: alertmanager.settings } : {}),
+      ...(v.sharding ? { sharding: { group: v.shardGroup } } : {}),
       discovery: {
         sources: v.discoverySources,
         // By default only the operator's own namespace may discover across namespaces (its admins' namespace).
@@ -89,6 +95,7 @@ export async function runOperatorFromEnv(
     ...(settings.checkLimits ? { checkLimits: settings.checkLimits } : {}),
     ...(settings.apiRateLimit ? { apiRateLimit: settings.apiRateLimit } : {}),
     ...(settings.alertmanager ? { alertmanager: settings.alertmanager } : {}),
+    ...(settings.sharding ? { sharding: { group: settings.sharding.group, namespace: settings.leaseNamespace } } : {}),
     discovery: settings.discovery,
     engineFactory: createEngine,
     log,

@@ -152,6 +152,20 @@ export const OPERATOR_SETTINGS = {
     undefined as string | undefined,
     namespaceName,
   ),
+  sharding: setting(
+    'SHARDING',
+    'false',
+    'true/false, 1/0, yes/no; active-active: every replica works on the objects it owns among the live members (docs/operator.md#sharding); needs LEADER_ELECT=false',
+    false,
+    yesNo,
+  ),
+  shardGroup: setting(
+    'SHARD_GROUP',
+    'dbwatch',
+    "a lowercase DNS label; the shard group (the chart: the release's name): its members' Leases live beside the leader-election Lease",
+    'dbwatch',
+    dnsName(DNS_LABEL, 50, 'a lowercase DNS label of at most 50 characters'),
+  ),
   leaseName: setting(
     'LEADER_ELECTION_LEASE',
     'dbwatch-operator',

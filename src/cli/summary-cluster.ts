@@ -27,6 +27,7 @@ export interface ListedObject {
     overallStatus?: string;
     observedGeneration?: number;
     lastCheckTime?: string;
+    shard?: string;
     conditions?: Condition[];
     alerts?: string[];
     health?: { responseTimeMs?: number };
@@ -126,6 +127,7 @@ function common(obj: ListedObject, intervalMs: number, now: Date, measured: stri
     ...explain(obj, state, measured, intervalMs, now),
     ...(ready?.lastTransitionTime ? { since: ready.lastTransitionTime } : {}),
     ...(obj.status?.lastCheckTime ? { lastCheckTime: obj.status.lastCheckTime } : {}),
+    ...(obj.status?.shard ? { shard: obj.status.shard } : {}),
   };
 }
 

@@ -40,11 +40,14 @@ const ms = (n?: number) => (n === undefined ? '-' : `${n}ms`);
 /**
  * The summary as a table, for files and the cluster alike: headline, databases (problems first), prerequisites,
  * alerts, recommendations. NAMESPACE unless one namespace was read; AGE (how long Ready has had its current value)
- * and REPORTED (age of the check the status reports) only for the cluster, where there is a history.
+ * and REPORTED (age of the check the status reports) only for the cluster, where there is a history; SHARD (the
+ * replica that owns it) when the operator runs sharded.
  */
 export function renderSummary(output: CliOutput, now: Date): string {
   const withNamespace = !(output.source === 'cluster' && output.namespace !== undefined);
   const withHistory = output.source === 'cluster';
+  // A sharded operator: which replica owns each object (status.shard).
+  const withShard = [...output.databases, ...output.prerequisites].some((e) => e.shard !== undefined);
   const table = (first: string, entries: (DatabaseEntry | PrerequisiteEntry)[], response: boolean) =>
     renderTable(
       [
@@ -54,6 +57,7 @@ export function renderSummary(output: CliOutput, now: Date): string {
         'REASON',
         ...(response ? ['RESPONSE'] : []),
         ...(withHistory ? ['AGE', 'REPORTED'] : []),
+        ...(withShard ? ['SHARD'] : []),
         'MESSAGE',
       ],
       entries.map((s) => [
@@ -63,6 +67,7 @@ export function renderSummary(output: CliOutput, now: Date): string {
         s.reason,
         ...(response ? [ms((s as DatabaseEntry).responseTimeMs)] : []),
         ...(withHistory ? [ageOf(s.since, now), ageOf(s.lastCheckTime, now)] : []),
+        ...(withShard ? [s.shard ?? '-'] : []),
         s.message,
       ]),
     );

@@ -19,6 +19,7 @@ import { EnginePool } from './runtime/engine-pool.js';
 import { startHttpServer } from './runtime/http-server.js';
 import { OperatorMetrics } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/work-queue.js';
+import { ShardCoordinator } from './shard/coordinator.js';
 import { errorFields, isStartingUp, metricsPortProblem, StartupError, waitForApiServer } from './startup.js';
 import {
   type Kind,
@@ -49,6 +50,11 @@ export interface OperatorOptions {
   log: Logger;
   /** Post the monitors' alerts to Alertmanager directly (ALERTMANAGER_URL); off when absent. */
   alertmanager?: AlertmanagerSettings;
+  /**
+   * Active-active sharding (src/controller/shard): every replica works, each on the objects it owns among the
+   * group's live members. Replaces leader election (which must then be off).
+   */
+  sharding?: { group: string; namespace: string };
   /** Called when leadership is lost: the process must stop working (the default exits). */
   onLostLeadership?: () => void;
   /** How long start-up waits for an API server that is down or starting (default API_STARTUP_WAIT_MS). */
@@ -99,8 +105,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
   let notifier: Notifier | undefined;
 
+  // Sharded, a replica works on the objects it owns; otherwise the leader works on all of them.
+  let shard: ShardCoordinator | undefined;
+  const mine = (key: ObjectKey) => !shard || shard.owns(key.namespace, key.name);
   const enqueue = (key: ObjectKey) => {
-    if (leading) queue.add(key);
+    if (leading && mine(key)) queue.add(key);
   };
   const world: World = {
     monitors: { get: (ns, name) => monitors.get(ns, name), list: (ns) => monitors.list(ns) },
@@ -171,7 +180,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           monitors,
           secrets,
           enqueue: (key, delayMs) => {
-            if (leading) queue.addAfter(key, delayMs);
+            if (leading && mine(key)) queue.addAfter(key, delayMs);
           },
           onWatchError,
           registry: metrics.registry,
@@ -188,6 +197,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const deps: ReconcilerDeps = {
     monitors,
     prerequisites,
+    owns: mine,
+    ...(options.sharding ? { shard: identity } : {}),
     secrets: (namespace, names) => secretReader.lookup(namespace, names),
     writeStatus: async (kind, object, status) => {
       const { namespace = '', name = '', uid = '', resourceVersion: basedOn = '' } = object.metadata ?? {};
@@ -288,13 +299,44 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   notifier =
     options.alertmanager &&
     startNotifier(options.alertmanager, {
-      monitors: () => (leading ? monitors.list() : []),
+      monitors: () => (leading ? monitors.list().filter((m) => mine(keyOf('DatabaseMonitor', m))) : []),
       metrics: metrics.alertmanager,
       log,
     });
   // Not awaited: a source whose CRD is missing must not keep the operator from being ready.
   discovery?.start();
   log.info({ namespaces: options.namespaces.length > 0 ? options.namespaces : 'all', identity }, 'caches synced');
+
+  /**
+   * Members changed: objects this replica now owns are queued (those taken from a member that died are checked at
+   * once — nobody checked them since it died); objects it no longer owns are dropped here (their connections
+   * closed, their series removed) before the new owner can have checked them twice.
+   */
+  const rebalance = (before: readonly string[], after: readonly string[], expired: readonly string[]) => {
+    const all: ObjectKey[] = [
+      ...monitors.list().map((m) => keyOf('DatabaseMonitor', m)),
+      ...prerequisites.list().map((p) => keyOf('DatabasePrerequisite', p)),
+      ...(discovery?.keys() ?? []),
+    ];
+    let owned = 0;
+    for (const key of all) {
+      const was = ShardCoordinator.ownerUnder(key.namespace, key.name, before) === identity;
+      const is = ShardCoordinator.ownerUnder(key.namespace, key.name, after) === identity;
+      if (is) owned++;
+      if (is && !was) {
+        const from = ShardCoordinator.ownerUnder(key.namespace, key.name, before);
+        if (key.kind === 'DatabaseMonitor' && from !== undefined && expired.includes(from))
+          reconcilers.DatabaseMonitor.takeOver(key);
+        queue.add(key);
+      } else if (was && !is) {
+        queue.remove(key);
+        if (key.kind === 'DatabaseMonitor' || key.kind === 'DatabasePrerequisite')
+          void reconcilers[key.kind].forget(key);
+      }
+    }
+    metrics.shardObjects.set(owned);
+    if (after.includes(identity)) notifier?.resendAll();
+  };
 
   // Every object once: its pass decides from its status when it is next due (monitor/schedule.ts).
   const enqueueAll = () => {
@@ -304,7 +346,26 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const key of discovery?.keys() ?? []) enqueue(key);
   };
   let elector: LeaderElector | undefined;
-  if (options.leaderElection.enabled) {
+  if (options.sharding) {
+    // Every replica works; membership changes move objects between them (docs/operator.md, "Sharding").
+    let members: readonly string[] = [];
+    shard = new ShardCoordinator({
+      clients,
+      namespace: options.sharding.namespace,
+      group: options.sharding.group,
+      identity,
+      log,
+      onWatchError,
+      onChange: (next, expired) => {
+        const before = members;
+        members = next;
+        metrics.shardMembers.set(next.length);
+        rebalance(before, next, expired);
+      },
+    });
+    metrics.leader.set(1);
+    await shard.start();
+  } else if (options.leaderElection.enabled) {
     elector = new LeaderElector(
       clients,
       {
@@ -340,6 +401,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await notifier?.stop();
       await engines.closeAll();
       await elector?.stop();
+      // After the work stopped: deleting the member Lease hands this replica's objects over at once.
+      await shard?.stop();
       await Promise.all([monitors.stop(), prerequisites.stop(), secrets.stop(), discovery?.stop()]);
       clients.api.close();
       await new Promise((ok) => server.close(ok));

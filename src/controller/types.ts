@@ -56,6 +56,10 @@ export interface ReconcilerDeps {
   recordEvent(kind: Kind, object: { metadata?: ObjectMeta }, event: EventIntent): Promise<void>;
   engines: EnginePool;
   metrics: OperatorMetrics;
+  /** Sharded: whether this replica owns the object now (it checks and writes only those). Default: all. */
+  owns?: (key: ObjectKey) => boolean;
+  /** Sharded: this replica's identity, written into the status of the objects it owns (status.shard). */
+  shard?: string;
   log: Logger;
   now(): Date;
 }

@@ -32,11 +32,16 @@ export async function operatorUserKubeconfig(namespace?: string): Promise<string
 
 const granted = new Set<string>();
 
-/** The operator's namespaced grants in one namespace: read its Secrets, hold its leader Lease. */
+/** The operator's namespaced grants in one namespace: read its Secrets, hold its leader Lease, its shard Leases. */
 export async function grantOperatorNamespace(namespace: string): Promise<void> {
   if (granted.has(namespace)) return;
   const steps = [
     ['apply', '-n', namespace, '-f', 'deploy/rbac/leader-election-role.yaml'],
+    ['apply', '-n', namespace, '-f', 'deploy/rbac/sharding-role.yaml'],
+    ['create', 'rolebinding', 'dbwatch-operator-sharding', '-n', namespace].concat([
+      '--role=dbwatch-operator-sharding',
+      '--user=dbwatch-operator',
+    ]),
     ['create', 'rolebinding', 'dbwatch-operator-leader-election', '-n', namespace].concat([
       '--role=dbwatch-operator-leader-election',
       '--user=dbwatch-operator',

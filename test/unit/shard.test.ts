@@ -54,6 +54,15 @@ describe('membership judged by local observation', () => {
     expect(m.live(15_000)).toEqual([]);
   });
 
+  test('a member back after its Lease expired (frozen, then resumed) joins anew, with the join grace', () => {
+    const m = new Membership(4000);
+    m.observe('a', lease('a', '1'), 0);
+    expect(m.live(5000)).toEqual(['a']);
+    m.observe('a', lease('a', '2'), 30_000); // renewed after 30 s without a change: it had expired
+    expect(m.live(31_000)).toEqual([]);
+    expect(m.live(34_000)).toEqual(['a']);
+  });
+
   test('a deleted Lease (clean shutdown) leaves at once; the next change by time alone is known', () => {
     const m = new Membership(4000);
     m.observe('a', lease('a', '1'), 0);

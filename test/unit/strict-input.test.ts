@@ -325,7 +325,7 @@ describe('operator settings from the environment', () => {
     parseOperatorSettings(env);
     const names = Object.values(OPERATOR_SETTINGS).map((s) => s.name);
     expect([...read].sort()).toEqual([...names].sort());
-    expect(names).toHaveLength(18);
+    expect(names).toHaveLength(20);
     const help = renderSettingsHelp();
     const docs = readFileSync('docs/operator.md', 'utf8');
     expect(docs).toContain(renderSettingsTable());

@@ -207,6 +207,23 @@ describe('cluster summary table', () => {
     expect(one.split('\n')[2]).toMatch(/^DATABASE\s+STATUS/);
   });
 
+  test('a sharded operator: a SHARD column names the replica that owns each object', () => {
+    const owned = (m: ListedObject, shard: string) => ({ ...m, status: { ...m.status, shard } }) as ListedObject;
+    const result = summarized({
+      monitors: [
+        owned(monitor('orders', 'healthy'), 'dbwatch-0'),
+        owned(monitor('payments', 'unhealthy'), 'dbwatch-2'),
+      ],
+      prerequisites: [],
+      now,
+    });
+    expect(result.databases.map((d) => d.shard)).toEqual(['dbwatch-2', 'dbwatch-0']);
+    const lines = renderSummary(envelope('HealthSummary', 'cluster', result, 'shop'), now).split('\n');
+    expect(lines[2]).toMatch(/^DATABASE\s+STATUS\s+REASON\s+RESPONSE\s+AGE\s+REPORTED\s+SHARD\s+MESSAGE$/);
+    expect(lines[3]).toMatch(/^payments\s+unhealthy\s+WrongPassword\s+-\s+60m\s+0s\s+dbwatch-2\s+cannot connect/);
+    expect(lines[4]).toMatch(/^orders\s+healthy\s+Healthy\s+4ms\s+60m\s+0s\s+dbwatch-0\s+Database/);
+  });
+
   test('humanDuration prints ages the way kubectl does', () => {
     expect(
       [5_000, 119_000, 200_000, 600_000, 4 * 3_600_000 + 60_000, 30 * 3_600_000, 3 * 86_400_000 + 7_200_000].map(

@@ -1,8 +1,8 @@
 import sql from 'mssql';
 import type { TestQuerySession } from '../engine.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
-import { boundedBatch, CANCEL_MS, closePool } from './mssql.js';
 import { TRANCOUNT_SQL } from './mssql-queries.js';
+import { boundedBatch, CANCEL_MS, closePool } from './mssql-requests.js';
 
 /** SQL Server has no read-only session mode: transaction control in test queries is refused outright. */
 const TRANSACTION_CONTROL = /\b(COMMIT|ROLLBACK|SAVE\s+TRAN(SACTION)?|BEGIN\s+(DISTRIBUTED\s+)?TRAN(SACTION)?)\b/i;

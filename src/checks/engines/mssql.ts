@@ -10,7 +10,7 @@ import {
   type TableRef,
   type TestQuerySession,
 } from '../engine.js';
-import { TimeoutError, withTimeout } from '../timeout.js';
+import { withTimeout } from '../timeout.js';
 import { classifyMssqlError } from './mssql-errors.js';
 import {
   AZURE_SQL_DATABASE,
@@ -22,6 +22,7 @@ import {
   type ServerFacts,
   serverConnectionsSql,
 } from './mssql-queries.js';
+import { boundedBatch, CANCEL_MS, closePool, ignore } from './mssql-requests.js';
 import { MssqlTestSession } from './mssql-session.js';
 import { isTdsResponse, preloginPacket, tdsPacketComplete } from './tds-prelogin.js';
 
@@ -29,9 +30,6 @@ export { classifyMssqlError };
 
 const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
-/** How long a cancel (TDS attention) may take before tedious closes the connection itself. */
-export const CANCEL_MS = 1000;
-export const ignore = () => undefined;
 
 /** encrypt + trustServerCertificate from the spec's TLS mode (tedious cannot skip only the host-name check). */
 export function poolConfig(config: ConnectionConfig, poolSize: number, database = config.database): sql.config {
@@ -287,30 +285,6 @@ export class MssqlEngine implements DatabaseEngine {
 
   async close(): Promise<void> {
     await closePool(this.pool);
-  }
-}
-
-/** Closes a pool within CANCEL_MS; never throws. */
-export async function closePool(pool: sql.ConnectionPool): Promise<void> {
-  await withTimeout(pool.close(), CANCEL_MS, 'closing the pool').catch(ignore);
-}
-
-/**
- * Runs a batch with a server-side lock wait limit, cancelling it (TDS attention) if it outlives the
- * timeout and waiting a little longer than tedious's own cancel timeout for the acknowledgement.
- */
-export async function boundedBatch<T>(request: sql.Request, text: string, timeoutMs: number): Promise<T[]> {
-  const bound = Math.max(1, Math.floor(timeoutMs));
-  const pending = request.batch<T>(`SET LOCK_TIMEOUT ${bound};\n${text}`);
-  try {
-    const result = await withTimeout(pending, bound, 'query');
-    return (result.recordset ?? []) as T[];
-  } catch (error) {
-    if (error instanceof TimeoutError) {
-      request.cancel();
-      await withTimeout(pending, CANCEL_MS + 500, 'cancel').catch(ignore);
-    }
-    throw error;
   }
 }
 

@@ -29,7 +29,13 @@ export type CallOptions = Pick<RequestOptions, 'signal' | 'timeoutMs'>;
 
 /** A Lease as dbwatch reads and writes it; MicroTime fields travel as RFC 3339 strings with microseconds. */
 export interface Lease {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string; uid?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+  };
   spec?: LeaseSpec;
 }
 export interface LeaseSpec {
@@ -124,6 +130,8 @@ export function makeClients(api: KubeApi) {
         { namespace, name, body }: { namespace: string; name: string; body: Lease },
         call?: CallOptions,
       ) => api.request<Lease>('PUT', leasePath(namespace, name), { ...call, body }),
+      deleteNamespacedLease: ({ namespace, name }: { namespace: string; name: string }, call?: CallOptions) =>
+        api.request('DELETE', leasePath(namespace, name), call),
     },
   };
 }

@@ -18,6 +18,8 @@ export interface PagedListOptions<T, U> {
    */
   resourceVersion: '0' | '';
   accept?: string;
+  /** Only the objects with these labels (a Kubernetes label selector, e.g. app=dbwatch). */
+  labelSelector?: string;
   pageSize?: number;
   signal?: AbortSignal;
   /** Applied to each item as its page arrives, so a page's raw objects can be collected before the next. */
@@ -46,6 +48,7 @@ export async function listAllPages<T, U>(
       for (;;) {
         const page: ListPage<T> = await api.request<ListPage<T>>('GET', path, {
           query: {
+            labelSelector: options.labelSelector,
             limit: options.pageSize ?? DEFAULT_PAGE_SIZE,
             ...(token ? { continue: token } : { resourceVersion: resourceVersion || undefined }),
           },

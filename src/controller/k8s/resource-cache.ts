@@ -48,6 +48,8 @@ export interface Source {
   listAccept?: string;
   /** Accept header of the watch. */
   watchAccept?: string;
+  /** Only the objects with these labels (list and watch alike). */
+  labelSelector?: string;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -134,6 +136,7 @@ class Reflector<T extends CachedObject> {
       // failed — e.g. a whole answer too large to arrive within the request timeout) take the latest, in pages.
       resourceVersion: this.listAttempts++ === 0 ? '0' : '',
       accept: this.source.listAccept,
+      ...(this.source.labelSelector ? { labelSelector: this.source.labelSelector } : {}),
       pageSize: this.options.pageSize,
       signal: this.stopping.signal,
       // Objects already stored at the same version are kept as they are (and raise no event); others are
@@ -159,7 +162,12 @@ class Reflector<T extends CachedObject> {
     const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
     const handle = this.api.watch<T>(
       this.source.path,
-      { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+      {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+        ...(this.source.labelSelector ? { labelSelector: this.source.labelSelector } : {}),
+      },
       (event) => {
         received = true;
         if (event.type !== 'ERROR') this.failures = 0;

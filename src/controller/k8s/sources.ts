@@ -90,3 +90,8 @@ export class SecretReader<D> {
     }
   }
 }
+
+/** Leases of one namespace with the given labels: the members of a shard group (src/controller/shard). */
+export function leaseSource(namespace: string, labelSelector: string): Source {
+  return { path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`, labelSelector };
+}

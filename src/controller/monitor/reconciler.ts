@@ -31,7 +31,7 @@ type Pass = { observation: MonitorObservation; requestedAt?: string; nextAtMs?: 
 export class MonitorReconciler {
   private readonly slots = new Map<
     string,
-    { uid: string | undefined; slot: number | undefined; engine: string; retry?: boolean }
+    { uid: string | undefined; slot: number | undefined; engine: string; retry?: boolean; takenOver?: boolean }
   >();
 
   constructor(
@@ -42,11 +42,13 @@ export class MonitorReconciler {
 
   async reconcile(key: ObjectKey): Promise<ReconcileResult> {
     const obj = this.deps.monitors.get(key.namespace, key.name);
-    if (!obj) {
+    if (!obj || (this.deps.owns && !this.deps.owns(key))) {
       await this.forget(key);
       return {};
     }
     const pass = await this.observe(key, obj);
+    // Sharded: the object moved to another replica while this pass checked it; the new owner writes.
+    if (this.deps.owns && !this.deps.owns(key)) return {};
     if ('waitUntilMs' in pass) return { requeueAfterMs: Math.max(0, pass.waitUntilMs - this.deps.now().getTime()) };
     const previous = obj.status;
     const { status, events } = nextMonitorStatus({
@@ -55,6 +57,7 @@ export class MonitorReconciler {
       generation: obj.metadata?.generation ?? 1,
       now: this.deps.now(),
       ...(pass.requestedAt ? { requestedAt: pass.requestedAt } : {}),
+      ...(this.deps.shard ? { shard: this.deps.shard } : {}),
     });
     const spec = pass.observation.kind === 'Checked' ? pass.observation.spec : undefined;
     const known = this.slots.get(mapKey(key));
@@ -115,6 +118,7 @@ export class MonitorReconciler {
       connectionChanged: before !== undefined && before !== connectionFingerprint(resolved.config),
       lastSlot: known && known.uid === obj.metadata?.uid ? known.slot : undefined,
       retry: known?.retry === true && known.uid === obj.metadata?.uid,
+      takenOver: known?.takenOver === true,
     });
     if (!plan.check) {
       this.remember(key, obj, { slot: plan.slot });
@@ -180,10 +184,24 @@ export class MonitorReconciler {
       slot: update.slot ?? (same ? known?.slot : undefined),
       engine: update.engine ?? known?.engine ?? 'postgres',
       retry: same && known?.retry === true,
+      // A takeover lasts until a check has been done (a slot remembered).
+      takenOver: known?.takenOver === true && update.slot === undefined,
     });
   }
 
-  /** The monitor is gone: close its connections, drop its series. */
+  /** Sharded: taken over from a member that died: its next pass checks at once (nobody did since). */
+  takeOver(key: ObjectKey): void {
+    const id = mapKey(key);
+    const known = this.slots.get(id);
+    this.slots.set(id, {
+      uid: known?.uid,
+      slot: undefined,
+      engine: known?.engine ?? 'postgres',
+      takenOver: true,
+    });
+  }
+
+  /** The monitor is gone (or now another replica's): close its connections, drop its series. */
   async forget(key: ObjectKey): Promise<void> {
     const id = mapKey(key);
     const known = this.slots.get(id);

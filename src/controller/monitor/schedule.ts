@@ -48,6 +48,7 @@ export type CheckTrigger =
   | 'ConnectionChanged'
   | 'StaleStatus'
   | 'Retry'
+  | 'TakenOver'
   | 'Slot';
 
 export type Plan =
@@ -67,6 +68,8 @@ export interface PlanInput {
   lastSlot: number | undefined;
   /** This process's last pass checked but could not write its result: check again now. */
   retry?: boolean;
+  /** Sharded: taken over from a member that died (nobody has checked it since): check now. */
+  takenOver?: boolean;
 }
 
 /**
@@ -85,6 +88,7 @@ export function planCheck(input: PlanInput): Plan {
   if (isTrue(previous.conditions, ConditionType.Stalled)) return now('WasStalled');
   if (input.connectionChanged) return now('ConnectionChanged');
   if (input.retry) return now('Retry');
+  if (input.takenOver) return now('TakenOver');
   const lastCheck = previous.lastCheckTime ? Date.parse(previous.lastCheckTime) : Number.NaN;
   if (!(nowMs - lastCheck <= heartbeatMs(grid.intervalMs) + grid.intervalMs)) return now('StaleStatus');
   const done = input.lastSlot ?? Math.max(slot, slotOf(grid, lastCheck));

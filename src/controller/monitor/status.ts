@@ -39,6 +39,8 @@ export interface StatusInput {
   now: Date;
   /** The requestedAt annotation value this pass acted on (a check ran for it). */
   requestedAt?: string;
+  /** Sharded: the replica writing (status.shard). */
+  shard?: string;
 }
 
 /**
@@ -117,6 +119,7 @@ function checked(
   const status: DatabaseMonitorStatus = {
     observedGeneration: generation,
     conditions,
+    ...(input.shard ? { shard: input.shard } : {}),
     status: reported,
     lastCheckTime: at.toISOString(),
     nextHeartbeatTime: new Date(at.getTime() + heartbeatMs(intervalOf(spec))).toISOString(),
@@ -159,7 +162,12 @@ function stalled(
   const changed = was?.status !== 'True' || was.message !== message;
   const eventReason = reason === 'InvalidSpec' ? EventReason.InvalidSpec : EventReason.SecretNotFound;
   return {
-    status: { observedGeneration: generation, conditions, ...history(previous) },
+    status: {
+      observedGeneration: generation,
+      conditions,
+      ...(input.shard ? { shard: input.shard } : {}),
+      ...history(previous),
+    },
     events: changed ? [{ type: 'Warning', reason: eventReason, message }] : [],
   };
 }
@@ -176,6 +184,7 @@ function suspended(input: StatusInput): { status: DatabaseMonitorStatus; events:
     status: {
       observedGeneration: generation,
       conditions: recomputeConditions(previous?.conditions, paused, generation, now),
+      ...(input.shard ? { shard: input.shard } : {}),
       ...history(previous),
     },
     events: [],

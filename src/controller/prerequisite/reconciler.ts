@@ -40,9 +40,8 @@ export class PrerequisiteReconciler {
   async reconcile(key: ObjectKey): Promise<ReconcileResult> {
     const { deps } = this;
     const obj = deps.prerequisites.get(key.namespace, key.name);
-    if (!obj) {
-      await deps.engines.closeMatching(engineKey(key, ''));
-      deps.metrics.forgetPrerequisite(key.namespace, key.name);
+    if (!obj || (deps.owns && !deps.owns(key))) {
+      await this.forget(key);
       return {};
     }
     const previous = obj.status;
@@ -50,12 +49,15 @@ export class PrerequisiteReconciler {
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
     const observation = await this.observe(key, obj, runNow);
+    // Sharded: the object moved to another replica while this pass evaluated it; the new owner writes.
+    if (deps.owns && !deps.owns(key)) return {};
     const { status, events } = nextPrerequisiteStatus({
       observation,
       previous,
       generation,
       now: deps.now(),
       ...(runNow && requestedAt ? { requestedAt } : {}),
+      ...(deps.shard ? { shard: deps.shard } : {}),
     });
     const intervalMs = observation.kind === 'Evaluated' ? parseDuration(observation.spec.interval) : 0;
     const decision = decideStatusWrite(previous, status, intervalMs, deps.now());
@@ -77,6 +79,12 @@ export class PrerequisiteReconciler {
     deps.metrics.recordPrerequisite(key.namespace, key.name, observation.result.overallStatus);
     const grid = gridOf(key.namespace, key.name, intervalMs);
     return { requeueAfterMs: slotStart(grid, slotOf(grid, deps.now().getTime()) + 1) - deps.now().getTime() };
+  }
+
+  /** The prerequisite is gone (or now another replica's): close its inline connections, drop its series. */
+  async forget(key: ObjectKey): Promise<void> {
+    await this.deps.engines.closeMatching(engineKey(key, ''));
+    this.deps.metrics.forgetPrerequisite(key.namespace, key.name);
   }
 
   private async observe(key: ObjectKey, obj: PrerequisiteObject, runNow: boolean): Promise<PrerequisiteObservation> {

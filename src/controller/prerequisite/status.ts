@@ -51,6 +51,8 @@ export interface PrerequisiteStatusInput {
   generation: number;
   now: Date;
   requestedAt?: string;
+  /** Sharded: the replica writing (status.shard). */
+  shard?: string;
 }
 
 /** Pure: the whole next status of a prerequisite and the Events of its transition. */
@@ -99,6 +101,7 @@ function evaluated(
     ...result,
     observedGeneration: generation,
     conditions,
+    ...(input.shard ? { shard: input.shard } : {}),
     lastCheckTime: at.toISOString(),
     ...(lastSuccessTime ? { lastSuccessTime } : {}),
     consecutiveFailures: result.overallStatus === 'failed' ? (previous?.consecutiveFailures ?? 0) + 1 : 0,
@@ -158,6 +161,7 @@ function invalid(
     status: {
       observedGeneration: generation,
       conditions,
+      ...(input.shard ? { shard: input.shard } : {}),
       ...(previous?.lastSuccessTime ? { lastSuccessTime: previous.lastSuccessTime } : {}),
       ...(previous?.lastHandledReconcileAt ? { lastHandledReconcileAt: previous.lastHandledReconcileAt } : {}),
     },

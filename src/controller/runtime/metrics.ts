@@ -153,7 +153,17 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
   readonly queueDepth = this.gauge('dbwatch_workqueue_depth', 'Keys waiting in the work queue', []);
-  readonly leader = this.gauge('dbwatch_leader', '1 while this instance holds the leader Lease', []);
+  readonly leader = this.gauge(
+    'dbwatch_leader',
+    '1 while this instance holds the leader Lease (sharded: always 1)',
+    [],
+  );
+  readonly shardObjects = this.gauge(
+    'dbwatch_shard_objects',
+    'Objects (monitors, prerequisites, discoveries) this replica owns when sharded',
+    [],
+  );
+  readonly shardMembers = this.gauge('dbwatch_shard_members', 'Live members of the shard group this replica sees', []);
   readonly watchErrors = new Counter({
     name: 'dbwatch_watch_errors_total',
     help: 'Watch failures that were restarted',

@@ -30,7 +30,10 @@ export class Membership {
   /** A Lease as listed or watched (name → lease); a new resourceVersion counts as a renewal now. */
   observe(name: string, lease: MemberLease, nowMs: number): void {
     const known = this.seen.get(name);
-    if (!known || known.lease.holder !== lease.holder) {
+    // A member back after its Lease expired (a freeze, a partition) joins anew: the others dropped it, and its
+    // own view of them is as stale, so everyone waits the join grace again before objects move to it.
+    const expired = known !== undefined && nowMs - known.changedMs >= known.lease.leaseDurationMs;
+    if (!known || known.lease.holder !== lease.holder || expired) {
       this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs });
     } else if (known.lease.resourceVersion !== lease.resourceVersion) {
       this.seen.set(name, { lease, firstSeenMs: known.firstSeenMs, changedMs: nowMs });

@@ -164,6 +164,36 @@ describe('the Helm chart', () => {
     );
   });
 
+  test('sharding: 3 active replicas, no leader election, member Leases in the release namespace only, PDB one at a time', async () => {
+    const ns = await freshNamespace('helm-shard');
+    const manifests = render(['-n', ns, '--set', 'sharding.enabled=true']);
+    const all = objects(manifests);
+    const deployment = all.find((o) => o.kind === 'Deployment') as unknown as {
+      spec: { replicas: number; template: { spec: { containers: { env: { name: string; value: string }[] }[] } } };
+    };
+    expect(deployment.spec.replicas).toBe(3);
+    const env = Object.fromEntries(deployment.spec.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ SHARDING: 'true', SHARD_GROUP: 'dbwatch', LEADER_ELECT: 'false' });
+    // No leader-election Lease or Role; a Role for the Leases in the release namespace, bound to the operator.
+    expect(all.filter((o) => o.kind === 'Lease')).toEqual([]);
+    expect(all.map((o) => `${o.kind}/${o.metadata.name}`)).not.toContain('Role/dbwatch-leader-election');
+    const role = all.find((o) => o.kind === 'Role' && o.metadata.name === 'dbwatch-sharding') as unknown as {
+      metadata: { namespace: string };
+      rules: { resources: string[] }[];
+    };
+    expect(role.metadata.namespace).toBe(ns);
+    expect(role.rules.flatMap((r) => r.resources)).toEqual(['leases']);
+    expect(all.some((o) => o.kind === 'RoleBinding' && o.metadata.name === 'dbwatch-sharding')).toBe(true);
+    expect(all.find((o) => o.kind === 'PodDisruptionBudget')?.spec).toMatchObject({ maxUnavailable: 1 });
+    await serverDryRun(manifests);
+    // Two sharded replicas are fine too: every replica works on its own objects.
+    expect(
+      objects(render(['--set', 'sharding.enabled=true', '--set', 'replicaCount=2'])).find(
+        (o) => o.kind === 'Deployment',
+      )?.spec?.replicas,
+    ).toBe(2);
+  });
+
   test('with every optional part off: the API server accepts it (server-side dry run), no PDB for one replica', async () => {
     const ns = await freshNamespace('helm-off');
     const manifests = render(['-n', ns, ...ALL_OFF]);

@@ -27,12 +27,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- range $name, $value := . }}{{ $pairs = append $pairs (printf "%s=%s" $name $value) }}{{ end -}}
 {{- join "," $pairs -}}
 {{- end -}}
-{{- /* Replicas: the value, else 2 with leader election and 1 without; several without leader election is refused. */ -}}
+{{- /* Replicas: the value, else 3 sharded, 2 with leader election, 1 with neither; several with neither is refused. */ -}}
 {{- define "dbwatch.replicas" -}}
-{{- $elect := .Values.leaderElection.enabled -}}
+{{- $shard := .Values.sharding.enabled -}}
+{{- $elect := and .Values.leaderElection.enabled (not $shard) -}}
 {{- if kindIs "invalid" .Values.replicaCount -}}
-{{- ternary 2 1 $elect -}}
-{{- else if and (not $elect) (gt (int .Values.replicaCount) 1) -}}
+{{- if $shard }}3{{ else }}{{ ternary 2 1 $elect }}{{ end -}}
+{{- else if and (not $elect) (not $shard) (gt (int .Values.replicaCount) 1) -}}
 {{- fail (printf "replicaCount=%d with leaderElection.enabled=false would run %d operators that all check and write status: set replicaCount=1, or keep leader election on" (int .Values.replicaCount) (int .Values.replicaCount)) -}}
 {{- else -}}
 {{- int .Values.replicaCount -}}

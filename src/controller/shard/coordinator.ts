@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import type { KubeClients } from '../k8s/client.js';
+import { MemberLease } from '../k8s/member-lease.js';
+import { type CachedObject, ResourceCache } from '../k8s/resource-cache.js';
+import { leaseSource } from '../k8s/sources.js';
+import { Membership } from './membership.js';
+import { ownerOf } from './ownership.js';
+
+export const SHARD_GROUP_LABEL = 'dbwatch.dev/shard-group';
+
+interface LeaseObject extends CachedObject {
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number };
+}
+
+export interface ShardOptions {
+  clients: KubeClients;
+  /** Where the members' Leases live: the operator's own namespace. */
+  namespace: string;
+  /** The group's name (the Helm release): members are its Leases labelled dbwatch.dev/shard-group=<group>. */
+  group: string;
+  identity: string;
+  log: Logger;
+  /** The members this replica sees changed: `expired` died (their Leases ran out) rather than left. */
+  onChange: (members: readonly string[], expired: readonly string[]) => void;
+  onWatchError?: (resource: string, error: unknown, retryInMs: number) => void;
+  leaseDurationSeconds?: number;
+  /** A new member counts this long after it is first seen, by every replica alike (default 2 × retry period). */
+  joinGraceMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Active-active sharding on Kubernetes Leases. Each replica keeps a Lease of its own (MemberLease) and watches
+ * the group's Leases; the live members are those whose Lease changed within its duration by this replica's own
+ * clock (Membership), and each object belongs to one of them by rendezvous hashing (ownerOf). A replica whose
+ * own renewal missed its deadline owns nothing until it renews, so a frozen or cut-off replica stops working
+ * before the others count it gone. No other store, no consensus of our own: the API server's Leases are it.
+ */
+export class ShardCoordinator {
+  private readonly membership: Membership;
+  private readonly lease: MemberLease;
+  private readonly leases: ResourceCache<LeaseObject>;
+  private members: readonly string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private stopped = false;
+
+  constructor(private readonly options: ShardOptions) {
+    this.now = options.now ?? Date.now;
+    const leaseDurationSeconds = options.leaseDurationSeconds ?? 15;
+    this.membership = new Membership(options.joinGraceMs ?? 4000);
+    this.lease = new MemberLease(
+      options.clients,
+      {
+        namespace: options.namespace,
+        name: memberLeaseName(options.group, options.identity),
+        identity: options.identity,
+        labels: { [SHARD_GROUP_LABEL]: options.group },
+        leaseDurationSeconds,
+        onLive: () => this.recompute(),
+        onLost: () => this.recompute(),
+        now: this.now,
+      },
+      options.log,
+    );
+    const seen = (change: 'put' | 'delete') => (l: LeaseObject) => {
+      const name = l.metadata?.name ?? '';
+      if (change === 'delete') this.membership.forget(name);
+      else {
+        this.membership.observe(
+          name,
+          {
+            holder: l.spec?.holderIdentity ?? '',
+            resourceVersion: l.metadata?.resourceVersion ?? '',
+            leaseDurationMs: (l.spec?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000,
+          },
+          this.now(),
+        );
+      }
+      this.recompute();
+    };
+    this.leases = new ResourceCache<LeaseObject>(
+      options.clients.api,
+      'leases',
+      [leaseSource(options.namespace, `${SHARD_GROUP_LABEL}=${options.group}`)],
+      { add: seen('put'), update: seen('put'), delete: seen('delete') },
+      { ...(options.onWatchError ? { onWatchError: options.onWatchError } : {}) },
+    );
+  }
+
+  async start(): Promise<void> {
+    this.lease.start();
+    await this.leases.start();
+    this.recompute();
+  }
+
+  /** The live members this replica works with; none while its own Lease is not renewed. */
+  get liveMembers(): readonly string[] {
+    return this.members;
+  }
+
+  /** Whether this replica owns the object (namespace/name) now. */
+  owns(namespace: string, name: string): boolean {
+    if (!this.lease.isLive) return false;
+    return ownerOf(`${namespace}/${name}`, this.members) === this.options.identity;
+  }
+
+  /** The owner of an object under a given member list (for "who held it before"). */
+  static ownerUnder(namespace: string, name: string, members: readonly string[]): string | undefined {
+    return ownerOf(`${namespace}/${name}`, members);
+  }
+
+  private recompute(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const members = this.lease.isLive ? this.membership.live(now) : [];
+    const changed = members.length !== this.members.length || members.some((m, i) => m !== this.members[i]);
+    if (changed) {
+      const expired = this.membership.expired(now);
+      this.members = members;
+      this.options.log.info({ members, expired }, 'shard members changed');
+      this.options.onChange(members, expired);
+    }
+    // Leases expire and join graces end by time alone: look again then.
+    clearTimeout(this.timer);
+    const next = this.membership.nextChangeMs(now);
+    if (next !== undefined) this.timer = setTimeout(() => this.recompute(), Math.max(10, next - now + 5)).unref();
+  }
+
+  /** Leaves the group: the Lease is deleted, so the others take this replica's objects over at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.lease.stop();
+    await this.leases.stop();
+  }
+}
+
+/** One Lease per replica, named after the group and the replica (a DNS subdomain of at most 253 characters). */
+export function memberLeaseName(group: string, identity: string): string {
+  const clean = `${group}-shard-${identity}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-');
+  return clean.slice(0, 253).replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'dbwatch-shard';
+}
