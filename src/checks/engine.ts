@@ -85,7 +85,13 @@ export interface TestQuerySession {
   close(): Promise<void>;
 }
 
-export type EngineFactory = (config: ConnectionConfig, options?: { poolSize?: number }) => DatabaseEngine;
+export interface EngineOptions {
+  poolSize?: number;
+  /** Whose checks these are (namespace/name): PostgreSQL statements carry it in their marker comment. */
+  label?: string;
+}
+
+export type EngineFactory = (config: ConnectionConfig, options?: EngineOptions) => DatabaseEngine;
 
 /** Marks whether a ping failed while getting a connection or while running the query. */
 export class PhaseError extends Error {

@@ -1,5 +1,5 @@
 import type { EngineName } from '../../api/index.js';
-import type { ConnectionConfig, DatabaseEngine, EngineFactory } from '../engine.js';
+import type { ConnectionConfig, DatabaseEngine, EngineFactory, EngineOptions } from '../engine.js';
 
 /**
  * An engine whose driver module is imported on first use. The mssql driver (tedious, msal, js-joda) adds
@@ -10,7 +10,7 @@ export function lazyEngine(
   load: () => Promise<EngineFactory>,
   classifyError: DatabaseEngine['classifyError'],
   config: ConnectionConfig,
-  options?: { poolSize?: number },
+  options?: EngineOptions,
 ): DatabaseEngine {
   let engine: DatabaseEngine | undefined;
   let loading: Promise<DatabaseEngine> | undefined;

@@ -154,6 +154,7 @@ export class PostgresTestSession implements TestQuerySession {
   constructor(
     client: pg.Client,
     private readonly config: ConnectionConfig,
+    private readonly label?: string,
   ) {
     this.client = client;
   }
@@ -161,7 +162,7 @@ export class PostgresTestSession implements TestQuerySession {
   async run(sql: string, timeoutMs: number): Promise<number> {
     const client = this.client ?? (await this.reopen(timeoutMs));
     const bound = Math.max(1, Math.floor(timeoutMs));
-    const marker = newMarker();
+    const marker = newMarker(this.label);
     try {
       if (!this.single.has(sql)) {
         await assertSingleStatement(client, sql, bound);

@@ -9,9 +9,18 @@ import pg from 'pg';
  * connection changes hands only between messages, so nothing here can leak to the next client.
  */
 
-/** Leads every message: names dbwatch in pg_stat_activity and finds an overrun statement's backend. */
+/**
+ * Leads every message: names dbwatch — and the monitor, `/* dbwatch:<namespace>/<name>:<random> *\/` — in
+ * pg_stat_activity and the server log, and finds an overrun statement's backend (the random part).
+ */
 export const markerOf = (id: string) => `/* dbwatch:${id} */`;
-export const newMarker = () => markerOf(randomBytes(8).toString('hex'));
+export const newMarker = (label?: string) => {
+  const random = randomBytes(8).toString('hex');
+  return markerOf(label ? `${safeLabel(label)}:${random}` : random);
+};
+
+/** Kubernetes names are DNS labels already; anything else (a file's name in `dbwatch check`) cannot end the comment. */
+const safeLabel = (label: string) => label.replace(/[^A-Za-z0-9._/:-]/g, '_').slice(0, 200);
 
 /** A SQL literal for a value dbwatch puts into its own statements (names of tables, schemas). */
 export const literal = (value: string | null) => (value === null ? 'NULL' : pg.escapeLiteral(value));

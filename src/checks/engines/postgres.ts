@@ -6,6 +6,7 @@ import {
   type ClassifiedError,
   type ConnectionConfig,
   type DatabaseEngine,
+  type EngineOptions,
   PhaseError,
   type TableRef,
   type TestQuerySession,
@@ -55,12 +56,15 @@ export class PostgresEngine implements DatabaseEngine {
   readonly name = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly size: number;
+  /** Whose statements these are, in their marker (the monitor's namespace/name). */
+  private readonly label: string | undefined;
 
   constructor(
     private readonly config: ConnectionConfig,
-    options: { poolSize?: number } = {},
+    options: EngineOptions = {},
   ) {
     this.size = options.poolSize ?? DEFAULT_POOL_SIZE;
+    this.label = options.label;
     this.pool = new pg.Pool({ ...clientConfig(config), max: this.size, idleTimeoutMillis: 60_000 });
     // An idle client that loses its server emits here; the next check reports the outage.
     this.pool.on('error', ignore);
@@ -91,7 +95,7 @@ export class PostgresEngine implements DatabaseEngine {
    */
   private async run<R extends pg.QueryResultRow>(what: string, sql: string, timeoutMs: number): Promise<R[]> {
     const client = await this.acquire(timeoutMs, what);
-    const marker = newMarker();
+    const marker = newMarker(this.label);
     try {
       const results = await client.query<R>({
         text: guarded(sql, timeoutMs, marker),
@@ -111,7 +115,7 @@ export class PostgresEngine implements DatabaseEngine {
     try {
       const client = await this.acquire(timeoutMs, 'test query');
       acquired = true;
-      const marker = newMarker();
+      const marker = newMarker(this.label);
       try {
         await client.query({
           text: guarded('SELECT 1', timeoutMs, marker),
@@ -144,7 +148,10 @@ export class PostgresEngine implements DatabaseEngine {
     try {
       await withTimeout(client.connect(), timeoutMs + 100, 'logging in');
       const left = Math.max(1, timeoutMs - (performance.now() - started));
-      await client.query({ text: guarded('SELECT 1', left), query_timeout: left } as pg.QueryConfig);
+      await client.query({
+        text: guarded('SELECT 1', left, newMarker(this.label)),
+        query_timeout: left,
+      } as pg.QueryConfig);
       return performance.now() - started;
     } catch (error) {
       throw await this.explainLoginFailure(error, timeoutMs);
@@ -179,7 +186,7 @@ export class PostgresEngine implements DatabaseEngine {
       await endClient(client);
       throw error;
     }
-    return new PostgresTestSession(client, this.config);
+    return new PostgresTestSession(client, this.config, this.label);
   }
   async serverConnections(timeoutMs: number): Promise<ServerConnections> {
     const rows = await this.run<{
@@ -354,5 +361,5 @@ export function classifyPostgresError(error: unknown): ClassifiedError {
   return is('query', 'QueryFailed');
 }
 
-export const createPostgresEngine = (config: ConnectionConfig, options?: { poolSize?: number }) =>
+export const createPostgresEngine = (config: ConnectionConfig, options?: EngineOptions) =>
   new PostgresEngine(config, options);

@@ -135,7 +135,7 @@ export class MonitorReconciler {
         return runMonitorChecks(engine, spec, resolved, {
           includePerformance: performanceDue(spec, previous, plan, startedMs),
           freshLogin: freshLoginWanted(spec, previous, plan, grid),
-          makeEngine: () => deps.engines.fresh(resolved.config),
+          makeEngine: () => deps.engines.fresh(resolved.config, id),
           now: deps.now,
         });
       },

@@ -143,7 +143,7 @@ export class PrerequisiteReconciler {
     const report = await this.runCheck(key, `${host}:${port}`, this.deps.now().getTime(), () =>
       runMonitorChecks(engine, spec, resolved, {
         includePerformance: false,
-        makeEngine: () => this.deps.engines.fresh(resolved.config),
+        makeEngine: () => this.deps.engines.fresh(resolved.config, engineKey(key, dbName)),
         now: this.deps.now,
       }),
     );

@@ -22,7 +22,8 @@ export class EnginePool {
     const existing = this.engines.get(key);
     if (existing?.fingerprint === fingerprint) return existing.engine;
     if (existing) void existing.engine.close();
-    const engine = this.factory(config, { poolSize: this.poolSize });
+    // The key (namespace/name) labels the engine's statements: a DBA finds a monitor's queries by it.
+    const engine = this.factory(config, { poolSize: this.poolSize, label: key });
     this.engines.set(key, { fingerprint, engine });
     return engine;
   }
@@ -33,8 +34,8 @@ export class EnginePool {
   }
 
   /** A throwaway engine for diagnostics and other fresh-connection work. */
-  fresh(config: ConnectionConfig): DatabaseEngine {
-    return this.factory(config, { poolSize: 1 });
+  fresh(config: ConnectionConfig, key?: string): DatabaseEngine {
+    return this.factory(config, { poolSize: 1, ...(key ? { label: key } : {}) });
   }
 
   async close(key: string): Promise<void> {

@@ -52,6 +52,12 @@ describe('the operator process while its database fails', () => {
       timeoutSeconds: 3,
     });
     await eventually('Ready', async () => ((await readyStatus()) === 'True' ? true : undefined), 30_000);
+    // Its statements carry the monitor's namespace/name: a DBA finds whose they are in pg_stat_activity.
+    const labelled = await asAdmin(
+      `SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbwatch' AND datname = 'shop'
+       AND starts_with(query, '/* dbwatch:${ns}/shop:')`,
+    );
+    expect(labelled).toBeGreaterThan(0);
 
     // Five seconds of killed sessions: checked-out, idle and connecting ones alike.
     let kills = 0;
