@@ -14,13 +14,14 @@ import { LOG_FILE_SETTINGS } from './scale/postgres-log.js';
 import { ProcessSampler } from './scale/process-sampler.js';
 import { buckets, quantileBetween, type Sample, scrape, total } from './scale/prometheus.js';
 import { measureRestart, type RestartResult, restartBinSeconds } from './scale/restart.js';
+import { runSharded } from './scale/sharded.js';
 
 /**
  * `npm run bench:scale -- --monitors 2000`: the operator as a separate process against a real control plane and
  * a real PostgreSQL, at scale. Phases: start-up (time until every monitor has a status), steady state, a restart
  * of the operator (scale/restart.ts), 10 % more monitors pointing at a black hole (accepts TCP, never answers),
  * and the database stopped. Run it under `flock /tmp/dbwatch-bench.lock`. `--operator-dir` runs another
- * checkout's operator (for before/after figures).
+ * checkout's operator (for before/after figures). `--replicas 3`: sharded operators (scale/sharded.ts).
  */
 const { values: args } = parseArgs({
   options: {
@@ -37,6 +38,10 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'restart,black-hole,stopped' },
     /** Write a V8 heap snapshot of the operator at the end of the steady state into this directory. */
     'heap-snapshot': { type: 'string' },
+    /** More than 1: sharded operators behind PgBouncer (scale/sharded.ts), with their own phases. */
+    replicas: { type: 'string', default: '1' },
+    /** Sharded only: the databases the monitors spread over (one PostgreSQL, through PgBouncer). */
+    databases: { type: 'string', default: '20' },
   },
 });
 const MONITORS = Number(args.monitors);
@@ -79,6 +84,31 @@ const cleanup = async () => {
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => void cleanup().finally(() => process.exit(130)));
+
+if (Number(args.replicas) > 1) {
+  try {
+    await runSharded({
+      monitors: MONITORS,
+      replicas: Number(args.replicas),
+      namespaces: NAMESPACES,
+      databases: Number(args.databases),
+      intervalS: INTERVAL_S,
+      settleS: SETTLE_S,
+      windowS: WINDOW_S,
+      operatorDir: OPERATOR_DIR,
+      runtime: args.runtime === 'tsx' ? 'tsx' : 'dist',
+      operatorEnv: Object.fromEntries(
+        args['operator-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      ),
+      dir,
+      cleanups,
+      log,
+    });
+  } finally {
+    await cleanup();
+  }
+  process.exit(0);
+}
 
 try {
   log(`control plane, PostgreSQL (max_connections ${MONITORS * 2 + 100}) and a black hole`);

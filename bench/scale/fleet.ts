@@ -93,6 +93,26 @@ export class Fleet {
     return counts;
   }
 
+  /** Every monitor's status.shard (the replica that wrote its status), by namespace/name; read in pages. */
+  async shards(): Promise<Map<string, string | undefined>> {
+    const which = { group: 'dbwatch.dev', version: 'v1alpha1', plural: 'databasemonitors' };
+    const out = new Map<string, string | undefined>();
+    let next: string | undefined;
+    do {
+      const page = (await this.objects.listClusterCustomObject({
+        ...which,
+        limit: 2000,
+        ...(next ? { _continue: next } : {}),
+      })) as {
+        items: { metadata: { namespace: string; name: string }; status?: { shard?: string } }[];
+        metadata?: { continue?: string };
+      };
+      for (const m of page.items) out.set(`${m.metadata.namespace}/${m.metadata.name}`, m.status?.shard);
+      next = page.metadata?.continue || undefined;
+    } while (next);
+    return out;
+  }
+
   /** One monitor's status as the API server has it. */
   async status(namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
     const which = { group: 'dbwatch.dev', version: 'v1alpha1', plural: 'databasemonitors' };

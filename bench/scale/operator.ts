@@ -37,6 +37,8 @@ export function operatorCommand(operatorDir: string, dir: string, runtime: 'dist
   execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { cwd: operatorDir });
   // The compiled files import their dependencies by name: give them the checkout's node_modules.
   symlinkSync(join(operatorDir, 'node_modules'), join(dir, 'node_modules'));
+  // `dbwatch --version` reads the package's manifest beside dist/, as in the image.
+  symlinkSync(join(operatorDir, 'package.json'), join(dir, 'package.json'));
   return [join(dir, 'dist/cli/main.js')];
 }
 
