@@ -47,8 +47,12 @@ export class MonitorReconciler {
       return {};
     }
     const pass = await this.observe(key, obj);
-    // Sharded: the object moved to another replica while this pass checked it; the new owner writes.
-    if (this.deps.owns && !this.deps.owns(key)) return {};
+    // Sharded: the object moved to another replica while this pass checked it; the new owner writes. Its pool and
+    // series go again: rebalance's forget may have run while the check re-created them.
+    if (this.deps.owns && !this.deps.owns(key)) {
+      await this.forget(key);
+      return {};
+    }
     if ('waitUntilMs' in pass) return { requeueAfterMs: Math.max(0, pass.waitUntilMs - this.deps.now().getTime()) };
     const previous = obj.status;
     const { status, events } = nextMonitorStatus({

@@ -49,8 +49,12 @@ export class PrerequisiteReconciler {
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
     const observation = await this.observe(key, obj, runNow);
-    // Sharded: the object moved to another replica while this pass evaluated it; the new owner writes.
-    if (deps.owns && !deps.owns(key)) return {};
+    // Sharded: the object moved to another replica while this pass evaluated it; the new owner writes. What the
+    // pass opened (inline databases' engines) is closed again: rebalance's forget may have run before it did.
+    if (deps.owns && !deps.owns(key)) {
+      await this.forget(key);
+      return {};
+    }
     const { status, events } = nextPrerequisiteStatus({
       observation,
       previous,
