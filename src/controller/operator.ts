@@ -5,7 +5,7 @@ import { decodeSecretData, type EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
 import { DISCOVERY_KIND, DiscoveryController, type DiscoverySettings } from './discovery/controller.js';
 import { connectKube, makeClients } from './k8s/client.js';
-import { EventRecorder } from './k8s/event-recorder.js';
+import { EVENT_TTL_MS, EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './k8s/rate-limiter.js';
 import { type CachedObject, ResourceCache } from './k8s/resource-cache.js';
@@ -226,17 +226,22 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           : undefined,
       );
     },
-    recordEvent: (kind, object, event) =>
-      recorder.record(
-        {
-          apiVersion: `${API_GROUP}/${API_VERSION}`,
-          kind,
-          name: object.metadata?.name ?? '',
-          namespace: object.metadata?.namespace ?? '',
-          ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
-        },
-        event,
-      ),
+    recordTransitionEvents: async (kind, object, transition) => {
+      const at = transition ? new Date(transition.at) : undefined;
+      // Older than the API server's Event TTL, its Events were recorded and have expired (or nobody is told in
+      // time): recorded now they would show an old change as new.
+      if (!transition || !at || !(Date.now() - at.getTime() < EVENT_TTL_MS)) return;
+      const involved = {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind,
+        name: object.metadata?.name ?? '',
+        namespace: object.metadata?.namespace ?? '',
+        ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
+      };
+      for (const [i, event] of transition.events.entries()) {
+        await recorder.record(involved, event, { id: `${transition.at}#${i}`, at });
+      }
+    },
     engines,
     metrics,
     log,

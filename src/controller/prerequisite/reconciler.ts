@@ -44,6 +44,7 @@ export class PrerequisiteReconciler {
       await this.forget(key);
       return {};
     }
+    await deps.recordTransitionEvents('DatabasePrerequisite', obj, obj.status?.transitionEvents);
     const previous = obj.status;
     const generation = obj.metadata?.generation ?? 1;
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
@@ -74,8 +75,8 @@ export class PrerequisiteReconciler {
         { prerequisite: `${key.namespace}/${key.name}`, reason: event.reason, message: event.message },
         'transition',
       );
-      await deps.recordEvent('DatabasePrerequisite', obj, event);
     }
+    if (decision.write) await deps.recordTransitionEvents('DatabasePrerequisite', obj, status.transitionEvents);
     if (observation.kind === 'InvalidSpec') {
       deps.metrics.forgetPrerequisite(key.namespace, key.name);
       return {};
