@@ -94,6 +94,31 @@ export const conditionsList = z.array(conditionSchema).meta({
   description: 'Standard Kubernetes conditions (metav1.Condition), one per type.',
 });
 
+/**
+ * The Events of the transition a status was written for, carried in that status until the next write: the
+ * replica that wrote it records them once the write succeeded; when it could not — it died, or never heard the
+ * answer of a write the API server applied — whichever replica reads the status next records them. Each Event's
+ * name comes from the object and `at`, so none is recorded twice.
+ */
+export const transitionEventsSchema = z
+  .strictObject({
+    at: z.string().meta({ description: 'When the transition was observed (RFC 3339 UTC); it names the Events.' }),
+    events: z
+      .array(
+        z.strictObject({
+          type: z.enum(['Normal', 'Warning']).meta({ description: 'Normal or Warning.' }),
+          reason: z.string().min(1).meta({ description: 'CamelCase reason, e.g. Unhealthy (docs/operator.md).' }),
+          message: z.string().max(1024).meta({ description: 'The Event message.' }),
+        }),
+      )
+      .meta({ description: 'The Events, in the order they are recorded.' }),
+  })
+  .meta({
+    description:
+      'The Events of the transition this status was written for, until the next write: recorded exactly once, by the replica that wrote it or, if it could not, by the next one to read it.',
+  });
+export type TransitionEvents = z.infer<typeof transitionEventsSchema>;
+
 export const engineSchema = z.enum(['postgres', 'mssql']);
 export type EngineName = z.infer<typeof engineSchema>;
 

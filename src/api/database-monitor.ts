@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { availabilityStatusSchema, sloSchema } from './availability.js';
-import { conditionsList, connectionSchema, dnsName, duration, engineSchema } from './common.js';
+import { conditionsList, connectionSchema, dnsName, duration, engineSchema, transitionEventsSchema } from './common.js';
 import { pgbouncerCheckSchema, pgbouncerResultSchema } from './pgbouncer.js';
 import {
   diagnosticsResultSchema,
@@ -243,6 +243,7 @@ export const databaseMonitorStatusSchema = z
         description: 'Every reason the last check was not healthy, prefixed by its status, and poor performance.',
       }),
     availability: availabilityStatusSchema.optional(),
+    transitionEvents: transitionEventsSchema.optional(),
   })
   .meta({ description: 'What the operator last observed; written by dbwatch, never by hand.' });
 export type DatabaseMonitorStatus = z.infer<typeof databaseMonitorStatusSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conditionsList, connectionSchema, dnsName, duration, engineSchema } from './common.js';
+import { conditionsList, connectionSchema, dnsName, duration, engineSchema, transitionEventsSchema } from './common.js';
 import { migrationsCheckSchema, objectMetaSchema } from './database-monitor.js';
 import { prerequisiteResultSchema } from './results.js';
 import { withRules } from './validation-rule.js';
@@ -111,6 +111,7 @@ export const databasePrerequisiteStatusSchema = prerequisiteResultSchema
     lastHandledReconcileAt: z.string().optional().meta({
       description: 'The last dbwatch.dev/requestedAt annotation value acted on.',
     }),
+    transitionEvents: transitionEventsSchema.optional(),
   })
   .meta({ description: 'The last evaluation of every database; written by dbwatch, never by hand.' });
 export type DatabasePrerequisiteStatus = z.infer<typeof databasePrerequisiteStatusSchema>;

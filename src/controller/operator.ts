@@ -5,7 +5,7 @@ import { decodeSecretData, type EngineFactory } from '../checks/index.js';
 import { trimCached } from './cache-trim.js';
 import { DISCOVERY_KIND, DiscoveryController, type DiscoverySettings } from './discovery/controller.js';
 import { connectKube, makeClients } from './k8s/client.js';
-import { EventRecorder } from './k8s/event-recorder.js';
+import { EVENT_TTL_MS, EventRecorder } from './k8s/event-recorder.js';
 import { LeaderElector } from './k8s/leader-election.js';
 import { DEFAULT_API_RATE_LIMIT, type RateLimit } from './k8s/rate-limiter.js';
 import { type CachedObject, ResourceCache } from './k8s/resource-cache.js';
@@ -100,14 +100,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const recorder = new EventRecorder(clients, identity, (error) =>
     log.warn(errorFields(error), 'could not record event'),
   );
-  let leading = !options.leaderElection.enabled;
+  // Nothing is queued before the caches have synced (and, sharded, before the members are known): a pass over a
+  // half-listed cache would judge a prerequisite's monitors missing, or work on another replica's objects.
+  let leading = false;
   let synced = false;
   const namespaces = options.namespaces.length > 0 ? options.namespaces : [undefined];
   let notifier: Notifier | undefined;
 
   // Sharded, a replica works on the objects it owns; otherwise the leader works on all of them.
   let shard: ShardCoordinator | undefined;
-  const mine = (key: ObjectKey) => !shard || shard.owns(key.namespace, key.name);
+  const mine = (key: ObjectKey) => !options.sharding || (shard?.owns(key.namespace, key.name) ?? false);
   const enqueue = (key: ObjectKey) => {
     if (leading && mine(key)) queue.add(key);
   };
@@ -115,20 +117,26 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     monitors: { get: (ns, name) => monitors.get(ns, name), list: (ns) => monitors.list(ns) },
     prerequisites: { get: (ns, name) => prerequisites.get(ns, name), list: (ns) => prerequisites.list(ns) },
   };
-  /** A cache's handlers from its rows of the WATCHES table. */
   /** A cache's handlers from its rows of the WATCHES table; `also` for the other consumers of its events. */
   const handlersFor = <T extends CachedObject>(
     watches: Watch<T>[],
-    hooks: { also?: (change: Change, obj: T) => void } = {},
+    hooks: { also?: (change: Change, obj: T) => void; sharded?: boolean } = {},
   ) => {
     const route = (change: Change) => (obj: T) => {
       hooks.also?.(change, obj);
+      if (hooks.sharded) countOwned(change, obj);
       for (const watch of watches) {
         if (watch.predicate && !watch.predicate(change, obj)) continue;
         for (const key of watch.map(obj, world)) enqueue(key);
       }
     };
     return { add: route('add'), update: route('update'), delete: route('delete') };
+  };
+  /** dbwatch_shard_objects between rebalances: an object created or deleted here moves the count by one. */
+  const countOwned = (change: Change, obj: CachedObject) => {
+    if (!options.sharding || change === 'update' || !obj.metadata?.namespace || !obj.metadata.name) return;
+    if (!shard?.owns(obj.metadata.namespace, obj.metadata.name)) return;
+    metrics.shardObjects.inc(change === 'add' ? 1 : -1);
   };
   const onWatchError = (resource: string, error: unknown, retryInMs: number) => {
     metrics.watchErrors.inc({ resource });
@@ -142,10 +150,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     'databasemonitors',
     namespaces.map((ns) => customResourceSource('databasemonitors', ns)),
     handlersFor(WATCHES.databasemonitors, {
+      sharded: true,
       also: (change, m) => {
         // The notifier computes alerts from the monitors' status: every change may be one.
         if (change !== 'delete') notifier?.changed();
-        else if (leading) notifier?.deleted(m);
+        else if (leading && mine(keyOf('DatabaseMonitor', m))) notifier?.deleted(m);
         discovery?.onMonitor(m, change);
       },
     }),
@@ -155,7 +164,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     clients.api,
     'databaseprerequisites',
     namespaces.map((ns) => customResourceSource('databaseprerequisites', ns)),
-    handlersFor(WATCHES.databaseprerequisites),
+    handlersFor(WATCHES.databaseprerequisites, { sharded: true }),
     { onWatchError, transform: trimCached },
   );
   const secrets = new ResourceCache<CachedObject>(
@@ -207,7 +216,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       // The precondition is the object as this pass read it: a newer or recreated object refuses the write (409).
       const target = { plural: PLURAL[kind], namespace, name, uid, resourceVersion: basedOn } as const;
       if (!uid) throw new StatusConflictError(target, 404, { cause: undefined });
-      const written = await writeStatus(clients, target, status);
+      // Sharded: not sent once this replica's ownership may have lapsed (a freeze while the write waited).
+      const written = await writeStatus(clients, target, status, shard ? { signal: shard.workSignal() } : undefined);
       // Until the watch brings the written version, the cache holds it (when it still holds what the write was
       // based on), so the next pass neither conflicts with its own write nor decides from the status before it.
       cache.replaceStored(namespace, name, (stored) =>
@@ -216,17 +226,22 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           : undefined,
       );
     },
-    recordEvent: (kind, object, event) =>
-      recorder.record(
-        {
-          apiVersion: `${API_GROUP}/${API_VERSION}`,
-          kind,
-          name: object.metadata?.name ?? '',
-          namespace: object.metadata?.namespace ?? '',
-          ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
-        },
-        event,
-      ),
+    recordTransitionEvents: async (kind, object, transition) => {
+      const at = transition ? new Date(transition.at) : undefined;
+      // Older than the API server's Event TTL, its Events were recorded and have expired (or nobody is told in
+      // time): recorded now they would show an old change as new.
+      if (!transition || !at || !(Date.now() - at.getTime() < EVENT_TTL_MS)) return;
+      const involved = {
+        apiVersion: `${API_GROUP}/${API_VERSION}`,
+        kind,
+        name: object.metadata?.name ?? '',
+        namespace: object.metadata?.namespace ?? '',
+        ...(object.metadata?.uid ? { uid: object.metadata.uid } : {}),
+      };
+      for (const [i, event] of transition.events.entries()) {
+        await recorder.record(involved, event, { id: `${transition.at}#${i}`, at });
+      }
+    },
     engines,
     metrics,
     log,
@@ -255,6 +270,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     reconcile: async (key) => {
       if (key.kind === DISCOVERY_KIND) {
         if (!discovery) return {};
+        // Sharded: another replica's now (its resync must not come back here).
+        if (!mine(key)) {
+          discovery.forget(key.namespace, key.name);
+          return {};
+        }
         const result = await discovery.reconcile(key.namespace, key.name);
         metrics.reconciles.inc({ kind: key.kind, result: 'success' });
         return result;
@@ -332,6 +352,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         queue.remove(key);
         if (key.kind === 'DatabaseMonitor' || key.kind === 'DatabasePrerequisite')
           void reconcilers[key.kind].forget(key);
+        else discovery?.forget(key.namespace, key.name);
       }
     }
     metrics.shardObjects.set(owned);
@@ -360,10 +381,13 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         const before = members;
         members = next;
         metrics.shardMembers.set(next.length);
+        // "Working": a member of the group (dbwatch_leader 0 on every replica fires DbwatchOperatorNotLeading).
+        metrics.leader.set(next.includes(identity) ? 1 : 0);
         rebalance(before, next, expired);
       },
     });
-    metrics.leader.set(1);
+    metrics.leader.set(0);
+    leading = true;
     await shard.start();
   } else if (options.leaderElection.enabled) {
     elector = new LeaderElector(
@@ -386,6 +410,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     );
     elector.start();
   } else {
+    leading = true;
     metrics.leader.set(1);
     enqueueAll();
   }

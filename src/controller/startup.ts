@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { API_GROUP, API_VERSION } from '../api/index.js';
-import { ApiTimeoutError, KubeApiError } from './k8s/api-client.js';
+import { KubeApiError } from './k8s/api-client.js';
+import { errorFields, isExpected } from './k8s/api-errors.js';
 import type { KubeApi } from './k8s/client.js';
 
 /**
@@ -23,20 +24,8 @@ export const API_STARTUP_WAIT_MS = 60_000;
 
 const TLS_CODE = /^(ERR_TLS|ERR_SSL|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|CERT_|HOSTNAME_MISMATCH)/;
 
-/** An error the operator expects from the network or the API server (as opposed to a bug). */
-export function isExpected(error: unknown): boolean {
-  if (error instanceof KubeApiError || error instanceof ApiTimeoutError) return true;
-  // Node's system errors (ECONNREFUSED, ENOTFOUND, TLS codes…); not `instanceof Error`, which fails across realms.
-  const e = error as { code?: unknown; message?: unknown } | undefined;
-  return typeof e?.code === 'string' && typeof e.message === 'string';
-}
-
-/**
- * Log fields for an error: expected ones as one line of text (`error`), bugs as `err` with their stack. A
- * refused connection or a 429 from a starting API server is not worth 20 lines of stack trace per retry.
- */
-export const errorFields = (error: unknown): { error: string } | { err: unknown } =>
-  isExpected(error) ? { error: (error as Error).message } : { err: error };
+// Expected errors are told from bugs in the adapter, which logs some of them itself (leader election).
+export { errorFields, isExpected };
 
 /**
  * Kubernetes answers "storage is (re)initializing" (429) while its watch cache starts; a list that meets it before

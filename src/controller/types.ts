@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus } from '../api/index.js';
+import type { DatabaseMonitorStatus, DatabasePrerequisiteStatus, TransitionEvents } from '../api/index.js';
 import type { SecretLookup } from '../checks/index.js';
 import type { CachedMeta } from './k8s/resource-cache.js';
 import type { EnginePool } from './runtime/engine-pool.js';
 import type { OperatorMetrics } from './runtime/metrics.js';
-import type { EventIntent } from './status/events.js';
 
 /** The metadata reconcilers read: what the Kubernetes adapter's caches key and compare objects by. */
 export type ObjectMeta = CachedMeta;
@@ -53,7 +52,17 @@ export interface ReconcilerDeps {
    * newer or recreated object fails with a conflict and the pass is retried, never applied blindly.
    */
   writeStatus(kind: Kind, object: { metadata?: ObjectMeta }, status: object): Promise<void>;
-  recordEvent(kind: Kind, object: { metadata?: ObjectMeta }, event: EventIntent): Promise<void>;
+  /**
+   * Records the Events a written status carries (status.transitionEvents), each exactly once: named from the
+   * object and the transition, so recording them again — in a later pass, after a restart, on another replica —
+   * adds nothing. Called with the status a pass wrote, and with the status as read: its writer may have died, or
+   * never heard the answer of a write the API server applied, before recording them.
+   */
+  recordTransitionEvents(
+    kind: Kind,
+    object: { metadata?: ObjectMeta },
+    transition: TransitionEvents | undefined,
+  ): Promise<void>;
   engines: EnginePool;
   metrics: OperatorMetrics;
   /** Sharded: whether this replica owns the object now (it checks and writes only those). Default: all. */

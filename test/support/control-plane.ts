@@ -224,11 +224,20 @@ export async function compactEtcd(dir: string): Promise<number> {
 
 /** Kills kube-apiserver and starts it again on the same port and etcd: for watch-resilience tests. */
 export async function restartApiServer(dir: string): Promise<void> {
-  const { cmd, args, server } = JSON.parse(readFileSync(join(dir, 'kube-apiserver.args.json'), 'utf8'));
   await stopProcesses(dir, ['kube-apiserver']);
+  await startApiServerAgain(dir);
+}
+
+/** Starts kube-apiserver again with the arguments it was first started with; resolves when it is ready. */
+export async function startApiServerAgain(dir: string): Promise<void> {
+  const { cmd, args, server } = JSON.parse(readFileSync(join(dir, 'kube-apiserver.args.json'), 'utf8'));
   launch(dir, 'kube-apiserver', cmd, args, false);
   await waitForApiServer(dir, server);
 }
+
+/** The pid of a control-plane process (`etcd`, `kube-apiserver`) from its pid file: to freeze or kill it. */
+export const pidOf = (dir: string, name: 'etcd' | 'kube-apiserver') =>
+  Number(readFileSync(join(dir, `${name}.pid`), 'utf8'));
 
 export async function removeControlPlane(cp: ControlPlane): Promise<void> {
   await cp.stop();

@@ -57,10 +57,11 @@ export function userKubeconfig(user: string, groups: string[] = []): string {
   return path;
 }
 
-/** Applies crds/ and waits until both are Established (idempotent). */
-export async function ensureCrds(): Promise<void> {
-  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'crds/']);
+/** Applies crds/ and waits until both are Established (idempotent); `kubeconfig`: another control plane's admin. */
+export async function ensureCrds(kubeconfig?: string): Promise<void> {
+  const on = kubeconfig ? { kubeconfig } : {};
+  const applied = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', 'crds/'], on);
   if (applied.code !== 0) throw new Error(`kubectl apply -f crds/ failed: ${applied.stderr}`);
-  const waited = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
+  const waited = await kubectl(['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/'], on);
   if (waited.code !== 0) throw new Error(`CRDs not Established: ${waited.stderr}`);
 }

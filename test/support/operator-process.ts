@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { freePort } from './free-port.js';
 import { grantOperatorNamespace, operatorUserKubeconfig } from './operator.js';
 
@@ -21,6 +22,10 @@ export interface OperatorProcessOptions {
   env?: Record<string, string>;
   /** A fixed metrics port (a restarted operator keeps its Prometheus target); default a free one. */
   metricsPort?: number;
+  /** A kubeconfig already bound to the operator's roles (a control plane of the test's own); default the run's. */
+  kubeconfig?: string;
+  /** Every line it writes is also appended here (output() keeps only the tail). */
+  logFile?: string;
 }
 
 export async function startOperatorProcess(
@@ -29,8 +34,8 @@ export async function startOperatorProcess(
 ): Promise<OperatorProcess> {
   const watched = typeof namespaces === 'string' ? [namespaces] : namespaces;
   const metricsPort = options.metricsPort ?? (await freePort());
-  const kubeconfig = await operatorUserKubeconfig(watched[0]);
-  for (const ns of watched.slice(1)) await grantOperatorNamespace(ns);
+  const kubeconfig = options.kubeconfig ?? (await operatorUserKubeconfig(watched[0]));
+  if (!options.kubeconfig) for (const ns of watched.slice(1)) await grantOperatorNamespace(ns);
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'operator'], {
     env: {
       ...process.env,
@@ -46,6 +51,7 @@ export async function startOperatorProcess(
   let output = '';
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-20_000);
+    if (options.logFile) appendFileSync(options.logFile, b);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);

@@ -1,10 +1,54 @@
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createEngine } from '../../src/checks/index.js';
 import { type RunningOperator, startOperator } from '../../src/controller/operator.js';
 import { createLogger } from '../../src/controller/runtime/logger.js';
+import type { ControlPlane } from './control-plane.js';
 import { kubectl, userKubeconfig } from './kube.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { issueClientCert } from './pki.js';
 
 let operatorKubeconfig: string | undefined;
+
+/** Where the operator's user is bound: the run's control plane unless a test started its own. */
+interface Cluster {
+  /** An admin kubeconfig. */
+  kubeconfig?: string;
+}
+
+const USER = 'dbwatch-operator';
+
+async function run(cluster: Cluster, steps: string[][]): Promise<void> {
+  for (const args of steps) {
+    const result = await kubectl(args, cluster);
+    if (result.code !== 0 && !/AlreadyExists|already exists/.test(result.stderr)) throw new Error(result.stderr);
+  }
+}
+
+/** The shipped ClusterRoles, bound cluster-wide to the operator's user. */
+const clusterSteps = [
+  ['apply', '-f', 'deploy/rbac/clusterrole.yaml'],
+  ['apply', '-f', 'deploy/rbac/secrets-clusterrole.yaml'],
+  ['create', 'clusterrolebinding', 'dbwatch-operator-test', '--clusterrole=dbwatch-operator', `--user=${USER}`],
+];
+
+/** Per namespace, as the chart does with watchNamespaces: Secrets through a RoleBinding, Leases through the leader-election and sharding Roles. */
+const namespaceSteps = (namespace: string) => [
+  ['apply', '-n', namespace, '-f', 'deploy/rbac/leader-election-role.yaml'],
+  ['apply', '-n', namespace, '-f', 'deploy/rbac/sharding-role.yaml'],
+  ['create', 'rolebinding', 'dbwatch-operator-sharding', '-n', namespace].concat([
+    '--role=dbwatch-operator-sharding',
+    `--user=${USER}`,
+  ]),
+  ['create', 'rolebinding', 'dbwatch-operator-leader-election', '-n', namespace].concat([
+    '--role=dbwatch-operator-leader-election',
+    `--user=${USER}`,
+  ]),
+  ['create', 'rolebinding', 'dbwatch-operator-secrets', '-n', namespace].concat([
+    '--clusterrole=dbwatch-operator-secrets',
+    `--user=${USER}`,
+  ]),
+];
 
 /**
  * A kubeconfig for user dbwatch-operator bound to exactly the shipped roles (deploy/rbac), so every operator
@@ -13,18 +57,8 @@ let operatorKubeconfig: string | undefined;
  */
 export async function operatorUserKubeconfig(namespace?: string): Promise<string> {
   if (!operatorKubeconfig) {
-    for (const file of ['deploy/rbac/clusterrole.yaml', 'deploy/rbac/secrets-clusterrole.yaml']) {
-      const applied = await kubectl(['apply', '-f', file]);
-      if (applied.code !== 0) throw new Error(applied.stderr);
-    }
-    await kubectl([
-      'create',
-      'clusterrolebinding',
-      'dbwatch-operator-test',
-      '--clusterrole=dbwatch-operator',
-      '--user=dbwatch-operator',
-    ]);
-    operatorKubeconfig = userKubeconfig('dbwatch-operator');
+    await run({}, clusterSteps);
+    operatorKubeconfig = userKubeconfig(USER);
   }
   if (namespace) await grantOperatorNamespace(namespace);
   return operatorKubeconfig;
@@ -35,27 +69,18 @@ const granted = new Set<string>();
 /** The operator's namespaced grants in one namespace: read its Secrets, hold its leader Lease, its shard Leases. */
 export async function grantOperatorNamespace(namespace: string): Promise<void> {
   if (granted.has(namespace)) return;
-  const steps = [
-    ['apply', '-n', namespace, '-f', 'deploy/rbac/leader-election-role.yaml'],
-    ['apply', '-n', namespace, '-f', 'deploy/rbac/sharding-role.yaml'],
-    ['create', 'rolebinding', 'dbwatch-operator-sharding', '-n', namespace].concat([
-      '--role=dbwatch-operator-sharding',
-      '--user=dbwatch-operator',
-    ]),
-    ['create', 'rolebinding', 'dbwatch-operator-leader-election', '-n', namespace].concat([
-      '--role=dbwatch-operator-leader-election',
-      '--user=dbwatch-operator',
-    ]),
-    ['create', 'rolebinding', 'dbwatch-operator-secrets', '-n', namespace].concat([
-      '--clusterrole=dbwatch-operator-secrets',
-      '--user=dbwatch-operator',
-    ]),
-  ];
-  for (const args of steps) {
-    const result = await kubectl(args);
-    if (result.code !== 0 && !/AlreadyExists/.test(result.stderr)) throw new Error(result.stderr);
-  }
+  await run({}, namespaceSteps(namespace));
   granted.add(namespace);
+}
+
+/** The same user and grants on a control plane of the test's own (its dir holds the CA that signs the user). */
+export async function operatorUserOn(cp: ControlPlane, namespaces: string[]): Promise<string> {
+  const cluster = { kubeconfig: cp.kubeconfig };
+  await run(cluster, clusterSteps);
+  for (const namespace of namespaces) await run(cluster, namespaceSteps(namespace));
+  const path = join(cp.dir, `kubeconfig-${USER}`);
+  writeKubeconfig(path, cp.server, join(cp.dir, 'ca.crt'), USER, issueClientCert(cp.dir, USER, []));
+  return path;
 }
 
 export interface TestOperator extends RunningOperator {

@@ -145,12 +145,13 @@ describe('monitor status', () => {
       now: t0,
     }).status;
     const stalled = stalledStatus(healthy, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(5));
-    // History (last success, availability record) stays; no measurement does.
+    // History (last success, availability record) stays; no measurement does. The transition's Event goes with it.
     expect(stalled.status).toEqual({
       observedGeneration: 2,
       lastSuccessTime: t0.toISOString(),
       availability: healthy.availability,
       conditions: expect.any(Array),
+      transitionEvents: { at: later(5).toISOString(), events: stalled.events },
     });
     expect(stalled.status.conditions?.map((c) => c.type)).toEqual(['Ready', 'Stalled', 'Reconciling']);
     expect(stalled.status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
@@ -163,9 +164,10 @@ describe('monitor status', () => {
       reason: 'SecretNotFound',
     });
     expect(stalled.events).toHaveLength(1);
-    expect(
-      stalledStatus(stalled.status, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(9)).events,
-    ).toEqual([]);
+    const still = stalledStatus(stalled.status, 'SecretNotFound', 'Secret db not found in this namespace', 2, later(9));
+    expect(still.events).toEqual([]);
+    // No transition, nothing to record: the next write (if any) clears the Events of the last one.
+    expect(still.status.transitionEvents).toBeUndefined();
   });
 });
 

@@ -51,6 +51,7 @@ function world(initial: MonitorObject, initialSecret: Record<string, string> | u
   let clock = Date.parse('2026-03-02T10:00:00Z');
   const writes: object[] = [];
   const events: EventIntent[] = [];
+  const recorded = new Set<string>();
   const engines: ReturnType<typeof healthyEngine>[] = [];
   const objects = new Map([['ns/orders', initial]]);
   /** Status writes to fail before one succeeds again (an API server hiccup). */
@@ -68,8 +69,11 @@ function world(initial: MonitorObject, initialSecret: Record<string, string> | u
       const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
       objects.set(key, { ...objects.get(key)!, status: status as MonitorObject['status'] });
     },
-    recordEvent: async (_kind, _obj, event) => {
-      events.push(event);
+    // As the API server does with the Events' names: a transition's Events recorded again are not added again.
+    recordTransitionEvents: async (_kind, _obj, transition) => {
+      if (!transition || recorded.has(transition.at)) return;
+      recorded.add(transition.at);
+      events.push(...(transition.events as EventIntent[]));
     },
     engines: new EnginePool((_c: ConnectionConfig) => {
       const e = healthyEngine();

@@ -36,12 +36,14 @@ describe('ownership by rendezvous hashing', () => {
 describe('membership judged by local observation', () => {
   const lease = (holder: string, rv: string) => ({ holder, resourceVersion: rv, leaseDurationMs: 15_000 });
 
-  test('a member counts after the join grace and until its Lease has not changed for its duration', () => {
+  test('a member counts once seen renewed, after the join grace, until its Lease has not changed for its duration', () => {
     const m = new Membership(4000);
     m.observe('a', lease('a', '1'), 0);
-    expect(m.live(1000)).toEqual([]);
-    expect(m.live(4000)).toEqual(['a']);
-    m.observe('a', lease('a', '2'), 10_000); // renewed
+    expect(m.live(5000)).toEqual([]); // listed, never seen renewed: it may be a dead Pod's
+    m.observe('a', lease('a', '2'), 2000); // renewed: joins now, counts after the grace
+    expect(m.live(5000)).toEqual([]);
+    expect(m.live(6000)).toEqual(['a']);
+    m.observe('a', lease('a', '3'), 10_000);
     expect(m.live(24_000)).toEqual(['a']);
     expect(m.live(25_000)).toEqual([]);
     expect(m.expired(25_000)).toEqual(['a']);
@@ -50,26 +52,39 @@ describe('membership judged by local observation', () => {
   test('the same resourceVersion seen again is not a renewal (a frozen member stays frozen)', () => {
     const m = new Membership(0);
     m.observe('a', lease('a', '1'), 0);
-    m.observe('a', lease('a', '1'), 14_000);
-    expect(m.live(15_000)).toEqual([]);
+    m.observe('a', lease('a', '2'), 1000);
+    expect(m.live(1000)).toEqual(['a']);
+    m.observe('a', lease('a', '2'), 14_000);
+    expect(m.live(16_000)).toEqual([]);
   });
 
   test('a member back after its Lease expired (frozen, then resumed) joins anew, with the join grace', () => {
     const m = new Membership(4000);
     m.observe('a', lease('a', '1'), 0);
+    m.observe('a', lease('a', '2'), 1000);
     expect(m.live(5000)).toEqual(['a']);
-    m.observe('a', lease('a', '2'), 30_000); // renewed after 30 s without a change: it had expired
+    m.observe('a', lease('a', '3'), 30_000); // renewed after 29 s without a change: it had expired
     expect(m.live(31_000)).toEqual([]);
     expect(m.live(34_000)).toEqual(['a']);
   });
 
+  test("a dead Pod's Lease never counts, and is abandoned once unchanged for the age given", () => {
+    const m = new Membership(4000);
+    m.observe('dead', lease('dead', '7'), 0);
+    expect(m.live(10_000)).toEqual([]);
+    expect(m.abandoned(3_000_000, 3_600_000)).toEqual([]);
+    expect(m.abandoned(3_585_000, 3_600_000)).toEqual([{ name: 'dead', resourceVersion: '7' }]);
+  });
+
   test('a deleted Lease (clean shutdown) leaves at once; the next change by time alone is known', () => {
     const m = new Membership(4000);
-    m.observe('a', lease('a', '1'), 0);
-    m.observe('b', lease('b', '1'), 0);
-    expect(m.nextChangeMs(0)).toBe(4000);
+    for (const name of ['a', 'b']) {
+      m.observe(name, lease(name, '1'), 0);
+      m.observe(name, lease(name, '2'), 1000);
+    }
+    expect(m.nextChangeMs(1000)).toBe(5000);
     m.forget('a');
     expect(m.live(5000)).toEqual(['b']);
-    expect(m.nextChangeMs(5000)).toBe(15_000);
+    expect(m.nextChangeMs(5000)).toBe(16_000);
   });
 });

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { describe, expect, test } from '@jest/globals';
-import { KubeApiError } from '../../src/controller/k8s/api-client.js';
+import { ApiAbortedError, KubeApiError } from '../../src/controller/k8s/api-client.js';
 import { errorFields, isStartingUp, metricsPortProblem } from '../../src/controller/startup.js';
 
 /** A real refused connection, as the reflector meets it when the API server is gone. */
@@ -26,6 +26,16 @@ describe('expected errors are one line in the log; bugs keep their stack', () =>
     );
     expect(errorFields(starting)).toEqual({
       error: 'GET /apis/dbwatch.dev/v1alpha1/databasemonitors: HTTP 429: storage is (re)initializing',
+    });
+    // A Lease request aborted at its attempt's deadline (leader election logs it itself): one line, with why.
+    const aborted = new ApiAbortedError(
+      'PUT',
+      '/apis/coordination.k8s.io/v1/namespaces/ops/leases/dbwatch-operator',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+    );
+    expect(errorFields(aborted)).toEqual({
+      error:
+        'PUT /apis/coordination.k8s.io/v1/namespaces/ops/leases/dbwatch-operator: cancelled: The operation was aborted due to timeout',
     });
     const bug = new TypeError("Cannot read properties of undefined (reading 'x')");
     expect(errorFields(bug)).toEqual({ err: bug });

@@ -225,4 +225,38 @@ describe('event spam protection', () => {
     }
     expect(recorder.trackedKeys).toBeLessThan(520);
   });
+
+  test('a transition recorded again (another replica, a restart) keeps its name: AlreadyExists adds nothing', async () => {
+    const created: { name: string; firstTimestamp: Date }[] = [];
+    const errors: unknown[] = [];
+    let refuse: number | undefined;
+    const clients = {
+      core: {
+        createNamespacedEvent: async ({ body }: { body: { metadata: { name: string }; firstTimestamp: Date } }) => {
+          if (refuse) throw Object.assign(new Error(`HTTP ${refuse}`), { code: refuse });
+          if (created.some((e) => e.name === body.metadata.name))
+            throw Object.assign(new Error('exists'), { code: 409 });
+          created.push({ name: body.metadata.name, firstTimestamp: body.firstTimestamp });
+        },
+      },
+    };
+    const replica = () => new EventRecorder(clients as never, 'test', (e) => errors.push(e));
+    const object = { apiVersion: 'v1', kind: 'X', name: 'orders', namespace: 'n', uid: 'u' };
+    const event = { type: 'Warning' as const, reason: 'Unhealthy' as const, message: 'down' };
+    const at = new Date('2026-03-02T10:00:00Z');
+    const once = { id: `${at.toISOString()}#0`, at };
+    await replica().record(object, event, once);
+    await replica().record(object, event, once);
+    expect(created).toEqual([{ name: expect.stringMatching(/^orders\.[0-9a-f]{16}$/), firstTimestamp: at }]);
+    expect(errors).toEqual([]);
+    // A send that fails is not taken for sent: the next pass sends it (the spam filter would refuse a repeat).
+    const flaky = replica();
+    const later = { id: 'later#0', at };
+    refuse = 503;
+    await flaky.record(object, event, later);
+    refuse = undefined;
+    await flaky.record(object, event, later);
+    expect(created).toHaveLength(2);
+    expect(errors).toHaveLength(1);
+  });
 });

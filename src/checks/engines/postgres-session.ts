@@ -172,6 +172,15 @@ export class PostgresTestSession implements TestQuerySession {
         text: testQuery(sql, bound, marker),
         query_timeout: bound + 250,
       } as pg.QueryConfig);
+      // A BEGIN (or START TRANSACTION) leaves the session in a transaction, which would pin a PgBouncer server
+      // connection: the session goes (closing it ends the transaction), and the check says why.
+      if (client.getTransactionStatus() !== 'I') {
+        await this.close();
+        throw Object.assign(
+          new Error('the test query left a transaction open: a test query must not start or end transactions'),
+          { code: '25001' },
+        );
+      }
       return testQueryMs(results as unknown as pg.QueryResult[]);
     } catch (error) {
       // A statement that ignored its own timeout, or a lost session: the session goes, its backend is ended.

@@ -45,15 +45,15 @@ export const TEST_QUERY_MS = 'dbwatch_test_query_ms';
  * A caller-supplied test query, already proven to be one statement (see `assertSingleStatement`): run
  * read-only under the limits, timed by the server around the statement alone, then followed in the same
  * transaction by statements that undo what a read-only statement can leave on a session once its
- * transaction commits: session settings, LISTEN, holdable cursors, session advisory locks and SQL-level
- * prepared statements. A failing statement rolls the transaction back instead (the cleanup is skipped
+ * transaction commits: session settings (a role too: RESET ALL keeps it), LISTEN, holdable cursors, session
+ * advisory locks and SQL-level prepared statements. A failing statement rolls the transaction back instead (the cleanup is skipped
  * with it; the caller then releases advisory locks itself).
  */
 export function testQuery(sql: string, boundMs: number, marker = newMarker()): string {
   return `${marker} ${limits(boundMs)} SELECT set_config('dbwatch.started', clock_timestamp()::text, true);
 ${sql}
 ;SELECT (extract(epoch FROM clock_timestamp() - current_setting('dbwatch.started')::timestamptz) * 1000)::float8 AS ${TEST_QUERY_MS};
-RESET ALL; UNLISTEN *; CLOSE ALL; SELECT pg_advisory_unlock_all();
+RESET ALL; RESET ROLE; RESET SESSION AUTHORIZATION; UNLISTEN *; CLOSE ALL; SELECT pg_advisory_unlock_all();
 DO $dbwatch$
 DECLARE prepared text;
 BEGIN

@@ -169,9 +169,9 @@ export class DiscoveryController {
       source: (name) => this.sourceAvailability(name),
       clusterNamespaces: new Set(settings.clusterNamespaces),
       writer: monitorWriter(clients),
-      writeStatus: async (ns, n, status) => {
-        // Guarded by the discovery as cached: a newer or recreated object refuses the write and the pass retries.
-        const { uid = '', resourceVersion = '' } = this.discoveries.cache.get(ns, n)?.metadata ?? {};
+      writeStatus: async (ns, n, status, read) => {
+        // Guarded by the discovery as the pass read it: a newer or recreated object refuses the write, the pass retries.
+        const { uid = '', resourceVersion = '' } = read;
         if (!uid) return;
         await writeStatus(
           clients,
@@ -204,6 +204,11 @@ export class DiscoveryController {
 
   reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     return this.reconciler.reconcile(namespace, name);
+  }
+
+  /** Sharded: the discovery is now another replica's; what this one remembers of its writes is stale. */
+  forget(namespace: string, name: string): void {
+    this.reconciler.forget(namespace, name);
   }
 
   /** Every discovery, and every discovery named by a monitor's labels (to clean up after one deleted meanwhile). */

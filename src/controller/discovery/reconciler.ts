@@ -59,7 +59,13 @@ export interface DiscoveryDeps {
   /** Namespaces whose discoveries may use namespaceSelector. */
   clusterNamespaces: ReadonlySet<string>;
   writer: MonitorWriter;
-  writeStatus(namespace: string, name: string, status: DatabaseDiscoveryStatus): Promise<void>;
+  /** Guarded by the object as the pass read it (uid, resourceVersion): a newer or recreated one refuses it. */
+  writeStatus(
+    namespace: string,
+    name: string,
+    status: DatabaseDiscoveryStatus,
+    read: { uid?: string; resourceVersion?: string },
+  ): Promise<void>;
   onWrite(verb: 'create' | 'update' | 'delete'): void;
   log: Logger;
   now(): Date;
@@ -253,6 +259,11 @@ export class DiscoveryReconciler {
     return result;
   }
 
+  /** Sharded: another replica owns it now; its last write here may be outdated when it comes back. */
+  forget(namespace: string, name: string): void {
+    this.written.delete(`${namespace}/${name}`);
+  }
+
   /** The discovery is gone: delete the monitors labelled as its own (ownerReferences cannot cross namespaces). */
   private async removeOrphans(owner: DiscoveryRef): Promise<ReconcileResult> {
     this.written.delete(`${owner.namespace}/${owner.name}`);
@@ -281,7 +292,7 @@ export class DiscoveryReconciler {
     const text = canonical(status);
     // Written when it says something new: a resync that found nothing changed writes nothing at all.
     if (text !== (this.written.get(key) ?? canonical(obj.status ?? null))) {
-      await this.deps.writeStatus(owner.namespace, owner.name, status);
+      await this.deps.writeStatus(owner.namespace, owner.name, status, obj.metadata ?? {});
       this.written.set(key, text);
     }
     return { requeueAfterMs };

@@ -46,6 +46,26 @@ export class WatchAborted extends Error {
   }
 }
 
+/** An error the operator expects from the network or the API server (as opposed to a bug). */
+export function isExpected(error: unknown): boolean {
+  if (error instanceof KubeApiError || error instanceof ApiTimeoutError || error instanceof ApiAbortedError)
+    return true;
+  // Node's system errors (ECONNREFUSED, ENOTFOUND, TLS codes…); not `instanceof Error`, which fails across realms.
+  const e = error as { code?: unknown; message?: unknown } | undefined;
+  return typeof e?.code === 'string' && typeof e.message === 'string';
+}
+
+/**
+ * Log fields for an error: expected ones as one line of text (`error`, with what cancelled a request), bugs as
+ * `err` with their stack. A refused connection or a 429 from a starting API server is not worth 20 lines of
+ * stack trace per retry.
+ */
+export function errorFields(error: unknown): { error: string } | { err: unknown } {
+  if (!isExpected(error)) return { err: error };
+  const { message, cause } = error as Error & { cause?: { message?: unknown } };
+  return { error: typeof cause?.message === 'string' ? `${message}: ${cause.message}` : message };
+}
+
 /** HTTP status of a client error (KubeApiError.code, or a Status's code). */
 export function statusCodeOf(error: unknown): number | undefined {
   const e = error as { code?: unknown; statusCode?: unknown };

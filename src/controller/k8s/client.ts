@@ -130,8 +130,15 @@ export function makeClients(api: KubeApi) {
         { namespace, name, body }: { namespace: string; name: string; body: Lease },
         call?: CallOptions,
       ) => api.request<Lease>('PUT', leasePath(namespace, name), { ...call, body }),
-      deleteNamespacedLease: ({ namespace, name }: { namespace: string; name: string }, call?: CallOptions) =>
-        api.request('DELETE', leasePath(namespace, name), call),
+      /** With a resourceVersion: only that version (a precondition), so a Lease renewed meanwhile stays. */
+      deleteNamespacedLease: (
+        { namespace, name, resourceVersion }: { namespace: string; name: string; resourceVersion?: string },
+        call?: CallOptions,
+      ) =>
+        api.request('DELETE', leasePath(namespace, name), {
+          ...call,
+          ...(resourceVersion ? { body: { preconditions: { resourceVersion } } } : {}),
+        }),
     },
   };
 }

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { statusCodeOf } from './api-errors.js';
 import type { KubeClients } from './client.js';
 
 /** A core/v1 Event to record about an object (the controller's EventIntent fits it). */
@@ -18,6 +20,8 @@ export interface InvolvedObject {
 }
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
+/** How long kube-apiserver keeps an Event (its --event-ttl, 1 h by default). */
+export const EVENT_TTL_MS = 60 * 60_000;
 const BURST = 25;
 const REFILL_MS = 5 * 60_000;
 
@@ -41,13 +45,18 @@ export class EventRecorder {
 
   /** Decides whether an event may be sent now (exposed for tests). */
   admit(object: InvolvedObject, event: EventToRecord): boolean {
+    return this.take(object, event) !== undefined;
+  }
+
+  /** Admits the event and takes its token; resolves to the undo (the send failed), or undefined when refused. */
+  private take(object: InvolvedObject, event: EventToRecord): (() => void) | undefined {
     const now = this.now();
     // Messages carry figures, so keys keep coming: drop the expired ones now and then.
     if (++this.admitted % 500 === 0) this.sweep(now);
     const objectKey = object.uid ?? `${object.namespace}/${object.name}`;
     const key = `${objectKey}|${event.reason}|${event.message}`;
     const last = this.lastSent.get(key);
-    if (last !== undefined && now - last < REPEAT_WINDOW_MS) return false;
+    if (last !== undefined && now - last < REPEAT_WINDOW_MS) return undefined;
     const bucket = this.buckets.get(objectKey) ?? { tokens: BURST, at: now };
     const refills = Math.floor((now - bucket.at) / REFILL_MS);
     if (refills > 0) {
@@ -55,20 +64,32 @@ export class EventRecorder {
       bucket.at += refills * REFILL_MS;
     }
     this.buckets.set(objectKey, bucket);
-    if (bucket.tokens < 1) return false;
+    if (bucket.tokens < 1) return undefined;
     bucket.tokens--;
     this.lastSent.set(key, now);
-    return true;
+    return () => {
+      if (this.lastSent.get(key) === now) this.lastSent.delete(key);
+      bucket.tokens = Math.min(BURST, bucket.tokens + 1);
+    };
   }
 
-  async record(object: InvolvedObject, event: EventToRecord): Promise<void> {
-    if (!this.admit(object, event)) return;
-    const timestamp = new Date(this.now());
+  /**
+   * Sends the event unless the spam filter refuses it. `once`: the Event is named from the object and `once.id`,
+   * so recording the same id again — here or on another replica — answers AlreadyExists and adds nothing; its
+   * timestamps are `once.at`, when it happened. A send that fails is forgotten by the filter, so it can be retried.
+   */
+  async record(object: InvolvedObject, event: EventToRecord, once?: { id: string; at: Date }): Promise<void> {
+    const undo = this.take(object, event);
+    if (!undo) return;
+    const timestamp = once?.at ?? new Date(this.now());
+    const metadata = once
+      ? { name: eventName(object, once.id), namespace: object.namespace }
+      : { generateName: `${object.name}.`, namespace: object.namespace };
     try {
       await this.clients.core.createNamespacedEvent({
         namespace: object.namespace,
         body: {
-          metadata: { generateName: `${object.name}.`, namespace: object.namespace },
+          metadata,
           involvedObject: object,
           reason: event.reason,
           message: event.message.slice(0, 1024),
@@ -82,6 +103,8 @@ export class EventRecorder {
         },
       });
     } catch (error) {
+      if (once && statusCodeOf(error) === 409) return; // recorded before, by this replica or another
+      undo();
       this.onError(error);
     }
   }
@@ -94,4 +117,10 @@ export class EventRecorder {
   get trackedKeys(): number {
     return this.lastSent.size;
   }
+}
+
+/** `<object>.<16 hex digits>`: the same object (by uid) and id always give the same name, within 253 characters. */
+function eventName(object: InvolvedObject, id: string): string {
+  const digest = createHash('sha256').update(`${object.uid ?? `${object.namespace}/${object.name}`}\u0000${id}`);
+  return `${object.name.slice(0, 236)}.${digest.digest('hex').slice(0, 16)}`;
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { statusCodeOf } from './api-errors.js';
+import { errorFields, statusCodeOf } from './api-errors.js';
 import type { CallOptions, KubeClients, Lease, LeaseSpec } from './client.js';
 import { sleep } from './retry.js';
 
@@ -156,7 +156,7 @@ export class LeaderElector {
       return await this.tryAcquireOrRenew(call);
     } catch (error) {
       if (this.stopping.signal.aborted) throw new Stopped();
-      this.log.warn({ err: error, leading: this.leading }, 'leader election: lease request failed');
+      this.log.warn({ ...errorFields(error), leading: this.leading }, 'leader election: lease request failed');
       return 'failed';
     }
   }
@@ -291,7 +291,7 @@ export class LeaderElector {
         return;
       } catch (error) {
         if (statusCodeOf(error) === 409 && attempt < 3) continue;
-        this.log.warn({ err: error }, 'could not release the lease');
+        this.log.warn(errorFields(error), 'could not release the lease');
         return;
       }
     }

@@ -60,6 +60,15 @@ export class MemberLease {
     return this.live && this.now() - this.lastRenewStart <= this.renewDeadlineMs;
   }
 
+  /**
+   * Aborts at this replica's renew deadline: a request that waits (rate limit, retries) past it, e.g. across a
+   * freeze, is not sent — by then another replica may own the object it writes.
+   */
+  deadlineSignal(): AbortSignal {
+    if (!this.isLive) return AbortSignal.abort(new Error('shard membership lapsed'));
+    return AbortSignal.timeout(Math.max(0, this.lastRenewStart + this.renewDeadlineMs - this.now()));
+  }
+
   start(): void {
     this.loop = this.run();
   }
@@ -74,6 +83,10 @@ export class MemberLease {
       });
       if (signal.aborted) return;
       if (renewed) {
+        // Renewed, but after the deadline had passed: owns() said no meanwhile and passes dropped their work, so
+        // the loss is announced first — the replica drops everything and takes its share back afresh.
+        if (this.live && this.now() - this.lastRenewStart > this.renewDeadlineMs)
+          this.lose('renewed after the deadline');
         this.lastRenewStart = started;
         if (!this.live) {
           this.live = true;
@@ -100,10 +113,10 @@ export class MemberLease {
   /** One renewal: create the Lease, or replace it as read; bounded so that it never outlives the deadline. */
   private async renewOnce(started: number): Promise<boolean> {
     const { namespace, name, identity, labels } = this.options;
-    const budget = Math.max(
-      100,
-      Math.min(this.renewDeadlineMs / 2, this.lastRenewStart + this.renewDeadlineMs - started),
-    );
+    // Live, a renewal must end before the deadline; joining (or back after a loss) it has no deadline to keep.
+    const budget = this.live
+      ? Math.max(100, Math.min(this.renewDeadlineMs / 2, this.lastRenewStart + this.renewDeadlineMs - started))
+      : this.renewDeadlineMs / 2;
     const call = { signal: this.stopping.signal, timeoutMs: budget };
     const spec = {
       holderIdentity: identity,

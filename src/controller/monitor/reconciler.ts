@@ -46,9 +46,14 @@ export class MonitorReconciler {
       await this.forget(key);
       return {};
     }
+    await this.deps.recordTransitionEvents('DatabaseMonitor', obj, obj.status?.transitionEvents);
     const pass = await this.observe(key, obj);
-    // Sharded: the object moved to another replica while this pass checked it; the new owner writes.
-    if (this.deps.owns && !this.deps.owns(key)) return {};
+    // Sharded: the object moved to another replica while this pass checked it; the new owner writes. Its pool and
+    // series go again: rebalance's forget may have run while the check re-created them.
+    if (this.deps.owns && !this.deps.owns(key)) {
+      await this.forget(key);
+      return {};
+    }
     if ('waitUntilMs' in pass) return { requeueAfterMs: Math.max(0, pass.waitUntilMs - this.deps.now().getTime()) };
     const previous = obj.status;
     const { status, events } = nextMonitorStatus({
@@ -61,8 +66,9 @@ export class MonitorReconciler {
     });
     const spec = pass.observation.kind === 'Checked' ? pass.observation.spec : undefined;
     const known = this.slots.get(mapKey(key));
+    let written: boolean;
     try {
-      await this.write(obj, previous, status, spec);
+      written = await this.write(obj, previous, status, spec);
       if (known) known.retry = false;
     } catch (error) {
       // The check ran but nobody can see its result: the retry (queue backoff) checks and writes again.
@@ -74,8 +80,8 @@ export class MonitorReconciler {
         { monitor: `${key.namespace}/${key.name}`, reason: event.reason, message: event.message },
         'transition',
       );
-      await this.deps.recordEvent('DatabaseMonitor', obj, event);
     }
+    if (written) await this.deps.recordTransitionEvents('DatabaseMonitor', obj, status.transitionEvents);
     const engine = this.slots.get(mapKey(key))?.engine;
     if (engine) this.deps.metrics.recordMonitor(key.namespace, key.name, engine, status);
     return pass.nextAtMs === undefined
@@ -167,12 +173,13 @@ export class MonitorReconciler {
     previous: DatabaseMonitorStatus | undefined,
     status: DatabaseMonitorStatus,
     spec: DatabaseMonitorSpec | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const intervalMs = spec ? parseDuration(spec.interval) : 0;
     const decision = decideStatusWrite(previous, status, intervalMs, this.deps.now());
-    if (!decision.write) return;
+    if (!decision.write) return false;
     await this.deps.writeStatus('DatabaseMonitor', obj, status);
     this.deps.metrics.statusWrites.inc({ kind: 'DatabaseMonitor', why: decision.why });
+    return true;
   }
 
   private remember(key: ObjectKey, obj: MonitorObject, update: { slot?: number; engine?: string }): void {

@@ -11,7 +11,7 @@ import {
 } from '../../api/index.js';
 import type { MonitorReport } from '../../checks/index.js';
 import { type ConditionInput, findCondition, recomputeConditions } from '../status/conditions.js';
-import type { EventIntent } from '../status/events.js';
+import { type EventIntent, withTransitionEvents } from '../status/events.js';
 import { nextAvailability } from './availability.js';
 import { monitorConditions } from './conditions.js';
 import { nextStreak, type Streak } from './debounce.js';
@@ -50,6 +50,11 @@ export interface StatusInput {
  * (it runs on its own, longer interval) and the last run request handled.
  */
 export function nextMonitorStatus(input: StatusInput): { status: DatabaseMonitorStatus; events: EventIntent[] } {
+  const { status, events } = statusFor(input);
+  return { status: withTransitionEvents(status, events, input.now), events };
+}
+
+function statusFor(input: StatusInput): { status: DatabaseMonitorStatus; events: EventIntent[] } {
   const { observation: o } = input;
   switch (o.kind) {
     case 'InvalidSpec':

@@ -44,13 +44,18 @@ export class PrerequisiteReconciler {
       await this.forget(key);
       return {};
     }
+    await deps.recordTransitionEvents('DatabasePrerequisite', obj, obj.status?.transitionEvents);
     const previous = obj.status;
     const generation = obj.metadata?.generation ?? 1;
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
     const observation = await this.observe(key, obj, runNow);
-    // Sharded: the object moved to another replica while this pass evaluated it; the new owner writes.
-    if (deps.owns && !deps.owns(key)) return {};
+    // Sharded: the object moved to another replica while this pass evaluated it; the new owner writes. What the
+    // pass opened (inline databases' engines) is closed again: rebalance's forget may have run before it did.
+    if (deps.owns && !deps.owns(key)) {
+      await this.forget(key);
+      return {};
+    }
     const { status, events } = nextPrerequisiteStatus({
       observation,
       previous,
@@ -70,8 +75,8 @@ export class PrerequisiteReconciler {
         { prerequisite: `${key.namespace}/${key.name}`, reason: event.reason, message: event.message },
         'transition',
       );
-      await deps.recordEvent('DatabasePrerequisite', obj, event);
     }
+    if (decision.write) await deps.recordTransitionEvents('DatabasePrerequisite', obj, status.transitionEvents);
     if (observation.kind === 'InvalidSpec') {
       deps.metrics.forgetPrerequisite(key.namespace, key.name);
       return {};

@@ -8,7 +8,7 @@ import type {
 import { EventReason, ConditionReason as R, ConditionType as T } from '../../api/index.js';
 import { unavailableDatabase, type ValidationOptions, validateDatabase } from '../../checks/index.js';
 import { type ConditionInput, findCondition, recomputeConditions } from '../status/conditions.js';
-import type { EventIntent } from '../status/events.js';
+import { type EventIntent, withTransitionEvents } from '../status/events.js';
 
 /** A referenced monitor as the prerequisite sees it in the cache. */
 export interface MonitorView {
@@ -60,9 +60,11 @@ export function nextPrerequisiteStatus(input: PrerequisiteStatusInput): {
   status: DatabasePrerequisiteStatus;
   events: EventIntent[];
 } {
-  return input.observation.kind === 'InvalidSpec'
-    ? invalid(input, input.observation.message)
-    : evaluated(input, input.observation);
+  const { status, events } =
+    input.observation.kind === 'InvalidSpec'
+      ? invalid(input, input.observation.message)
+      : evaluated(input, input.observation);
+  return { status: withTransitionEvents(status, events, input.now), events };
 }
 
 function evaluated(

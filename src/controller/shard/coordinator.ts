@@ -7,6 +7,7 @@ import { Membership } from './membership.js';
 import { ownerOf } from './ownership.js';
 
 export const SHARD_GROUP_LABEL = 'dbwatch.dev/shard-group';
+const ABANDONED_MS = 60 * 60_000;
 
 interface LeaseObject extends CachedObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number };
@@ -42,6 +43,7 @@ export class ShardCoordinator {
   private readonly leases: ResourceCache<LeaseObject>;
   private members: readonly string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private cleaner: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private stopped = false;
 
@@ -92,6 +94,20 @@ export class ShardCoordinator {
     this.lease.start();
     await this.leases.start();
     this.recompute();
+    this.cleaner = setInterval(() => void this.deleteAbandoned(), 60_000).unref();
+  }
+
+  /**
+   * Pods of a Deployment get new names, so every replica that dies leaves a Lease behind: any member deletes the
+   * group's Leases it has not seen change for an hour (only that version of each: a renewed one stays).
+   */
+  private async deleteAbandoned(): Promise<void> {
+    for (const { name, resourceVersion } of this.membership.abandoned(this.now(), ABANDONED_MS)) {
+      await this.options.clients.coordination
+        .deleteNamespacedLease({ namespace: this.options.namespace, name, resourceVersion }, { timeoutMs: 5000 })
+        .then(() => this.options.log.info({ lease: name }, 'deleted the Lease of a shard member gone for an hour'))
+        .catch((error: unknown) => this.options.log.debug({ lease: name, err: error }, 'abandoned Lease not deleted'));
+    }
   }
 
   /** The live members this replica works with; none while its own Lease is not renewed. */
@@ -103,6 +119,11 @@ export class ShardCoordinator {
   owns(namespace: string, name: string): boolean {
     if (!this.lease.isLive) return false;
     return ownerOf(`${namespace}/${name}`, this.members) === this.options.identity;
+  }
+
+  /** For writes of owned objects: aborts when this replica's ownership may lapse (its Lease's renew deadline). */
+  workSignal(): AbortSignal {
+    return this.lease.deadlineSignal();
   }
 
   /** The owner of an object under a given member list (for "who held it before"). */
@@ -131,6 +152,7 @@ export class ShardCoordinator {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.cleaner);
     await this.lease.stop();
     await this.leases.stop();
   }

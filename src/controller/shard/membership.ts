@@ -2,9 +2,10 @@
  * Who is a live member of the shard group, judged the way client-go's leader election judges a Lease: by
  * this replica's own clock, from when it last SAW each member's Lease change — never by comparing a renewTime
  * written on another node with the local clock, so clock skew can neither keep a dead member alive nor drop a
- * live one. A member that has just appeared is counted only after `joinGraceMs`, so that every replica has
- * seen it before ownership moves to it (the planned handover: docs/operator.md "Sharding"). Pure: times are
- * the caller's.
+ * live one. A Lease seen for the first time counts as expired until it is seen renewed (a Lease left by a
+ * killed Pod is listed like a live one), and a member counts only `joinGraceMs` after that, so that every
+ * replica has seen it before ownership moves to it (the planned handover: docs/operator.md "Sharding").
+ * Pure: times are the caller's.
  */
 
 export interface MemberLease {
@@ -32,8 +33,12 @@ export class Membership {
     const known = this.seen.get(name);
     // A member back after its Lease expired (a freeze, a partition) joins anew: the others dropped it, and its
     // own view of them is as stale, so everyone waits the join grace again before objects move to it.
-    const expired = known !== undefined && nowMs - known.changedMs >= known.lease.leaseDurationMs;
-    if (!known || known.lease.holder !== lease.holder || expired) {
+    if (!known) {
+      this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs - lease.leaseDurationMs });
+      return;
+    }
+    const expired = nowMs - known.changedMs >= known.lease.leaseDurationMs;
+    if (known.lease.holder !== lease.holder || expired) {
       this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs });
     } else if (known.lease.resourceVersion !== lease.resourceVersion) {
       this.seen.set(name, { lease, firstSeenMs: known.firstSeenMs, changedMs: nowMs });
@@ -61,6 +66,13 @@ export class Membership {
     return [...this.seen.values()]
       .filter(({ lease, changedMs }) => nowMs - changedMs >= lease.leaseDurationMs)
       .map(({ lease }) => lease.holder);
+  }
+
+  /** Leases not seen to change for `ageMs` (their replicas are long gone): to be deleted. */
+  abandoned(nowMs: number, ageMs: number): { name: string; resourceVersion: string }[] {
+    return [...this.seen.entries()]
+      .filter(([, { changedMs }]) => nowMs - changedMs >= ageMs)
+      .map(([name, { lease }]) => ({ name, resourceVersion: lease.resourceVersion }));
   }
 
   /** When the view can next change by time alone (a Lease expiring or a grace ending): re-evaluate then. */

@@ -31,6 +31,8 @@ const TIMING_KEYS = new Set([
   'apdex',
   // Counters of every check: written with the heartbeat and with any other change, SLOMet flips included.
   'availability',
+  // The Events of the last transition: carried until the next write, which a pass without one need not make.
+  'transitionEvents',
 ]);
 
 /**

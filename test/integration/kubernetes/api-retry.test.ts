@@ -1,76 +1,27 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import https from 'node:https';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { ApiRetry, KubeApi } from '../../../src/controller/k8s/api-client.js';
 import { ApiAbortedError, KubeApiError } from '../../../src/controller/k8s/api-errors.js';
 import { connectKube } from '../../../src/controller/k8s/client.js';
+import { type ApfThrottle, apfThrottle } from '../../support/apf.js';
 import { type ControlPlane, removeControlPlane, startControlPlane } from '../../support/control-plane.js';
-import { kubectl } from '../../support/kube.js';
 import { writeKubeconfig } from '../../support/kubeconfig.js';
 import { eventually } from '../../support/operator.js';
 import { issueClientCert } from '../../support/pki.js';
 
 /**
  * 429s from a real kube-apiserver: API Priority and Fairness (on in this control plane of its own) puts the
- * user `throttled` in a priority level with no seats of its own and no queue, so while one of its requests
- * runs every other is rejected with 429 and Retry-After. One request that holds the seat — a large list whose
- * answer the test does not read — makes the throttling last exactly as long as the test wants.
+ * user `throttled` in a priority level with one seat and no queue (test/support/apf.ts), so while a seat holder's
+ * request runs every request of the user is rejected with 429 and Retry-After. The seat holder — a large list
+ * whose answer the test does not read — makes the throttling last exactly as long as the test wants.
  */
 let cp: ControlPlane;
 let throttledKubeconfig: string;
-let throttledCert: { cert: string; key: string };
+let apf: ApfThrottle;
 
-const APF = `
-apiVersion: flowcontrol.apiserver.k8s.io/v1
-kind: PriorityLevelConfiguration
-metadata: {name: dbwatch-test-throttled}
-spec:
-  type: Limited
-  limited:
-    nominalConcurrencyShares: 0
-    lendablePercent: 0
-    borrowingLimitPercent: 0
-    limitResponse: {type: Reject}
----
-apiVersion: flowcontrol.apiserver.k8s.io/v1
-kind: FlowSchema
-metadata: {name: dbwatch-test-throttled}
-spec:
-  priorityLevelConfiguration: {name: dbwatch-test-throttled}
-  matchingPrecedence: 100
-  distinguisherMethod: {type: ByUser}
-  rules:
-  - subjects: [{kind: User, user: {name: throttled}}]
-    resourceRules: [{verbs: ["*"], apiGroups: ["*"], resources: ["*"], clusterScope: true, namespaces: ["*"]}]
-    nonResourceRules: [{verbs: ["*"], nonResourceURLs: ["*"]}]
-`;
-
-const asAdmin = (args: string[], input?: string) => kubectl(args, { kubeconfig: cp.kubeconfig, input });
-
-/** The seat holder: lists ~27 MB of ConfigMaps as `throttled` and does not read the answer until released. */
-function holdTheSeat(): Promise<{ release(): void }> {
-  const server = new URL(cp.server);
-  return new Promise((resolve, reject) => {
-    const req = https.request({
-      host: server.hostname,
-      port: server.port,
-      path: '/api/v1/namespaces/hog/configmaps',
-      ca: readFileSync(join(cp.dir, 'ca.crt')),
-      cert: readFileSync(throttledCert.cert),
-      key: readFileSync(throttledCert.key),
-      agent: false,
-    });
-    req.on('response', (res) => {
-      res.pause();
-      if (res.statusCode !== 200) reject(new Error(`seat holder got HTTP ${res.statusCode}`));
-      else resolve({ release: () => req.destroy() });
-    });
-    req.on('error', () => undefined);
-    req.end();
-  });
-}
+const holdTheSeat = () => apf.hold();
 
 /** A call the throttled user may always make (every authenticated user may review itself). */
 const whoAmI = (api: KubeApi, options: { signal?: AbortSignal; timeoutMs?: number } = {}) =>
@@ -88,27 +39,11 @@ async function throttledClient(options: { maxRetries?: number } = {}) {
 
 beforeAll(async () => {
   cp = await startControlPlane({ dir: mkdtempSync(join(tmpdir(), 'dbwatch-apf-')), priorityAndFairness: true });
-  throttledCert = issueClientCert(cp.dir, 'throttled', []);
+  const throttledCert = issueClientCert(cp.dir, 'throttled', []);
   throttledKubeconfig = join(cp.dir, 'kubeconfig-throttled');
   writeKubeconfig(throttledKubeconfig, cp.server, join(cp.dir, 'ca.crt'), 'throttled', throttledCert);
-  for (const args of [
-    ['create', 'namespace', 'hog'],
-    ['create', 'role', 'lister', '-n', 'hog', '--verb=list', '--resource=configmaps'],
-    ['create', 'rolebinding', 'lister', '-n', 'hog', '--role=lister', '--user=throttled'],
-  ]) {
-    const done = await asAdmin(args);
-    if (done.code !== 0) throw new Error(done.stderr);
-  }
-  const admin = await connectKube({ kubeconfig: cp.kubeconfig });
-  const big = 'x'.repeat(900_000);
-  for (let i = 0; i < 30; i++) {
-    await admin.request('POST', '/api/v1/namespaces/hog/configmaps', {
-      body: { metadata: { name: `big-${i}` }, data: { big } },
-    });
-  }
-  admin.close();
-  const applied = await asAdmin(['apply', '-f', '-'], APF);
-  if (applied.code !== 0) throw new Error(applied.stderr);
+  apf = await apfThrottle(cp, ['throttled']);
+  await apf.configure();
   // The API server takes the new configuration within moments: wait until a held seat really throttles.
   const { api } = await throttledClient({ maxRetries: 0 });
   const seat = await holdTheSeat();

@@ -32,6 +32,11 @@ const shardsOf = async () => {
   for (const m of await monitors()) counts.set(m.status?.shard ?? '-', (counts.get(m.status?.shard ?? '-') ?? 0) + 1);
   return counts;
 };
+/** Per-monitor series a replica exports: only for the monitors it owns (a handover removes the old owner's). */
+const seriesOwned = async (replica: OperatorProcess) => {
+  const text = await (await fetch(`http://127.0.0.1:${replica.metricsPort}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith('dbwatch_database_last_check_timestamp_seconds{')).length;
+};
 const metric = async (replica: OperatorProcess, name: string) => {
   const text = await (await fetch(`http://127.0.0.1:${replica.metricsPort}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
@@ -121,6 +126,20 @@ describe('sharded operators (SHARDING=true)', () => {
     await settled(['replica-a', 'replica-b', 'replica-d']);
     console.log(`frozen replica owning its share again ${((Date.now() - resumed) / 1000).toFixed(1)} s after resuming`);
     expect([...(await shardsOf()).values()].reduce((a, b) => a + b, 0)).toBe(MONITORS);
+    // After three handovers each live replica holds series, and says it owns, exactly its share.
+    const counts = await shardsOf();
+    for (const name of ['replica-a', 'replica-b', 'replica-d']) {
+      const replica = replicas.get(name)!;
+      await eventually(
+        `${name}'s series and gauge match its share`,
+        async () =>
+          (await seriesOwned(replica)) === counts.get(name) &&
+          (await metric(replica, 'dbwatch_shard_objects')) === counts.get(name)
+            ? true
+            : undefined,
+        10_000,
+      );
+    }
     for (const r of replicas.values()) expect(r.output()).not.toMatch(/Unhandled|uncaught|\n\s+at /);
   }, 240_000);
 });

@@ -107,6 +107,8 @@ describe.each(['session', 'transaction', 'statement'] as const)('through PgBounc
             { name: 'prepare', sql: 'PREPARE dbwatch_leftover AS SELECT 1' },
             { name: 'listen', sql: 'LISTEN dbwatch_channel' },
             { name: 'cursor', sql: 'DECLARE dbwatch_cursor CURSOR WITH HOLD FOR SELECT 1' },
+            // RESET ALL leaves a role alone.
+            { name: 'role', sql: "SELECT set_config('role', 'pg_monitor', false)" },
           ],
           iterations: 2,
         },
@@ -119,7 +121,7 @@ describe.each(['session', 'transaction', 'statement'] as const)('through PgBounc
       const { rows } = await client.query(`SELECT current_setting('statement_timeout') AS statement_timeout,
         current_setting('lock_timeout') AS lock_timeout, current_setting('work_mem') AS work_mem,
         current_setting('transaction_read_only') AS read_only,
-        current_setting('default_transaction_read_only') AS default_read_only,
+        current_setting('default_transaction_read_only') AS default_read_only, current_user::text AS role,
         (SELECT count(*)::int FROM pg_prepared_statements) AS prepared,
         (SELECT count(*)::int FROM pg_cursors) AS cursors,
         (SELECT count(*)::int FROM pg_listening_channels()) AS channels,
@@ -130,11 +132,30 @@ describe.each(['session', 'transaction', 'statement'] as const)('through PgBounc
         work_mem: '4MB',
         read_only: 'off',
         default_read_only: 'off',
+        role: db.username,
         prepared: 0,
         cursors: 0,
         channels: 0,
         advisory_locks: 0,
       });
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('a test query that opens a transaction fails with why, and pins no server connection', async () => {
+    const report = await runMonitor(via(b), {
+      checks: { performance: { queries: [{ name: 'begin', sql: 'BEGIN' }], iterations: 2 } },
+    });
+    expect(report.performance?.queryPerformance[0]).toMatchObject({
+      successRate: 0,
+      // Statement pooling refuses the transaction itself.
+      error: expect.stringMatching(/left a transaction open|transaction blocks not allowed in statement pooling mode/),
+    });
+    // default_pool_size 1: a pinned server connection would keep this client waiting.
+    const client = await plainClient(b);
+    try {
+      expect((await client.query('SELECT 1 AS one')).rows[0].one).toBe(1);
     } finally {
       await client.end();
     }
