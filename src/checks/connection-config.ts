@@ -36,6 +36,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Standard base64 with padding, line breaks ignored: what the API server accepts in Secret data. */
 export const isBase64 = (text: string) => BASE64.test(text.replace(/[\r\n]/g, ''));
 
+/** The Secret keys a connection is read from unless secretRef.keys names others (discovery reads the same). */
+export const DEFAULT_SECRET_KEYS = {
+  url: 'url',
+  host: 'host',
+  port: 'port',
+  database: 'database',
+  username: 'username',
+  password: 'password',
+  instance: 'instance',
+} as const;
+
 /**
  * Decodes one Secret `data` value the way the API server does (standard base64 with padding; line breaks
  * ignored) and insists on UTF-8 text: Buffer.from(x, 'base64') would silently skip bad characters.
@@ -78,16 +89,7 @@ export function resolveConnection(engine: EngineName, spec: ConnectionSpec, look
   const secretName = spec.secretRef.name;
   const data = lookup(secretName);
   if (!data) return fail('SecretNotFound', `Secret ${secretName} not found ${notFound(lookup, secretName)}`);
-  const keys = {
-    url: 'url',
-    host: 'host',
-    port: 'port',
-    database: 'database',
-    username: 'username',
-    password: 'password',
-    instance: 'instance',
-    ...spec.secretRef.keys,
-  };
+  const keys = { ...DEFAULT_SECRET_KEYS, ...spec.secretRef.keys };
   const unreadable = Object.values(keys).find((key) => typeof readKey(data, key) === 'object');
   if (unreadable !== undefined) {
     const { problem } = readKey(data, unreadable) as UnreadableSecretValue;

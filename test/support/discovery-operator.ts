@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
 import { createEngine } from '../../src/checks/index.js';
 import type { DiscoverySettings } from '../../src/controller/discovery/controller.js';
 import { type RunningOperator, startOperator } from '../../src/controller/operator.js';
-import { createLogger } from '../../src/controller/runtime/logger.js';
 import { kubectl, userKubeconfig } from './kube.js';
+import { memoryLogger } from './operator.js';
 
 const USER = 'dbwatch-discovery-operator';
 let kubeconfig: string | undefined;
@@ -62,13 +61,7 @@ export async function startDiscoveryOperator(options: {
   discovery: DiscoverySettings;
   apiRateLimit?: { qps: number; burst: number };
 }): Promise<DiscoveryOperator> {
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      logs.push(chunk.toString());
-      done();
-    },
-  });
+  const { logs, log } = memoryLogger('info');
   const operator = await startOperator({
     kubeconfig: await discoveryOperatorKubeconfig(options.namespaces, options.discovery.sources),
     namespaces: options.namespaces,
@@ -77,7 +70,7 @@ export async function startDiscoveryOperator(options: {
     leaderElection: { enabled: false, namespace: options.namespaces[0]!, name: 'dbwatch-operator' },
     gracePeriodMs: 5000,
     engineFactory: createEngine,
-    log: createLogger('info', sink),
+    log,
     discovery: options.discovery,
     ...(options.apiRateLimit ? { apiRateLimit: options.apiRateLimit } : {}),
     onLostLeadership: () => undefined,

@@ -87,8 +87,8 @@ export interface TestOperator extends RunningOperator {
   logs: string[];
 }
 
-/** The operator in this process, watching one namespace, logging into memory. */
-export async function startTestOperator(namespace: string, extra: { identity?: string } = {}): Promise<TestOperator> {
+/** A debug logger that keeps its lines in memory, for an operator started in the test's process. */
+export function memoryLogger(level: 'debug' | 'info' = 'debug') {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -96,6 +96,12 @@ export async function startTestOperator(namespace: string, extra: { identity?: s
       done();
     },
   });
+  return { logs, log: createLogger(level, sink) };
+}
+
+/** The operator in this process, watching one namespace, logging into memory. */
+export async function startTestOperator(namespace: string, extra: { identity?: string } = {}): Promise<TestOperator> {
+  const { logs, log } = memoryLogger();
   const operator = await startOperator({
     kubeconfig: await operatorUserKubeconfig(namespace),
     namespaces: [namespace],
@@ -105,7 +111,7 @@ export async function startTestOperator(namespace: string, extra: { identity?: s
     ...(extra.identity ? { identity: extra.identity } : {}),
     gracePeriodMs: 5000,
     engineFactory: createEngine,
-    log: createLogger('debug', sink),
+    log,
     onLostLeadership: () => undefined,
   });
   return { ...operator, logs };

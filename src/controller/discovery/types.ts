@@ -1,4 +1,5 @@
 import type { DiscoveryKeys, EngineName } from '../../api/index.js';
+import { DEFAULT_SECRET_KEYS } from '../../checks/connection-config.js';
 import type { SourceKind } from './source-kinds.js';
 
 /** A source object as the discovery caches hold it: metadata plus the few fields read (see projections.ts). */
@@ -50,15 +51,7 @@ export interface FoundDatabase {
   waiting?: Waiting;
 }
 
-export const DEFAULT_KEYS: Required<DiscoveryKeys> = {
-  url: 'url',
-  host: 'host',
-  port: 'port',
-  database: 'database',
-  username: 'username',
-  password: 'password',
-  instance: 'instance',
-};
+export const DEFAULT_KEYS: Required<DiscoveryKeys> = DEFAULT_SECRET_KEYS;
 
 /** A source's own key names, overridden by those the discovery spec gives. */
 export const keysFor = (own: DiscoveryKeys, given: DiscoveryKeys | undefined): Required<DiscoveryKeys> => ({
