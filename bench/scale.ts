@@ -1,23 +1,26 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { load } from 'js-yaml';
 import postgresClient from 'pg';
 import { startBlackHole } from '../test/support/black-hole.js';
 import { startControlPlane } from '../test/support/control-plane.js';
 import { freePort } from '../test/support/free-port.js';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { Fleet } from './scale/fleet.js';
+import { operatorCommand, startOperator } from './scale/operator.js';
+import { LOG_FILE_SETTINGS } from './scale/postgres-log.js';
 import { ProcessSampler } from './scale/process-sampler.js';
 import { buckets, quantileBetween, type Sample, scrape, total } from './scale/prometheus.js';
+import { measureRestart, type RestartResult, restartBinSeconds } from './scale/restart.js';
 
 /**
  * `npm run bench:scale -- --monitors 2000`: the operator as a separate process against a real control plane and
- * a real PostgreSQL, at scale. Phases: start-up (time until every monitor has a status), steady state, 10 % more
- * monitors pointing at a black hole (accepts TCP, never answers), and the database stopped. Run it under
- * `flock /tmp/dbwatch-heavy.lock`. `--operator-dir` runs another checkout's operator (for before/after figures).
+ * a real PostgreSQL, at scale. Phases: start-up (time until every monitor has a status), steady state, a restart
+ * of the operator (scale/restart.ts), 10 % more monitors pointing at a black hole (accepts TCP, never answers),
+ * and the database stopped. Run it under `flock /tmp/dbwatch-bench.lock`. `--operator-dir` runs another
+ * checkout's operator (for before/after figures).
  */
 const { values: args } = parseArgs({
   options: {
@@ -30,8 +33,8 @@ const { values: args } = parseArgs({
     'operator-env': { type: 'string', multiple: true, default: [] },
     /** dist: compiled with tsc, as the image runs it; tsx: from source (its loader adds ~90 MiB RSS). */
     runtime: { type: 'string', default: 'dist' },
-    /** Only start-up and steady state (for memory work). */
-    'steady-only': { type: 'boolean', default: false },
+    /** The phases after start-up and steady state, in this order (e.g. none for memory work). */
+    phases: { type: 'string', default: 'restart,black-hole,stopped' },
     /** Write a V8 heap snapshot of the operator at the end of the steady state into this directory. */
     'heap-snapshot': { type: 'string' },
   },
@@ -43,6 +46,7 @@ const WINDOW_S = Number(args.window);
 const SETTLE_S = Number(args.settle);
 const OPERATOR_DIR = resolve(args['operator-dir']);
 const SCRAPE_EVERY_S = 15;
+const PHASES = new Set(args.phases.split(',').filter(Boolean));
 
 const sleep = (s: number) => new Promise((ok) => setTimeout(ok, s * 1000));
 const log = (message: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${message}`);
@@ -56,6 +60,8 @@ interface PhaseResult {
   lagP50?: string;
   lagP99?: string;
   lagP99NotHostLimited?: string;
+  /** Slots a check overran (dbwatch_checks_skipped_total; the schedule before issue 25 had none to count). */
+  skippedSlots: number;
   cores: number;
   rssPeakMiB: number;
   statusWritesPerMin: number;
@@ -86,7 +92,7 @@ try {
   kubectl('apply', '--server-side', '-f', 'crds/');
   kubectl('wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/');
   // Every monitor's client pool may hold 2 connections.
-  const pg = await startPostgres({ maxConnections: MONITORS * 2 + 100 });
+  const pg = await startPostgres({ maxConnections: MONITORS * 2 + 100, settings: LOG_FILE_SETTINGS });
   cleanups.push(() => pg.stop());
   const credentials = { database: 'postgres', username: pg.superuser, password: pg.superuserPassword };
   const pgBackends = async () => {
@@ -121,60 +127,39 @@ try {
     `${INTERVAL_S}s`,
   );
 
-  const port = await freePort();
-  const out = openSync(join(dir, 'operator.log'), 'a');
-  let command = ['--import', 'tsx', join(OPERATOR_DIR, 'src/cli/main.ts')];
-  if (args.runtime === 'dist') {
-    log('compiling the operator with tsc');
-    const tsc = join(OPERATOR_DIR, 'node_modules/.bin/tsc');
-    execFileSync(tsc, ['-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { cwd: OPERATOR_DIR });
-    // The compiled files import their dependencies by name: give them the checkout's node_modules.
-    symlinkSync(join(OPERATOR_DIR, 'node_modules'), join(dir, 'node_modules'));
-    command = [join(dir, 'dist/cli/main.js')];
-  }
-  if (args['heap-snapshot'])
-    command.unshift('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${args['heap-snapshot']}`);
-  // The operator runs with the V8 flags the chart gives it (deploy/helm/dbwatch: heapLimitMiB, 2 MiB semi-space)
-  // unless --operator-env NODE_OPTIONS=… says otherwise.
-  const values = load(readFileSync(join(OPERATOR_DIR, 'deploy/helm/dbwatch/values.yaml'), 'utf8')) as {
-    heapLimitMiB?: number;
+  const runtime = args.runtime === 'tsx' ? 'tsx' : 'dist';
+  if (runtime === 'dist') log('compiling the operator with tsc');
+  const command = operatorCommand(OPERATOR_DIR, dir, runtime);
+  const operatorEnv = Object.fromEntries(
+    args['operator-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  const launch = async () => {
+    const metricsPort = await freePort();
+    const child = startOperator(command, {
+      operatorDir: OPERATOR_DIR,
+      dir,
+      kubeconfig: cp.kubeconfig,
+      metricsPort,
+      runtime,
+      env: operatorEnv,
+      ...(args['heap-snapshot']
+        ? { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${args['heap-snapshot']}`] }
+        : {}),
+    });
+    return { process: child, port: metricsPort, sampler: new ProcessSampler(child.pid) };
   };
-  const chartNodeOptions = values.heapLimitMiB
-    ? `--max-old-space-size=${values.heapLimitMiB} --max-semi-space-size=2`
-    : '';
-  const operatorEnv: Record<string, string> = {
-    NODE_OPTIONS: chartNodeOptions,
-    ...Object.fromEntries(
-      args['operator-env'].map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    ),
-  };
-  const operator = spawn(process.execPath, [...command, 'operator'], {
-    cwd: OPERATOR_DIR,
-    env: {
-      ...process.env,
-      KUBECONFIG: cp.kubeconfig,
-      LEADER_ELECT: 'false',
-      METRICS_PORT: String(port),
-      LOG_LEVEL: 'warn',
-      ...operatorEnv,
-    },
-    stdio: ['ignore', out, out],
-  });
-  closeSync(out);
-  const exited = new Promise((ok) => operator.once('exit', ok));
+  let { process: operator, port, sampler } = await launch();
   cleanups.push(async () => {
-    operator.kill('SIGTERM');
-    await Promise.race([exited, sleep(25)]);
-    if (operator.exitCode === null) operator.kill('SIGKILL');
+    sampler.stop();
+    await operator.stop();
   });
   const started = performance.now();
-  const sampler = new ProcessSampler(operator.pid!);
-  cleanups.push(() => sampler.stop());
   log(`operator ${operator.pid} started from ${OPERATOR_DIR}; waiting until every monitor has a status`);
 
   let withStatus = 0;
   while (withStatus < MONITORS) {
-    if (operator.exitCode !== null) throw new Error(`operator exited (${operator.exitCode}); see ${dir}/operator.log`);
+    if (operator.child.exitCode !== null)
+      throw new Error(`operator exited (${operator.child.exitCode}); see ${dir}/operator.log`);
     if (performance.now() - started > 20 * 60_000) throw new Error(`only ${withStatus}/${MONITORS} have a status`);
     await sleep(2);
     withStatus = await fleet.withStatus().catch(() => withStatus);
@@ -235,6 +220,7 @@ try {
       lagP50: seconds(lag({}, 0.5)),
       lagP99: seconds(lag()),
       lagP99NotHostLimited: seconds(lag({ host_limited: 'false' })),
+      skippedSlots: delta('dbwatch_checks_skipped_total'),
       cores: usage.cores,
       rssPeakMiB: usage.rssPeakMiB,
       statusWritesPerMin: delta('dbwatch_status_writes_total') / minutes,
@@ -264,12 +250,32 @@ try {
   const results: PhaseResult[] = [];
   results.push(await measure('steady state', MONITORS, healthy));
   if (args['heap-snapshot']) {
-    operator.kill('SIGUSR2');
+    operator.child.kill('SIGUSR2');
     log(`heap snapshot requested into ${args['heap-snapshot']}`);
     await sleep(30);
   }
 
-  if (!args['steady-only']) {
+  let restart: RestartResult | undefined;
+  if (PHASES.has('restart')) {
+    restart = await measureRestart(
+      {
+        pg,
+        intervalS: INTERVAL_S,
+        port: () => port,
+        stop: async () => {
+          sampler.stop();
+          await operator.stop();
+        },
+        start: async () => {
+          ({ process: operator, port, sampler } = await launch());
+          return port;
+        },
+      },
+      log,
+    );
+    log(JSON.stringify(restart));
+  }
+  if (PHASES.has('black-hole')) {
     const holed = names(Math.round(MONITORS / 10), 'black-hole', namespaces);
     log(`adding ${holed.length} monitors pointing at the black hole 127.0.0.1:${hole.port}`);
     await fleet.createMonitors(
@@ -278,6 +284,8 @@ try {
     );
     results.push(await measure(`+${holed.length} black-holed`, MONITORS + holed.length, healthy));
     await fleet.deleteMonitors(holed);
+  }
+  if (PHASES.has('stopped')) {
     log('stopping PostgreSQL');
     await pg.halt();
     results.push(await measure('database stopped', MONITORS, undefined));
@@ -292,23 +300,49 @@ try {
     `machine: ${machine}; load average at the end: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`,
   );
   console.log(
-    `operator (${args.runtime}): ${OPERATOR_DIR} (${execFileSync('git', ['-C', OPERATOR_DIR, 'rev-parse', '--short', 'HEAD']).toString().trim()}), NODE_OPTIONS="${operatorEnv.NODE_OPTIONS}"`,
+    `operator (${runtime}): ${OPERATOR_DIR} (${execFileSync('git', ['-C', OPERATOR_DIR, 'rev-parse', '--short', 'HEAD']).toString().trim()}), NODE_OPTIONS="${operator.nodeOptions}"`,
   );
   console.log(
     `start-up: every monitor had a status after ${startupSeconds.toFixed(1)} s; ${startup.cores.toFixed(2)} cores, RSS peak ${startup.rssPeakMiB.toFixed(0)} MiB`,
   );
   console.log(`RSS at the end ${overall.rssNowMiB.toFixed(0)} MiB\n`);
   console.log(
-    '| phase | checks done / due | healthy done / due | lag p50 | lag p99 | p99 not host-limited | cores | RSS max MiB | status writes /min | Events /min | throttled /min |',
+    '| phase | checks done / due | healthy done / due | lag p50 | lag p99 | p99 not host-limited | skipped slots | cores | RSS max MiB | status writes /min | Events /min | throttled /min |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     console.log(
-      `| ${r.phase} | ${r.checksDoneOverDue.toFixed(2)} | ${r.healthyChecksDoneOverDue?.toFixed(2) ?? '–'} | ${r.lagP50} | ${r.lagP99} | ${r.lagP99NotHostLimited} | ${r.cores.toFixed(2)} | ${r.rssPeakMiB.toFixed(0)} | ${r.statusWritesPerMin.toFixed(0)} | ${r.eventsPerMin.toFixed(0)} | ${r.throttledPerMin.toFixed(0)} |`,
+      `| ${r.phase} | ${r.checksDoneOverDue.toFixed(2)} | ${r.healthyChecksDoneOverDue?.toFixed(2) ?? '–'} | ${r.lagP50} | ${r.lagP99} | ${r.lagP99NotHostLimited} | ${r.skippedSlots} | ${r.cores.toFixed(2)} | ${r.rssPeakMiB.toFixed(0)} | ${r.statusWritesPerMin.toFixed(0)} | ${r.eventsPerMin.toFixed(0)} | ${r.throttledPerMin.toFixed(0)} |`,
     );
   }
   console.log('');
   for (const r of results) console.log(`- ${r.phase}: ${r.detail}`);
+  if (restart) printRestart(restart);
 } finally {
   await cleanup();
+}
+
+/** The restart phase's figures (scale/restart.ts): the database's count first, the operator's beside it. */
+function printRestart(r: RestartResult) {
+  const ratio = (n: number) => (r.checks.steady > 0 ? (n / r.checks.steady).toFixed(2) : 'n/a');
+  console.log(
+    `\n### Restart (SIGTERM, exit after ${r.shutdownSeconds.toFixed(1)} s, new process started at once; counted in PostgreSQL's log)\n`,
+  );
+  console.log(
+    `| interval | checks | × steady | busiest ${restartBinSeconds} s / steady mean | logins (new sessions) |`,
+  );
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [name, key] of [
+    ['steady (last before SIGTERM)', 'steady'],
+    ['first after the start', 'first'],
+    ['second after the start', 'second'],
+  ] as const) {
+    console.log(
+      `| ${name} | ${r.checks[key]} | ${ratio(r.checks[key])} | ${r.peakOverMean[key].toFixed(2)} | ${r.logins[key]} |`,
+    );
+  }
+  const lag = r.lagP99First ? `${r.lagP99First.beyond ? '>' : ''}${r.lagP99First.value.toFixed(3)} s` : 'n/a';
+  console.log(
+    `\nThe new process's own count of health checks in its first interval: ${r.operatorFirst}; lag p99 ${lag}; skipped slots ${r.skippedFirst}.`,
+  );
 }

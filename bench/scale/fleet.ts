@@ -20,11 +20,15 @@ export class Fleet {
     await this.core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace }, stringData: data } });
   }
 
-  /** Creates monitors `count` at a time in parallel (the API server, not the client, is the limit here). */
+  /**
+   * Creates monitors `parallel` at a time (the API server, not the client, is the limit here). `extra`: more
+   * of the spec (connection settings besides the Secret, checks).
+   */
   async createMonitors(
     monitors: { namespace: string; name: string; secret: string }[],
     interval: string,
     parallel = 16,
+    extra: { connection?: object; checks?: object } = {},
   ): Promise<void> {
     let next = 0;
     const worker = async () => {
@@ -39,7 +43,12 @@ export class Fleet {
             apiVersion: 'dbwatch.dev/v1alpha1',
             kind: 'DatabaseMonitor',
             metadata: { name: m.name, namespace: m.namespace },
-            spec: { engine: 'postgres', connection: { secretRef: { name: m.secret } }, interval },
+            spec: {
+              engine: 'postgres',
+              connection: { secretRef: { name: m.secret }, ...extra.connection },
+              interval,
+              ...(extra.checks ? { checks: extra.checks } : {}),
+            },
           },
         });
       }
@@ -64,26 +73,33 @@ export class Fleet {
     await Promise.all(Array.from({ length: parallel }, worker));
   }
 
-  /** Monitors that have a status (a health status from a finished check), over all namespaces. */
-  async withStatus(): Promise<number> {
-    const list = (await this.objects.listClusterCustomObject({
-      group: 'dbwatch.dev',
-      version: 'v1alpha1',
-      plural: 'databasemonitors',
-    })) as { items: { status?: { status?: string } }[] };
+  /** Monitors that have a status (a health status from a finished check), in one namespace or all. */
+  async withStatus(namespace?: string): Promise<number> {
+    const which = { group: 'dbwatch.dev', version: 'v1alpha1', plural: 'databasemonitors' };
+    const list = (await (namespace
+      ? this.objects.listNamespacedCustomObject({ ...which, namespace })
+      : this.objects.listClusterCustomObject(which))) as { items: { status?: { status?: string } }[] };
     return list.items.filter((m) => m.status?.status !== undefined).length;
   }
 
-  /** How many monitors report each status (healthy, degraded, unhealthy, none). */
-  async statusCounts(): Promise<Record<string, number>> {
-    const list = (await this.objects.listClusterCustomObject({
-      group: 'dbwatch.dev',
-      version: 'v1alpha1',
-      plural: 'databasemonitors',
-    })) as { items: { status?: { status?: string } }[] };
+  /** How many monitors report each status (healthy, degraded, unhealthy, none), in one namespace or all. */
+  async statusCounts(namespace?: string): Promise<Record<string, number>> {
+    const which = { group: 'dbwatch.dev', version: 'v1alpha1', plural: 'databasemonitors' };
+    const list = (await (namespace
+      ? this.objects.listNamespacedCustomObject({ ...which, namespace })
+      : this.objects.listClusterCustomObject(which))) as { items: { status?: { status?: string } }[] };
     const counts: Record<string, number> = {};
     for (const m of list.items) counts[m.status?.status ?? 'none'] = (counts[m.status?.status ?? 'none'] ?? 0) + 1;
     return counts;
+  }
+
+  /** One monitor's status as the API server has it. */
+  async status(namespace: string, name: string): Promise<Record<string, unknown> | undefined> {
+    const which = { group: 'dbwatch.dev', version: 'v1alpha1', plural: 'databasemonitors' };
+    const monitor = (await this.objects.getNamespacedCustomObject({ ...which, namespace, name })) as {
+      status?: Record<string, unknown>;
+    };
+    return monitor.status;
   }
 
   /** Events dbwatch has recorded so far, over all namespaces (nothing deletes them within the run). */
