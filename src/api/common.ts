@@ -197,9 +197,9 @@ export const connectionSchema = z
     connectTimeoutSeconds: z.number().int().min(1).max(300).default(10).meta({
       description: 'Seconds allowed to open a connection (TCP, TLS and login), 1-300. Default 10.',
     }),
-    sessionPolicy: z.enum(['Reuse', 'PerCheck']).default('Reuse').meta({
+    sessionPolicy: z.enum(['Reuse', 'PerCheck']).default('PerCheck').meta({
       description:
-        'Reuse: keep one warm session between checks (cheapest; a fresh login still runs every freshLoginInterval). PerCheck: log in on every check and close afterwards (no server connection held between checks). Default Reuse.',
+        'PerCheck: log in on every check and close afterwards (no server connection held between checks). Reuse: keep one warm session from check to check (fewer logins at short intervals, one server connection held per monitor; a fresh login still runs every freshLoginInterval). Default PerCheck.',
     }),
     freshLoginInterval: duration('5m').meta({
       description:

@@ -89,6 +89,8 @@ export interface EngineOptions {
   poolSize?: number;
   /** Whose checks these are (namespace/name): PostgreSQL statements carry it in their marker comment. */
   label?: string;
+  /** How long an idle pooled session is kept (default 60 s): Reuse keeps it from one check to the next. */
+  idleTimeoutMs?: number;
 }
 
 export type EngineFactory = (config: ConnectionConfig, options?: EngineOptions) => DatabaseEngine;

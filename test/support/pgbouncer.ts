@@ -81,7 +81,9 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     ].join('\n'),
     { mode: 0o644 },
   );
-  const [cmd, args] = runAs ? ['runuser', ['-u', runAs, '--', BINARY, ini]] : [BINARY, [ini]];
+  // runuser resets the soft open-files limit to 1024: raise it to the hard limit, or PgBouncer holds ~1,000 clients.
+  const raised = ['sh', '-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', BINARY, ini];
+  const [cmd, args] = runAs ? ['runuser', ['-u', runAs, '--', ...raised]] : [raised[0]!, raised.slice(1)];
   let child: ChildProcess;
   let stderr = '';
   const launch = () => {

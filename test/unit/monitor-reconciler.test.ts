@@ -114,6 +114,8 @@ const monitor = (spec: object, generation = 1): MonitorObject => ({
   metadata: { name: 'orders', namespace: 'ns', uid: 'u1', generation },
   spec: { engine: 'postgres', connection: { secretRef: { name: 'db' } }, interval: '5m', ...spec },
 });
+/** sessionPolicy Reuse: the warm session (engine) is kept from check to check. */
+const reuse = { connection: { secretRef: { name: 'db' }, sessionPolicy: 'Reuse' } };
 const condition = (w: { status: () => MonitorObject['status'] }, type: string) =>
   w.status()?.conditions?.find((c) => c.type === type);
 
@@ -181,7 +183,10 @@ describe('MonitorReconciler', () => {
 
   test('a fresh login runs on the first check, then every freshLoginInterval, and on every check while it fails', async () => {
     const w = world(
-      monitor({ interval: '1m', connection: { secretRef: { name: 'db' }, freshLoginInterval: '3m' } }),
+      monitor({
+        interval: '1m',
+        connection: { secretRef: { name: 'db' }, sessionPolicy: 'Reuse', freshLoginInterval: '3m' },
+      }),
       secret,
     );
     let next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
@@ -203,10 +208,20 @@ describe('MonitorReconciler', () => {
     expect(w.engines[0]?.closed).toBe(true);
   });
 
-  test('a spec change with the same connection reuses the pool; a deleted monitor closes it', async () => {
-    const w = world(monitor({}), secret);
+  test('by default (PerCheck) every check logs in on a pool of its own, closed when the check ends', async () => {
+    const w = world(monitor({ interval: '1m' }), secret);
+    let next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
+    w.advance(next);
+    next = (await w.reconciler.reconcile(key)).requeueAfterMs!;
+    expect(w.pings()).toBe(2);
+    expect(w.engines).toHaveLength(2);
+    expect(w.engines.every((e) => e.closed)).toBe(true);
+  });
+
+  test('Reuse: a spec change with the same connection reuses the pool; a deleted monitor closes it', async () => {
+    const w = world(monitor(reuse), secret);
     await w.reconciler.reconcile(key);
-    w.update(monitor({ interval: '10m' }, 2));
+    w.update(monitor({ ...reuse, interval: '10m' }, 2));
     await w.reconciler.reconcile(key);
     expect(w.engines).toHaveLength(1);
     expect(w.status()?.observedGeneration).toBe(2);
@@ -216,7 +231,7 @@ describe('MonitorReconciler', () => {
   });
 
   test('a changed Secret alone (same generation, check not due) re-checks at once with a new pool', async () => {
-    const w = world(monitor({}), secret);
+    const w = world(monitor(reuse), secret);
     await w.reconciler.reconcile(key);
     w.advance(5000);
     await w.reconciler.reconcile(key);

@@ -6,6 +6,7 @@ import {
   type ConnectionConfig,
   type DatabaseEngine,
   type DatabaseInfo,
+  type EngineOptions,
   PhaseError,
   type TableRef,
   type TestQuerySession,
@@ -32,7 +33,12 @@ const DEFAULT_POOL_SIZE = 2;
 const MAX_ROWS = 10_000;
 
 /** encrypt + trustServerCertificate from the spec's TLS mode (tedious cannot skip only the host-name check). */
-export function poolConfig(config: ConnectionConfig, poolSize: number, database = config.database): sql.config {
+export function poolConfig(
+  config: ConnectionConfig,
+  poolSize: number,
+  database = config.database,
+  idleTimeoutMs = 60_000,
+): sql.config {
   const { mode, ca } = config.tls;
   return {
     server: config.host,
@@ -51,7 +57,7 @@ export function poolConfig(config: ConnectionConfig, poolSize: number, database 
       ...(config.instance ? { instanceName: config.instance } : {}),
       ...(ca ? { cryptoCredentialsDetails: { ca } } : {}),
     },
-    pool: { max: poolSize, min: 0, idleTimeoutMillis: 60_000 },
+    pool: { max: poolSize, min: 0, idleTimeoutMillis: idleTimeoutMs },
     // We run our own test query; the default would send an extra SELECT 1 on every acquire.
     validateConnection: 'socket',
   } as sql.config;
@@ -66,10 +72,10 @@ export class MssqlEngine implements DatabaseEngine {
 
   constructor(
     private readonly config: ConnectionConfig,
-    options: { poolSize?: number } = {},
+    options: EngineOptions = {},
   ) {
     this.size = options.poolSize ?? DEFAULT_POOL_SIZE;
-    this.pool = new sql.ConnectionPool(poolConfig(config, this.size));
+    this.pool = new sql.ConnectionPool(poolConfig(config, this.size, config.database, options.idleTimeoutMs));
     this.pool.on('error', () => undefined);
   }
 
@@ -354,5 +360,5 @@ export function explainDatabaseAccess(
   return undefined;
 }
 
-export const createMssqlEngine = (config: ConnectionConfig, options?: { poolSize?: number }) =>
+export const createMssqlEngine = (config: ConnectionConfig, options?: EngineOptions) =>
   new MssqlEngine(config, options);

@@ -29,6 +29,7 @@ import {
 import { guarded, lastRows, literal, newMarker } from './postgres-statements.js';
 
 const DEFAULT_POOL_SIZE = 2;
+const DEFAULT_IDLE_MS = 60_000;
 const MAX_ROWS = 10_000;
 
 // Client backends by state, against the connections a non-superuser can have. Without pg_read_all_stats
@@ -65,7 +66,11 @@ export class PostgresEngine implements DatabaseEngine {
   ) {
     this.size = options.poolSize ?? DEFAULT_POOL_SIZE;
     this.label = options.label;
-    this.pool = new pg.Pool({ ...clientConfig(config), max: this.size, idleTimeoutMillis: 60_000 });
+    this.pool = new pg.Pool({
+      ...clientConfig(config),
+      max: this.size,
+      idleTimeoutMillis: options.idleTimeoutMs ?? DEFAULT_IDLE_MS,
+    });
     // An idle client that loses its server emits here; the next check reports the outage.
     this.pool.on('error', ignore);
     // A checked-out client has no pool listener: without one of ours, a backend terminated mid-check

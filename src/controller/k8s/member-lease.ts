@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { statusCodeOf } from './api-errors.js';
+import { errorFields, statusCodeOf } from './api-errors.js';
 import type { KubeClients, Lease } from './client.js';
 import { sleep } from './retry.js';
 
@@ -78,7 +78,8 @@ export class MemberLease {
     while (!signal.aborted) {
       const started = this.now();
       const renewed = await this.renewOnce(started).catch((error: unknown) => {
-        if (!signal.aborted) this.log.warn({ lease: this.options.name, err: error }, 'member lease renewal failed');
+        if (!signal.aborted)
+          this.log.warn({ lease: this.options.name, ...errorFields(error) }, 'member lease renewal failed');
         return false;
       });
       if (signal.aborted) return;
@@ -167,7 +168,7 @@ export class MemberLease {
       .deleteNamespacedLease({ namespace, name }, { timeoutMs: 5000 })
       .catch((error: unknown) => {
         if (statusCodeOf(error) !== 404)
-          this.log.warn({ lease: name, err: error }, 'could not delete the member lease');
+          this.log.warn({ lease: name, ...errorFields(error) }, 'could not delete the member lease');
       });
   }
 }

@@ -130,7 +130,8 @@ export class MonitorReconciler {
       this.remember(key, obj, { slot: plan.slot });
       return { waitUntilMs: plan.nextAtMs };
     }
-    const engine = deps.engines.get(id, resolved.config);
+    // Reuse keeps its session from one check to the next: idle for at most an interval and a check's timeout.
+    const engine = deps.engines.get(id, resolved.config, grid.intervalMs + spec.timeoutSeconds * 1000 + 5000);
     let startedMs = plan.dueAtMs;
     const report: MonitorReport = await this.runCheck(
       key,
@@ -152,7 +153,9 @@ export class MonitorReconciler {
     const slot = Math.max(plan.slot, slotOf(grid, startedMs));
     this.remember(key, obj, { slot });
     const next = afterCheck(grid, slot, deps.now().getTime());
-    if (next.skipped > 0) deps.metrics.skippedChecks.inc({ kind: 'DatabaseMonitor' }, next.skipped);
+    // Slots lost while the check waited for a slot of its host, and slots it overran.
+    const skipped = slot - plan.slot + next.skipped;
+    if (skipped > 0) deps.metrics.skippedChecks.inc({ kind: 'DatabaseMonitor' }, skipped);
     deps.metrics.lastCheck(key.namespace, key.name, spec.engine, startedMs);
     return {
       observation: {

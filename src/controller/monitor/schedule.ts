@@ -117,5 +117,7 @@ export function unwrittenChecks(grid: Grid, previous: DatabaseMonitorStatus | un
 /** A fresh login runs on every k-th slot, k = freshLoginInterval / interval (at least every check). */
 export function freshLoginDue(grid: Grid, slot: number, freshLoginIntervalMs: number): boolean {
   const every = Math.max(1, Math.round(freshLoginIntervalMs / grid.intervalMs));
-  return ((slot % every) + every) % every === 0;
+  // Offset by the object's phase: a fleet with one interval spreads its fresh logins over all `every` slots.
+  const offset = Math.floor((grid.phaseMs / grid.intervalMs) * every);
+  return (((slot + offset) % every) + every) % every === 0;
 }

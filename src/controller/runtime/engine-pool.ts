@@ -17,13 +17,18 @@ export class EnginePool {
     private readonly poolSize = 2,
   ) {}
 
-  get(key: string, config: ConnectionConfig): DatabaseEngine {
+  /** `idleTimeoutMs`: how long its session may wait for the next check (Reuse: an interval and a timeout). */
+  get(key: string, config: ConnectionConfig, idleTimeoutMs?: number): DatabaseEngine {
     const fingerprint = connectionFingerprint(config);
     const existing = this.engines.get(key);
     if (existing?.fingerprint === fingerprint) return existing.engine;
     if (existing) void existing.engine.close();
     // The key (namespace/name) labels the engine's statements: a DBA finds a monitor's queries by it.
-    const engine = this.factory(config, { poolSize: this.poolSize, label: key });
+    const engine = this.factory(config, {
+      poolSize: this.poolSize,
+      label: key,
+      ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
+    });
     this.engines.set(key, { fingerprint, engine });
     return engine;
   }

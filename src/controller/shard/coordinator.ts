@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorFields } from '../k8s/api-errors.js';
 import type { KubeClients } from '../k8s/client.js';
 import { MemberLease } from '../k8s/member-lease.js';
 import { type CachedObject, ResourceCache } from '../k8s/resource-cache.js';
@@ -106,7 +107,9 @@ export class ShardCoordinator {
       await this.options.clients.coordination
         .deleteNamespacedLease({ namespace: this.options.namespace, name, resourceVersion }, { timeoutMs: 5000 })
         .then(() => this.options.log.info({ lease: name }, 'deleted the Lease of a shard member gone for an hour'))
-        .catch((error: unknown) => this.options.log.debug({ lease: name, err: error }, 'abandoned Lease not deleted'));
+        .catch((error: unknown) =>
+          this.options.log.debug({ lease: name, ...errorFields(error) }, 'abandoned Lease not deleted'),
+        );
     }
   }
 

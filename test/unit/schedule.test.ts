@@ -1,0 +1,36 @@
+import { describe, expect, test } from '@jest/globals';
+import { afterCheck, freshLoginDue, gridOf, slotOf, slotStart } from '../../src/controller/monitor/schedule.js';
+
+describe('the fixed-rate grid', () => {
+  test("a fleet's checks spread over the interval, and every replica computes the same slots", () => {
+    const grids = Array.from({ length: 2000 }, (_, i) => gridOf('shop', `db-${i}`, 60_000));
+    const perTenSeconds = new Array(6).fill(0) as number[];
+    for (const g of grids) perTenSeconds[Math.floor(g.phaseMs / 10_000)]!++;
+    for (const n of perTenSeconds) expect(n).toBeGreaterThan(2000 / 6 / 1.3);
+    expect(gridOf('shop', 'db-7', 60_000)).toEqual(grids[7]);
+    const g = grids[0]!;
+    expect(slotOf(g, slotStart(g, 42))).toBe(42);
+    expect(slotOf(g, slotStart(g, 42) - 1)).toBe(41);
+  });
+
+  test('a check that overran its slots says how many it skipped', () => {
+    const g = gridOf('shop', 'orders', 10_000);
+    expect(afterCheck(g, 5, slotStart(g, 5) + 1000)).toEqual({ nextAtMs: slotStart(g, 6), skipped: 0 });
+    expect(afterCheck(g, 5, slotStart(g, 8) + 1)).toEqual({ nextAtMs: slotStart(g, 9), skipped: 3 });
+  });
+
+  test("fresh logins come every freshLoginInterval per monitor, spread over a fleet's slots, not all in one", () => {
+    const every = 20; // 5m over a 15 s interval
+    const perSlot = new Array(every).fill(0) as number[];
+    for (let i = 0; i < 2000; i++) {
+      const g = gridOf('shop', `db-${i}`, 15_000);
+      const due = Array.from({ length: every }, (_, s) => freshLoginDue(g, 1000 + s, 5 * 60_000));
+      // Exactly one slot in every 20 for each monitor.
+      expect(due.filter(Boolean)).toHaveLength(1);
+      perSlot[due.indexOf(true)]!++;
+    }
+    // 2,000 logins over 20 slots: about 100 each, none near all of them.
+    expect(Math.max(...perSlot)).toBeLessThan(200);
+    expect(Math.min(...perSlot)).toBeGreaterThan(40);
+  });
+});
