@@ -103,10 +103,13 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   }));
   log(`creating ${o.monitors} monitors in ${namespaces.length} namespaces over ${databases.length} databases`);
   const created = performance.now();
+  // Reuse: behind PgBouncer a warm session is a pooler client, not a server connection (docs/operator.md), and
+  // 10,000 SCRAM logins a minute through one PgBouncer would cost more than the checks.
   await fleet.createMonitors(
     monitors.map((m) => ({ ...m, secret: 'db' })),
     `${o.intervalS}s`,
     32,
+    { connection: { sessionPolicy: 'Reuse' } },
   );
   log(`created in ${((performance.now() - created) / 1000).toFixed(0)} s`);
 
@@ -350,7 +353,7 @@ function print(
     `machine: ${machine}; load average at the end: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`,
   );
   console.log(
-    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); CHECKS_PER_HOST=16`,
+    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy Reuse, CHECKS_PER_HOST=16`,
   );
   console.log(
     `start-up: every monitor checked and its status written by its owner after ${r.startupS.toFixed(0)} s; RSS peak ${[...r.startup.values()].map((u) => u.rssPeakMiB.toFixed(0)).join(' / ')} MiB\n`,
