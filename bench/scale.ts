@@ -103,6 +103,9 @@ if (Number(args.replicas) > 1) {
       dir,
       cleanups,
       log,
+      // Sharded phases after the steady state: kill, add, freeze (all unless --phases names some).
+      phases: args.phases === 'restart,black-hole,stopped' ? new Set(['kill', 'add', 'freeze']) : PHASES,
+      ...(args['heap-snapshot'] ? { heapSnapshotDir: args['heap-snapshot'] } : {}),
     });
   } finally {
     await cleanup();

@@ -37,6 +37,10 @@ export interface ShardedOptions {
   dir: string;
   cleanups: (() => Promise<void> | void)[];
   log: (message: string) => void;
+  /** Which failure phases run after the steady state: kill, add, freeze. */
+  phases: Set<string>;
+  /** A V8 heap snapshot of replica-0 at the end of the steady state, into this directory. */
+  heapSnapshotDir?: string;
 }
 
 interface Replica {
@@ -123,6 +127,9 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
     const process = startOperator(command, {
       operatorDir: o.operatorDir,
       dir,
+      ...(o.heapSnapshotDir
+        ? { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`] }
+        : {}),
       kubeconfig: cp.kubeconfig,
       metricsPort: port,
       runtime: o.runtime,
@@ -226,6 +233,17 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   const steady = checkFigures(checkLog, monitors, I, steadyFrom, steadyTo);
   const writesPerMin = writes / ((steadyTo - steadyFrom) / 60_000);
   log(`steady: ${JSON.stringify({ perReplica, steady, writesPerMin })}`);
+  if (o.heapSnapshotDir) {
+    replicas.get('replica-0')?.process.child.kill('SIGUSR2');
+    log(`heap snapshot of replica-0 requested into ${o.heapSnapshotDir}`);
+    await sleep(30);
+  }
+  if (!o.phases.has('kill')) {
+    await logStatements(pg, false);
+    stopping = true;
+    console.log(`\n## Sharded steady state only: ${JSON.stringify({ perReplica, steady, writesPerMin }, null, 1)}`);
+    return;
+  }
 
   // Killed: SIGKILL, no Lease deleted. Its objects are checked again once the others count it gone.
   const membersBefore = members();
