@@ -3,14 +3,9 @@ import { ExponentialBackoff, withJitter } from '../runtime/backoff.js';
 import { AlertQueue } from './alert-queue.js';
 import { PostFailed } from './alertmanager-client.js';
 import { type DirectAlert, type PostableAlert, toPostable } from './direct-alerts.js';
+import type { SenderMetrics } from './sender-metrics.js';
 
-/** What the sender reports, per Alertmanager (the operator's metrics implement it). */
-export interface SenderMetrics {
-  sent(alertmanager: string, count: number): void;
-  postFailed(alertmanager: string): void;
-  dropped(alertmanager: string, reason: 'queue_full' | 'rejected', count: number): void;
-  queueLength(alertmanager: string, length: number): void;
-}
+export type { SenderMetrics };
 
 export interface AlertPoster {
   readonly url: string;

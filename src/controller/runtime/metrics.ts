@@ -4,7 +4,7 @@ import type { DatabaseMonitorStatus, HealthStatus, PrerequisiteStatus } from '..
 import type { CheckName } from '../../checks/index.js';
 import { targetRatio } from '../monitor/availability.js';
 import { monitorReason } from '../monitor/reason.js';
-import type { SenderMetrics } from '../notify/index.js';
+import type { SenderMetrics } from '../notify/sender-metrics.js';
 import { PgbouncerMetrics } from './pgbouncer-metrics.js';
 
 const MONITOR_LABELS = ['namespace', 'name', 'engine'] as const;

@@ -46,8 +46,9 @@ const readyStatus = async () => condition((await getMonitor(ns, 'shop')).status,
 
 describe('the operator process while its database fails', () => {
   test('killed backends and a fast restart: it stays up, reports the outage and recovers', async () => {
+    // Reuse: a warm session between checks for the kills to hit (PerCheck holds one only while it checks).
     await createMonitor(ns, 'shop', {
-      connection: { secretRef: { name: 'shop-db' }, connectTimeoutSeconds: 1 },
+      connection: { secretRef: { name: 'shop-db' }, connectTimeoutSeconds: 1, sessionPolicy: 'Reuse' },
       interval: '1s',
       timeoutSeconds: 3,
     });
