@@ -8,7 +8,7 @@
 export class StringPool {
   private readonly strings = new Map<string, string>();
 
-  constructor(private readonly capacity = 50_000) {}
+  constructor(private readonly capacity = 20_000) {}
 
   get size(): number {
     return this.strings.size;
