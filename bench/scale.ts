@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     replicas: { type: 'string', default: '1' },
     /** Sharded only: the databases the monitors spread over (one PostgreSQL, through PgBouncer). */
     databases: { type: 'string', default: '20' },
+    /** Sharded only: the monitors' sessionPolicy (PerCheck, the default, or Reuse). */
+    'session-policy': { type: 'string', default: 'PerCheck' },
   },
 });
 const MONITORS = Number(args.monitors);
@@ -106,6 +108,7 @@ if (Number(args.replicas) > 1) {
       // Sharded phases after the steady state: kill, add, freeze (all unless --phases names some).
       phases: args.phases === 'restart,black-hole,stopped' ? new Set(['kill', 'add', 'freeze']) : PHASES,
       ...(args['heap-snapshot'] ? { heapSnapshotDir: args['heap-snapshot'] } : {}),
+      sessionPolicy: args['session-policy'] === 'Reuse' ? 'Reuse' : 'PerCheck',
     });
   } finally {
     await cleanup();

@@ -41,6 +41,8 @@ export interface ShardedOptions {
   phases: Set<string>;
   /** A V8 heap snapshot of replica-0 at the end of the steady state, into this directory. */
   heapSnapshotDir?: string;
+  /** The monitors' spec.connection.sessionPolicy. */
+  sessionPolicy: 'PerCheck' | 'Reuse';
 }
 
 interface Replica {
@@ -107,13 +109,13 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   }));
   log(`creating ${o.monitors} monitors in ${namespaces.length} namespaces over ${databases.length} databases`);
   const created = performance.now();
-  // Reuse: behind PgBouncer a warm session is a pooler client, not a server connection (docs/operator.md), and
-  // 10,000 SCRAM logins a minute through one PgBouncer would cost more than the checks.
+  // PerCheck (the default) logs in through PgBouncer on every check: a PgBouncer client login, no server login.
+  // Reuse keeps one pooler client per monitor (a pg Client and socket in the operator, ~6 KB of heap each).
   await fleet.createMonitors(
     monitors.map((m) => ({ ...m, secret: 'db' })),
     `${o.intervalS}s`,
     32,
-    { connection: { sessionPolicy: 'Reuse' } },
+    { connection: { sessionPolicy: o.sessionPolicy } },
   );
   log(`created in ${((performance.now() - created) / 1000).toFixed(0)} s`);
 
@@ -372,7 +374,7 @@ function print(
     `machine: ${machine}; load average at the end: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`,
   );
   console.log(
-    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy Reuse, CHECKS_PER_HOST=16`,
+    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy ${o.sessionPolicy}, CHECKS_PER_HOST=16`,
   );
   console.log(
     `start-up: every monitor checked and its status written by its owner after ${r.startupS.toFixed(0)} s; RSS peak ${[...r.startup.values()].map((u) => u.rssPeakMiB.toFixed(0)).join(' / ')} MiB\n`,
