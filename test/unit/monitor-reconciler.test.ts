@@ -218,6 +218,35 @@ describe('MonitorReconciler', () => {
     expect(w.engines.every((e) => e.closed)).toBe(true);
   });
 
+  test('a pool closed while its check runs (sharded: the object moved away and back) reports nothing and looks again', async () => {
+    const w = world(monitor(reuse), secret);
+    await w.reconciler.reconcile(key);
+    expect(w.writes).toHaveLength(1);
+    w.advance(300_000);
+    // The next check's ping waits; meanwhile the monitor is forgotten (lost ownership), and pings then fail as a
+    // closed pg pool does.
+    const engine = w.engines[0]!;
+    let release!: () => void;
+    const released = new Promise<void>((ok) => {
+      release = ok;
+    });
+    engine.ping = async function () {
+      await released;
+      if (this.closed) throw new Error('Cannot use a pool after calling end on the pool');
+    };
+    const pass = w.reconciler.reconcile(key);
+    await new Promise((ok) => setImmediate(ok));
+    await w.reconciler.forget(key);
+    release();
+    expect(await pass).toEqual({ requeueAfterMs: 0 });
+    expect(w.writes).toHaveLength(1);
+    expect(w.status()?.status).toBe('healthy');
+    // The next pass opens a pool of its own and reports the database as it is.
+    await w.reconciler.reconcile(key);
+    expect(w.engines).toHaveLength(2);
+    expect(w.status()?.status).toBe('healthy');
+  });
+
   test('Reuse: a spec change with the same connection reuses the pool; a deleted monitor closes it', async () => {
     const w = world(monitor(reuse), secret);
     await w.reconciler.reconcile(key);

@@ -147,6 +147,9 @@ export class MonitorReconciler {
         });
       },
     );
+    // Closed under the check (sharded: the object moved away, maybe back, while it ran): its errors are the
+    // closed pool's, not the database's. Nothing is reported; the object is looked at again at once.
+    if (!deps.engines.holds(id, engine)) return { waitUntilMs: deps.now().getTime() };
     deps.metrics.observeCheckDurations(spec.engine, report.durations);
     // Per check, the warm session is not kept: nothing holds a server connection between checks.
     if (spec.connection.sessionPolicy === 'PerCheck') await deps.engines.close(id);

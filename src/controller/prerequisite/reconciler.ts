@@ -18,7 +18,7 @@ import {
 import { formatZodIssues } from '../monitor/reconciler.js';
 import { gridOf, slotOf, slotStart } from '../monitor/schedule.js';
 import { type RunCheck, runInline } from '../runtime/check-executor.js';
-import { connectionFingerprint } from '../runtime/engine-pool.js';
+import { connectionFingerprint, EngineClosedDuringCheck } from '../runtime/engine-pool.js';
 import type { ReconcileResult } from '../runtime/work-queue.js';
 import { decideStatusWrite } from '../status/status-writes.js';
 import type { ObjectKey, PrerequisiteObject, ReconcilerDeps } from '../types.js';
@@ -49,7 +49,14 @@ export class PrerequisiteReconciler {
     const generation = obj.metadata?.generation ?? 1;
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const runNow = requestedAt !== undefined && requestedAt !== previous?.lastHandledReconcileAt;
-    const observation = await this.observe(key, obj, runNow);
+    let observation: PrerequisiteObservation;
+    try {
+      observation = await this.observe(key, obj, runNow);
+    } catch (error) {
+      // Sharded: forgotten (and maybe re-taken) while a database was checked; look again, report nothing.
+      if (error instanceof EngineClosedDuringCheck) return { requeueAfterMs: 0 };
+      throw error;
+    }
     // Sharded: the object moved to another replica while this pass evaluated it; the new owner writes. What the
     // pass opened (inline databases' engines) is closed again: rebalance's forget may have run before it did.
     if (deps.owns && !deps.owns(key)) {
@@ -152,6 +159,8 @@ export class PrerequisiteReconciler {
         now: this.deps.now,
       }),
     );
+    if (!this.deps.engines.holds(engineKey(key, dbName), engine))
+      throw new EngineClosedDuringCheck(engineKey(key, dbName));
     return validateDatabase(dbName, report, options);
   }
 }

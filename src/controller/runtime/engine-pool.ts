@@ -9,6 +9,13 @@ import type { ConnectionConfig, DatabaseEngine, EngineFactory } from '../../chec
 export const connectionFingerprint = (config: ConnectionConfig) =>
   createHash('sha256').update(JSON.stringify(config)).digest('hex');
 
+/** A check's engine was closed while the check ran: what it reported is the closed pool's, not the database's. */
+export class EngineClosedDuringCheck extends Error {
+  constructor(key: string) {
+    super(`the connection pool of ${key} was closed while it was checked`);
+  }
+}
+
 export class EnginePool {
   private readonly engines = new Map<string, { fingerprint: string; engine: DatabaseEngine }>();
 
@@ -36,6 +43,11 @@ export class EnginePool {
   /** The fingerprint of the connection a key's engine was made for; undefined when it has none. */
   fingerprint(key: string): string | undefined {
     return this.engines.get(key)?.fingerprint;
+  }
+
+  /** Whether `engine` is still the key's: false once it was closed or replaced (e.g. while a check used it). */
+  holds(key: string, engine: DatabaseEngine): boolean {
+    return this.engines.get(key)?.engine === engine;
   }
 
   /** A throwaway engine for diagnostics and other fresh-connection work. */
