@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     databases: { type: 'string', default: '20' },
     /** Sharded only: the monitors' sessionPolicy (PerCheck, the default, or Reuse). */
     'session-policy': { type: 'string', default: 'PerCheck' },
+    /** Sharded only: a Node/V8 flag for the replicas' command line (repeat for more). */
+    'node-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 const MONITORS = Number(args.monitors);
@@ -109,6 +111,7 @@ if (Number(args.replicas) > 1) {
       phases: args.phases === 'restart,black-hole,stopped' ? new Set(['kill', 'add', 'freeze']) : PHASES,
       ...(args['heap-snapshot'] ? { heapSnapshotDir: args['heap-snapshot'] } : {}),
       sessionPolicy: args['session-policy'] === 'Reuse' ? 'Reuse' : 'PerCheck',
+      nodeFlags: args['node-flag'],
     });
   } finally {
     await cleanup();

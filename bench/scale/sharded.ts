@@ -41,6 +41,8 @@ export interface ShardedOptions {
   phases: Set<string>;
   /** A V8 heap snapshot of replica-0 at the end of the steady state, into this directory. */
   heapSnapshotDir?: string;
+  /** Node/V8 flags for the replicas' command line (those NODE_OPTIONS refuses). */
+  nodeFlags: string[];
   /** The monitors' spec.connection.sessionPolicy. */
   sessionPolicy: 'PerCheck' | 'Reuse';
 }
@@ -129,9 +131,10 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
     const process = startOperator(command, {
       operatorDir: o.operatorDir,
       dir,
-      ...(o.heapSnapshotDir
-        ? { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`] }
-        : {}),
+      nodeFlags: [
+        ...o.nodeFlags,
+        ...(o.heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.heapSnapshotDir}`] : []),
+      ],
       kubeconfig: cp.kubeconfig,
       metricsPort: port,
       runtime: o.runtime,
