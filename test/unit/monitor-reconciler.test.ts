@@ -273,6 +273,21 @@ describe('MonitorReconciler', () => {
     expect(w.pings()).toBe(2);
   });
 
+  test('PerCheck (no pool kept between checks): a changed Secret alone re-checks at once too', async () => {
+    const w = world(monitor({}), secret);
+    await w.reconciler.reconcile(key);
+    w.advance(5000);
+    await w.reconciler.reconcile(key);
+    expect(w.pings()).toBe(1);
+    w.setSecret({ ...secret, password: 'rotated' });
+    w.advance(5000);
+    await w.reconciler.reconcile(key);
+    expect(w.pings()).toBe(2);
+    // The same connection again: nothing new to check before the next slot.
+    await w.reconciler.reconcile(key);
+    expect(w.pings()).toBe(2);
+  });
+
   test('a Secret deleted from a healthy monitor stalls it at once: no health, up 0', async () => {
     const w = world(monitor({}), secret);
     await w.reconciler.reconcile(key);

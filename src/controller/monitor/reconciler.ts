@@ -31,7 +31,15 @@ type Pass = { observation: MonitorObservation; requestedAt?: string; nextAtMs?: 
 export class MonitorReconciler {
   private readonly slots = new Map<
     string,
-    { uid: string | undefined; slot: number | undefined; engine: string; retry?: boolean; takenOver?: boolean }
+    {
+      uid: string | undefined;
+      slot: number | undefined;
+      engine: string;
+      retry?: boolean;
+      takenOver?: boolean;
+      /** The fingerprint of the connection last checked: PerCheck closes its pool, so the pool cannot say. */
+      connection?: string;
+    }
   >();
 
   constructor(
@@ -113,7 +121,7 @@ export class MonitorReconciler {
     const previous = obj.status;
     const grid = gridOf(key.namespace, key.name, parseDuration(spec.interval));
     const known = this.slots.get(id);
-    const before = deps.engines.fingerprint(id);
+    const before = deps.engines.fingerprint(id) ?? (known?.uid === obj.metadata?.uid ? known?.connection : undefined);
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const plan = planCheck({
       grid,
@@ -154,7 +162,7 @@ export class MonitorReconciler {
     // Per check, the warm session is not kept: nothing holds a server connection between checks.
     if (spec.connection.sessionPolicy === 'PerCheck') await deps.engines.close(id);
     const slot = Math.max(plan.slot, slotOf(grid, startedMs));
-    this.remember(key, obj, { slot });
+    this.remember(key, obj, { slot, connection: connectionFingerprint(resolved.config) });
     const next = afterCheck(grid, slot, deps.now().getTime());
     // Slots lost while the check waited for a slot of its host, and slots it overran.
     const skipped = slot - plan.slot + next.skipped;
@@ -188,7 +196,11 @@ export class MonitorReconciler {
     return true;
   }
 
-  private remember(key: ObjectKey, obj: MonitorObject, update: { slot?: number; engine?: string }): void {
+  private remember(
+    key: ObjectKey,
+    obj: MonitorObject,
+    update: { slot?: number; engine?: string; connection?: string },
+  ): void {
     const id = mapKey(key);
     const known = this.slots.get(id);
     const same = known?.uid === obj.metadata?.uid;
@@ -196,6 +208,7 @@ export class MonitorReconciler {
       uid: obj.metadata?.uid,
       slot: update.slot ?? (same ? known?.slot : undefined),
       engine: update.engine ?? known?.engine ?? 'postgres',
+      connection: update.connection ?? (same ? known?.connection : undefined),
       retry: same && known?.retry === true,
       // A takeover lasts until a check has been done (a slot remembered).
       takenOver: known?.takenOver === true && update.slot === undefined,
