@@ -5,6 +5,8 @@
  * The pool is bounded: when full it starts over, which only stops sharing for strings seen before that
  * (unique ones, such as check times, would otherwise fill it).
  */
+const MAX_LENGTH = 512;
+
 export class StringPool {
   private readonly strings = new Map<string, string>();
 
@@ -15,6 +17,8 @@ export class StringPool {
   }
 
   intern(value: string): string {
+    // Long values (a third party's annotation, a big message) are rarely repeated: not worth holding.
+    if (value.length > MAX_LENGTH) return value;
     const known = this.strings.get(value);
     if (known !== undefined) return known;
     if (this.strings.size >= this.capacity) this.strings.clear();

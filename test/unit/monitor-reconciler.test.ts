@@ -250,13 +250,18 @@ describe('MonitorReconciler', () => {
   test('Reuse: a spec change with the same connection reuses the pool; a deleted monitor closes it', async () => {
     const w = world(monitor(reuse), secret);
     await w.reconciler.reconcile(key);
-    w.update(monitor({ ...reuse, interval: '10m' }, 2));
+    w.update(monitor({ ...reuse, thresholds: { failureThreshold: 2 } }, 2));
     await w.reconciler.reconcile(key);
     expect(w.engines).toHaveLength(1);
     expect(w.status()?.observedGeneration).toBe(2);
+    // A new interval is a new idle limit for the warm session: a new pool (the old one would close it too early).
+    w.update(monitor({ ...reuse, interval: '10m' }, 3));
+    await w.reconciler.reconcile(key);
+    expect(w.engines).toHaveLength(2);
+    expect(w.engines[0]?.closed).toBe(true);
     w.objects.delete('ns/orders');
     await w.reconciler.reconcile(key);
-    expect(w.engines[0]?.closed).toBe(true);
+    expect(w.engines.every((e) => e.closed)).toBe(true);
   });
 
   test('a changed Secret alone (same generation, check not due) re-checks at once with a new pool', async () => {

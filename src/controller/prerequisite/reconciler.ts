@@ -31,6 +31,9 @@ import { nextPrerequisiteStatus, type PrerequisiteObservation, validateFromMonit
  * the prerequisite's interval, and between checks their last verdict is read back from the status.
  */
 export class PrerequisiteReconciler {
+  /** Inline database → the fingerprint of the connection last checked (PerCheck closes the pool after each check). */
+  private readonly checked = new Map<string, string>();
+
   constructor(
     private readonly deps: ReconcilerDeps,
     /** Database I/O goes through the operator's check executor (limits, lag metrics, worker parking). */
@@ -95,7 +98,9 @@ export class PrerequisiteReconciler {
 
   /** The prerequisite is gone (or now another replica's): close its inline connections, drop its series. */
   async forget(key: ObjectKey): Promise<void> {
-    await this.deps.engines.closeMatching(engineKey(key, ''));
+    const prefix = engineKey(key, '');
+    for (const id of this.checked.keys()) if (id.startsWith(prefix)) this.checked.delete(id);
+    await this.deps.engines.closeMatching(prefix);
     this.deps.metrics.forgetPrerequisite(key.namespace, key.name);
   }
 
@@ -110,10 +115,11 @@ export class PrerequisiteReconciler {
     const inlineDue = (db: string, connection: string) =>
       runNow ||
       previous?.observedGeneration !== (obj.metadata?.generation ?? 1) ||
-      deps.engines.fingerprint(engineKey(key, db)) !== connection ||
+      (deps.engines.fingerprint(engineKey(key, db)) ?? this.checked.get(engineKey(key, db))) !== connection ||
       !previous?.lastCheckTime ||
       at.getTime() - Date.parse(previous.lastCheckTime) >= parseDuration(spec.interval);
-    const databases = await Promise.all(
+    // Settled, not Promise.all: a database whose check was interrupted must not leave the others running unseen.
+    const settled = await Promise.allSettled(
       spec.databases.map(async (db): Promise<DatabaseValidation> => {
         if (db.monitorRef) {
           const monitor = deps.monitors.get(key.namespace, db.monitorRef.name);
@@ -140,6 +146,9 @@ export class PrerequisiteReconciler {
         return this.checkInline(key, db.name, inlineSpec, resolved, options);
       }),
     );
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const databases = settled.map((r) => (r as PromiseFulfilledResult<DatabaseValidation>).value);
     return { kind: 'Evaluated', spec, result: summarizeValidation(databases), at };
   }
 
@@ -159,8 +168,11 @@ export class PrerequisiteReconciler {
         now: this.deps.now,
       }),
     );
-    if (!this.deps.engines.holds(engineKey(key, dbName), engine))
-      throw new EngineClosedDuringCheck(engineKey(key, dbName));
+    const id = engineKey(key, dbName);
+    if (!this.deps.engines.holds(id, engine)) throw new EngineClosedDuringCheck(id);
+    this.checked.set(id, connectionFingerprint(resolved.config));
+    // PerCheck (the default): no session held until the next check, as for monitors.
+    if (spec.connection.sessionPolicy === 'PerCheck') await this.deps.engines.close(id);
     return validateDatabase(dbName, report, options);
   }
 }

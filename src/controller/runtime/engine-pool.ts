@@ -17,7 +17,7 @@ export class EngineClosedDuringCheck extends Error {
 }
 
 export class EnginePool {
-  private readonly engines = new Map<string, { fingerprint: string; engine: DatabaseEngine }>();
+  private readonly engines = new Map<string, { fingerprint: string; idleTimeoutMs?: number; engine: DatabaseEngine }>();
 
   constructor(
     private readonly factory: EngineFactory,
@@ -28,7 +28,8 @@ export class EnginePool {
   get(key: string, config: ConnectionConfig, idleTimeoutMs?: number): DatabaseEngine {
     const fingerprint = connectionFingerprint(config);
     const existing = this.engines.get(key);
-    if (existing?.fingerprint === fingerprint) return existing.engine;
+    // A new idle limit (the interval changed) needs a new pool: the old one would close the session too early.
+    if (existing?.fingerprint === fingerprint && existing.idleTimeoutMs === idleTimeoutMs) return existing.engine;
     if (existing) void existing.engine.close();
     // The key (namespace/name) labels the engine's statements: a DBA finds a monitor's queries by it.
     const engine = this.factory(config, {
@@ -36,7 +37,7 @@ export class EnginePool {
       label: key,
       ...(idleTimeoutMs ? { idleTimeoutMs } : {}),
     });
-    this.engines.set(key, { fingerprint, engine });
+    this.engines.set(key, { fingerprint, engine, ...(idleTimeoutMs ? { idleTimeoutMs } : {}) });
     return engine;
   }
 
