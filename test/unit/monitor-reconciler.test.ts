@@ -1,49 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
 import { pino } from 'pino';
-import type { ConnectionConfig, DatabaseEngine } from '../../src/checks/index.js';
+import type { ConnectionConfig } from '../../src/checks/index.js';
 import { MonitorReconciler } from '../../src/controller/monitor/reconciler.js';
 import { EnginePool } from '../../src/controller/runtime/engine-pool.js';
 import { OperatorMetrics } from '../../src/controller/runtime/metrics.js';
 import type { EventIntent } from '../../src/controller/status/events.js';
 import type { MonitorObject, ObjectKey, ReconcilerDeps } from '../../src/controller/types.js';
-
-/** An engine that answers like a healthy database, for exercising the reconciler's decisions. */
-function healthyEngine(): DatabaseEngine & { closed: boolean; pings: number; logins: number } {
-  return {
-    name: 'postgres',
-    closed: false,
-    pings: 0,
-    logins: 0,
-    ping: async function () {
-      this.pings++;
-    },
-    connectOnce: async () => undefined,
-    freshLogin: async function () {
-      this.logins++;
-      return 1;
-    },
-    openTestSession: async () => ({ run: async () => 1, close: async () => undefined }),
-    serverConnections: async () => ({
-      active: 1,
-      idle: 1,
-      idleInTransaction: 0,
-      other: 0,
-      total: 2,
-      maxUsable: 100,
-      utilizationPercent: 2,
-      visibility: 'full',
-    }),
-    poolStats: () => ({ size: 2, checkedOut: 0, idle: 1, waiting: 0 }),
-    databaseInfo: async () => ({ version: '16', state: 'ONLINE', readOnly: false }),
-    tableExists: async () => false,
-    selectColumns: async () => [],
-    probeTls: async () => 'TLS disabled',
-    classifyError: (e) => ({ stage: 'query', cause: 'QueryFailed', message: String(e) }),
-    async close() {
-      this.closed = true;
-    },
-  };
-}
+import { healthyEngine } from '../support/fake-engine.js';
 
 /** The reconciler against an in-memory cache whose status follows every successful write, on a clock of its own. */
 function world(initial: MonitorObject, initialSecret: Record<string, string> | undefined) {

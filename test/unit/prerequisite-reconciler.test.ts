@@ -1,51 +1,18 @@
 import { describe, expect, test } from '@jest/globals';
 import { pino } from 'pino';
-import type { ConnectionConfig, DatabaseEngine } from '../../src/checks/index.js';
+import type { ConnectionConfig } from '../../src/checks/index.js';
 import { PrerequisiteReconciler } from '../../src/controller/prerequisite/reconciler.js';
 import { EnginePool } from '../../src/controller/runtime/engine-pool.js';
 import { OperatorMetrics } from '../../src/controller/runtime/metrics.js';
 import type { ObjectKey, PrerequisiteObject, ReconcilerDeps } from '../../src/controller/types.js';
-
-/** A healthy database's answers; counts what the reconciler asks of it. */
-function engine(): DatabaseEngine & { closed: boolean; pings: number } {
-  return {
-    name: 'postgres',
-    closed: false,
-    pings: 0,
-    ping: async function () {
-      this.pings++;
-    },
-    connectOnce: async () => undefined,
-    freshLogin: async () => 1,
-    openTestSession: async () => ({ run: async () => 1, close: async () => undefined }),
-    serverConnections: async () => ({
-      active: 1,
-      idle: 1,
-      idleInTransaction: 0,
-      other: 0,
-      total: 2,
-      maxUsable: 100,
-      utilizationPercent: 2,
-      visibility: 'full',
-    }),
-    poolStats: () => ({ size: 2, checkedOut: 0, idle: 1, waiting: 0 }),
-    databaseInfo: async () => ({ version: '16', state: 'ONLINE', readOnly: false }),
-    tableExists: async () => false,
-    selectColumns: async () => [],
-    probeTls: async () => 'TLS disabled',
-    classifyError: (e) => ({ stage: 'query', cause: 'QueryFailed', message: String(e) }),
-    async close() {
-      this.closed = true;
-    },
-  };
-}
+import { healthyEngine } from '../support/fake-engine.js';
 
 const key: ObjectKey = { kind: 'DatabasePrerequisite', namespace: 'ns', name: 'ready' };
 
 function world(connection: object) {
   let secret: Record<string, string> = { host: 'db.example', database: 'orders', username: 'app', password: 'pw' };
   let clock = Date.parse('2026-03-02T10:00:00Z');
-  const engines: ReturnType<typeof engine>[] = [];
+  const engines: ReturnType<typeof healthyEngine>[] = [];
   const objects = new Map<string, PrerequisiteObject>([
     [
       'ns/ready',
@@ -68,7 +35,7 @@ function world(connection: object) {
     },
     recordTransitionEvents: async () => undefined,
     engines: new EnginePool((_c: ConnectionConfig) => {
-      const e = engine();
+      const e = healthyEngine();
       engines.push(e);
       return e;
     }),

@@ -37,8 +37,6 @@ export class MonitorReconciler {
       engine: string;
       retry?: boolean;
       takenOver?: boolean;
-      /** The fingerprint of the connection last checked: PerCheck closes its pool, so the pool cannot say. */
-      connection?: string;
     }
   >();
 
@@ -121,7 +119,7 @@ export class MonitorReconciler {
     const previous = obj.status;
     const grid = gridOf(key.namespace, key.name, parseDuration(spec.interval));
     const known = this.slots.get(id);
-    const before = deps.engines.fingerprint(id) ?? (known?.uid === obj.metadata?.uid ? known?.connection : undefined);
+    const before = deps.engines.fingerprint(id);
     const requestedAt = obj.metadata?.annotations?.[Annotation.RequestedAt];
     const plan = planCheck({
       grid,
@@ -160,9 +158,9 @@ export class MonitorReconciler {
     if (!deps.engines.holds(id, engine)) return { waitUntilMs: deps.now().getTime() };
     deps.metrics.observeCheckDurations(spec.engine, report.durations);
     // Per check, the warm session is not kept: nothing holds a server connection between checks.
-    if (spec.connection.sessionPolicy === 'PerCheck') await deps.engines.close(id);
+    if (spec.connection.sessionPolicy === 'PerCheck') await deps.engines.release(id);
     const slot = Math.max(plan.slot, slotOf(grid, startedMs));
-    this.remember(key, obj, { slot, connection: connectionFingerprint(resolved.config) });
+    this.remember(key, obj, { slot });
     const next = afterCheck(grid, slot, deps.now().getTime());
     // Slots lost while the check waited for a slot of its host, and slots it overran.
     const skipped = slot - plan.slot + next.skipped;
@@ -196,11 +194,7 @@ export class MonitorReconciler {
     return true;
   }
 
-  private remember(
-    key: ObjectKey,
-    obj: MonitorObject,
-    update: { slot?: number; engine?: string; connection?: string },
-  ): void {
+  private remember(key: ObjectKey, obj: MonitorObject, update: { slot?: number; engine?: string }): void {
     const id = mapKey(key);
     const known = this.slots.get(id);
     const same = known?.uid === obj.metadata?.uid;
@@ -208,7 +202,6 @@ export class MonitorReconciler {
       uid: obj.metadata?.uid,
       slot: update.slot ?? (same ? known?.slot : undefined),
       engine: update.engine ?? known?.engine ?? 'postgres',
-      connection: update.connection ?? (same ? known?.connection : undefined),
       retry: same && known?.retry === true,
       // A takeover lasts until a check has been done (a slot remembered).
       takenOver: known?.takenOver === true && update.slot === undefined,

@@ -31,9 +31,6 @@ import { nextPrerequisiteStatus, type PrerequisiteObservation, validateFromMonit
  * the prerequisite's interval, and between checks their last verdict is read back from the status.
  */
 export class PrerequisiteReconciler {
-  /** Inline database → the fingerprint of the connection last checked (PerCheck closes the pool after each check). */
-  private readonly checked = new Map<string, string>();
-
   constructor(
     private readonly deps: ReconcilerDeps,
     /** Database I/O goes through the operator's check executor (limits, lag metrics, worker parking). */
@@ -98,9 +95,7 @@ export class PrerequisiteReconciler {
 
   /** The prerequisite is gone (or now another replica's): close its inline connections, drop its series. */
   async forget(key: ObjectKey): Promise<void> {
-    const prefix = engineKey(key, '');
-    for (const id of this.checked.keys()) if (id.startsWith(prefix)) this.checked.delete(id);
-    await this.deps.engines.closeMatching(prefix);
+    await this.deps.engines.closeMatching(engineKey(key, ''));
     this.deps.metrics.forgetPrerequisite(key.namespace, key.name);
   }
 
@@ -115,7 +110,7 @@ export class PrerequisiteReconciler {
     const inlineDue = (db: string, connection: string) =>
       runNow ||
       previous?.observedGeneration !== (obj.metadata?.generation ?? 1) ||
-      (deps.engines.fingerprint(engineKey(key, db)) ?? this.checked.get(engineKey(key, db))) !== connection ||
+      deps.engines.fingerprint(engineKey(key, db)) !== connection ||
       !previous?.lastCheckTime ||
       at.getTime() - Date.parse(previous.lastCheckTime) >= parseDuration(spec.interval);
     // Settled, not Promise.all: a database whose check was interrupted must not leave the others running unseen.
@@ -170,9 +165,8 @@ export class PrerequisiteReconciler {
     );
     const id = engineKey(key, dbName);
     if (!this.deps.engines.holds(id, engine)) throw new EngineClosedDuringCheck(id);
-    this.checked.set(id, connectionFingerprint(resolved.config));
     // PerCheck (the default): no session held until the next check, as for monitors.
-    if (spec.connection.sessionPolicy === 'PerCheck') await this.deps.engines.close(id);
+    if (spec.connection.sessionPolicy === 'PerCheck') await this.deps.engines.release(id);
     return validateDatabase(dbName, report, options);
   }
 }

@@ -17,7 +17,11 @@ export class EngineClosedDuringCheck extends Error {
 }
 
 export class EnginePool {
-  private readonly engines = new Map<string, { fingerprint: string; idleTimeoutMs?: number; engine: DatabaseEngine }>();
+  /** Per key: the connection last used; its engine until closed or released (PerCheck releases after each check). */
+  private readonly engines = new Map<
+    string,
+    { fingerprint: string; idleTimeoutMs?: number; engine?: DatabaseEngine }
+  >();
 
   constructor(
     private readonly factory: EngineFactory,
@@ -29,8 +33,9 @@ export class EnginePool {
     const fingerprint = connectionFingerprint(config);
     const existing = this.engines.get(key);
     // A new idle limit (the interval changed) needs a new pool: the old one would close the session too early.
-    if (existing?.fingerprint === fingerprint && existing.idleTimeoutMs === idleTimeoutMs) return existing.engine;
-    if (existing) void existing.engine.close();
+    if (existing?.engine && existing.fingerprint === fingerprint && existing.idleTimeoutMs === idleTimeoutMs)
+      return existing.engine;
+    void existing?.engine?.close();
     // The key (namespace/name) labels the engine's statements: a DBA finds a monitor's queries by it.
     const engine = this.factory(config, {
       poolSize: this.poolSize,
@@ -41,7 +46,7 @@ export class EnginePool {
     return engine;
   }
 
-  /** The fingerprint of the connection a key's engine was made for; undefined when it has none. */
+  /** The fingerprint of the connection a key last used (released or not); undefined once closed or never used. */
   fingerprint(key: string): string | undefined {
     return this.engines.get(key)?.fingerprint;
   }
@@ -56,10 +61,20 @@ export class EnginePool {
     return this.factory(config, { poolSize: 1, ...(key ? { label: key } : {}) });
   }
 
+  /** The key is done with (deleted, suspended, another replica's): its engine closed and its connection forgotten. */
   async close(key: string): Promise<void> {
     const existing = this.engines.get(key);
     this.engines.delete(key);
-    await existing?.engine.close();
+    await existing?.engine?.close();
+  }
+
+  /** The engine closed until the next check (PerCheck), the connection it used remembered: a change is still seen. */
+  async release(key: string): Promise<void> {
+    const existing = this.engines.get(key);
+    const engine = existing?.engine;
+    if (!existing || !engine) return;
+    delete existing.engine;
+    await engine.close();
   }
 
   async closeMatching(prefix: string): Promise<void> {
