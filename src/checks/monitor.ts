@@ -3,6 +3,7 @@ import type {
   DatabaseMonitorSpec,
   DiagnosticsResult,
   HealthResult,
+  LoginResult,
   MigrationStatus,
   MigrationsCheck,
   PerformanceResult,
@@ -99,15 +100,20 @@ export async function runMonitorChecks(
           ),
         )
       : undefined;
+  // A pool without a session logs in for the probe: that login is the fresh one a new pool (the first check, a
+  // taken-over monitor) would otherwise repeat (a second SCRAM exchange for nothing).
+  const probeLogsIn = sessionsOf(engine) === 0;
   const probe = explainProbe(await step('health', () => probeConnection(engine, left())), resolved.config);
   const up = probe.connection && probe.queryTest;
   // After the warm session failed on a query or was lost, a login tells whether new connections work. A
   // probe that could not connect at all was itself a login (the pool connects afresh): no second attempt.
   const warmFailed = !up && (probe.connection || probe.failure?.cause === 'ConnectionLost');
-  const login =
-    (options.freshLogin || warmFailed) && !deadline.expired
-      ? await step('login', () => probeLogin(engine, left()))
-      : undefined;
+  const login: LoginResult | undefined =
+    options.freshLogin && probeLogsIn && up
+      ? { succeeded: true, durationMs: probe.responseTimeMs ?? 0 }
+      : (options.freshLogin || warmFailed) && !deadline.expired
+        ? await step('login', () => probeLogin(engine, left()))
+        : undefined;
   // Informational (version, read-only); a failure to read it is not a failure of the database.
   const database = up && !deadline.expired ? await engine.databaseInfo(left()).catch(() => undefined) : undefined;
   const migrations = spec.checks.migrations;
@@ -173,6 +179,12 @@ export async function runMonitorChecks(
 }
 
 /** A connect timeout says how long it waited and for whom; the driver's words ("timeout expired") do not. */
+/** Sessions the engine's pool holds (checked out or idle): none means its next query logs in. */
+function sessionsOf(engine: DatabaseEngine): number {
+  const stats = engine.poolStats();
+  return stats.checkedOut + stats.idle;
+}
+
 function explainProbe(probe: ConnectionProbe, config: ConnectionConfig): ConnectionProbe {
   if (probe.failure?.cause !== 'ConnectTimeout') return probe;
   const message = `no answer from ${config.host}:${config.port} within ${config.connectTimeoutMs} ms (connectTimeoutSeconds)`;

@@ -26,7 +26,10 @@ export function healthyEngine(): DatabaseEngine & { closed: boolean; pings: numb
       utilizationPercent: 2,
       visibility: 'full',
     }),
-    poolStats: () => ({ size: 2, checkedOut: 0, idle: 1, waiting: 0 }),
+    // A pool holds its session from the first ping on (until then the probe's connect is a login).
+    poolStats: function () {
+      return { size: 2, checkedOut: 0, idle: this.pings > 0 ? 1 : 0, waiting: 0 };
+    },
     databaseInfo: async () => ({ version: '16', state: 'ONLINE', readOnly: false }),
     tableExists: async () => false,
     selectColumns: async () => [],

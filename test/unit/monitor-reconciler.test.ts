@@ -162,6 +162,17 @@ describe('MonitorReconciler', () => {
     expect(w.logins()).toBeLessThanOrEqual(5);
   });
 
+  test('a new pool (first check, taken over) logs in once: its probe is the fresh login, no second SCRAM exchange', async () => {
+    const w = world(monitor(reuse), secret);
+    await w.reconciler.reconcile(key);
+    expect([w.pings(), w.logins()]).toEqual([1, 0]);
+    expect(w.writes[0]).toMatchObject({ health: { login: { succeeded: true } } });
+    w.reconciler.takeOver(key);
+    await w.reconciler.reconcile(key);
+    // The pool kept its session: the takeover check's fresh login is a login of its own.
+    expect([w.pings(), w.logins()]).toEqual([2, 1]);
+  });
+
   test('suspend pauses checks and closes the pool', async () => {
     const w = world(monitor({}), secret);
     await w.reconciler.reconcile(key);
