@@ -65,11 +65,10 @@ class Gone extends Error {
  * client-go's reflector for one source: list (in pages), then watch from the list's resourceVersion with
  * bookmarks. A watch the server ends is resumed from the last version seen; a 410 relists (diffing against the
  * store so handlers see adds, updates and deletes); any other failure is reported and retried with backoff
- * (1 s doubling to 30 s). Which version a list asks for follows client-go (relistResourceVersion): the first
- * list takes any ("0": the API server answers from its watch cache, without etcd — whole, ignoring the page
- * limit — and the watch that follows catches up), but a list after a 410 asks for the latest ("", a consistent
- * read, in pages; served from the watch cache too from Kubernetes 1.31), since a lagging cache could hand back
- * a state older than the one this store already holds. A first list that failed is retried the second way.
+ * (1 s doubling to 30 s). Every list asks for the latest version ("", a consistent read, in pages of `limit`;
+ * served from the watch cache from Kubernetes 1.31), never "any" ("0"), which client-go's first list takes: the
+ * watch cache answers "0" whole, ignoring the limit, so the operator's heap would have to hold the whole fleet's
+ * JSON at once; and after a 410 a lagging cache could hand back a state older than the store's.
  */
 class Reflector<T extends CachedObject> {
   /** namespace → name → object: `list(namespace)` without scanning every object. */
@@ -78,7 +77,6 @@ class Reflector<T extends CachedObject> {
   private readonly stopping = new AbortController();
   private watch: { abort(): void } | undefined;
   private failures = 0;
-  private listAttempts = 0;
 
   constructor(
     private readonly api: KubeApi,
@@ -132,9 +130,10 @@ class Reflector<T extends CachedObject> {
   /** A full list, in pages, then the store replaced by it. */
   private async list(): Promise<void> {
     const listed = await listAllPages<T, T>(this.api, this.source.path, {
-      // The first try takes any version, from the watch cache. Later ones (after a 410, or after that first try
-      // failed — e.g. a whole answer too large to arrive within the request timeout) take the latest, in pages.
-      resourceVersion: this.listAttempts++ === 0 ? '0' : '',
+      // Always the latest, in pages. Not "0" (any version, client-go's first list): the watch cache answers that
+      // in one piece whatever the limit, and 10,000 monitors with their statuses are more JSON than a replica's
+      // heap (128 MiB) can parse at once — a replica started into such a fleet died before its first check.
+      resourceVersion: '',
       accept: this.source.listAccept,
       ...(this.source.labelSelector ? { labelSelector: this.source.labelSelector } : {}),
       pageSize: this.options.pageSize,
