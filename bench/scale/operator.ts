@@ -50,6 +50,13 @@ export function chartNodeOptions(operatorDir: string): string {
   return values.heapLimitMiB ? `--max-old-space-size=${values.heapLimitMiB} --max-semi-space-size=2` : '';
 }
 
+/** The environment the image sets (its Dockerfile's ENV lines), as the Pod's process gets it. */
+export function imageEnv(operatorDir: string): Record<string, string> {
+  const lines = readFileSync(join(operatorDir, 'Dockerfile'), 'utf8').match(/^ENV .+$/gm) ?? [];
+  const pairs = lines.flatMap((l) => l.slice(4).trim().split(/\s+/));
+  return Object.fromEntries(pairs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
 export function startOperator(command: string[], o: OperatorOptions): OperatorProcess {
   const nodeOptions = o.env?.NODE_OPTIONS ?? chartNodeOptions(o.operatorDir);
   const out = openSync(join(o.dir, 'operator.log'), 'a');
@@ -57,6 +64,7 @@ export function startOperator(command: string[], o: OperatorOptions): OperatorPr
     cwd: o.operatorDir,
     env: {
       ...process.env,
+      ...imageEnv(o.operatorDir),
       KUBECONFIG: o.kubeconfig,
       LEADER_ELECT: 'false',
       METRICS_PORT: String(o.metricsPort),
