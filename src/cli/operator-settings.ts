@@ -99,7 +99,7 @@ export const OPERATOR_SETTINGS = {
   maxConcurrentChecks: setting(
     'MAX_CONCURRENT_CHECKS',
     '4',
-    '1–256; work-queue workers: reconciles computing status and writing at once (a reconcile waiting on a database does not hold one)',
+    '1–256; work-queue workers: reconciles computing status at once, and status writes in flight at once (a reconcile waiting on a database or for its write does not hold a worker)',
     4,
     wholeNumber(1, 256),
   ),

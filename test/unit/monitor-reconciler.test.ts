@@ -136,6 +136,23 @@ describe('MonitorReconciler', () => {
     expect(w.pings()).toBe(2);
   });
 
+  test('handed over at a join: a slot its status shows unchecked is checked at once, a checked one is not', async () => {
+    const w = world(monitor({}), secret);
+    const first = await w.reconciler.reconcile(key);
+    // The new owner, in the slot the old one checked: nothing until the next slot.
+    const joined = new MonitorReconciler(w.deps);
+    joined.handOver(key);
+    expect((await joined.reconcile(key)).requeueAfterMs).toBeGreaterThan(0);
+    expect(w.pings()).toBe(1);
+    // The next slot began and the old owner dropped the object before checking it: the new owner checks now,
+    // where a restarted process would wait for the slot after (the test above).
+    w.advance(first.requeueAfterMs! + 1000);
+    const next = new MonitorReconciler(w.deps);
+    next.handOver(key);
+    await next.reconcile(key);
+    expect(w.pings()).toBe(2);
+  });
+
   test('a status older than the heartbeat allows is checked at once by a fresh process', async () => {
     const w = world(monitor({}), secret);
     await w.reconciler.reconcile(key);

@@ -41,6 +41,14 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** This request's bound instead of the client's requestTimeoutMs; past it the request is aborted. */
   timeoutMs?: number;
+  /** The caller already waited its turn (`KubeApi.turn`): no rate-limit wait before the first attempt. */
+  admitted?: boolean;
+  /**
+   * Asked synchronously just before each attempt is written to the socket; false cancels it (ApiAbortedError). A
+   * signal's timer fires only once the event loop runs timers, so a process resumed after a freeze would send
+   * what it had prepared first; this is asked with the clock of the moment.
+   */
+  sendIf?: () => boolean;
 }
 
 export interface WatchEvent<T> {
@@ -84,6 +92,14 @@ export class KubeApi {
     this.maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   }
 
+  /**
+   * Waits for a turn under the client-side rate limit, for a request sent with `admitted`: a caller can give
+   * its queue worker back while it waits (WorkQueue.park), and make the signals that fence the request after it.
+   */
+  async turn(signal?: AbortSignal): Promise<void> {
+    await this.admit('', signal);
+  }
+
   private async admit(path: string, signal: AbortSignal | undefined): Promise<void> {
     if (path.startsWith('/apis/coordination.k8s.io/')) return;
     const waitMs = this.bucket?.reserve() ?? 0;
@@ -111,6 +127,7 @@ export class KubeApi {
         : {}),
     };
     signal.throwIfAborted();
+    if (options.sendIf && !options.sendIf()) throw new ApiAbortedError(method, path, new Error('not sent: sendIf'));
     const res = await new Promise<Answer>((resolve, reject) => {
       const req = this.transport.request(this.url(path, options.query), { method, headers, agent, signal });
       req.on('response', resolve);
@@ -176,7 +193,7 @@ export class KubeApi {
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     try {
       caller?.throwIfAborted();
-      await this.admit(path, caller);
+      if (!options.admitted) await this.admit(path, caller);
     } catch (error) {
       if (caller?.aborted) throw new ApiAbortedError(method, path, caller.reason);
       throw error;

@@ -25,7 +25,7 @@ export async function connectKube(options: ConnectOptions = {}): Promise<KubeApi
 }
 
 /** What every call takes besides its own arguments: cancellation and a bound of its own. */
-export type CallOptions = Pick<RequestOptions, 'signal' | 'timeoutMs'>;
+export type CallOptions = Pick<RequestOptions, 'signal' | 'timeoutMs' | 'admitted' | 'sendIf'>;
 
 /** A Lease as dbwatch reads and writes it; MicroTime fields travel as RFC 3339 strings with microseconds. */
 export interface Lease {

@@ -37,6 +37,7 @@ export class MonitorReconciler {
       engine: string;
       retry?: boolean;
       takenOver?: boolean;
+      handedOver?: boolean;
     }
   >();
 
@@ -131,6 +132,7 @@ export class MonitorReconciler {
       lastSlot: known && known.uid === obj.metadata?.uid ? known.slot : undefined,
       retry: known?.retry === true && known.uid === obj.metadata?.uid,
       takenOver: known?.takenOver === true,
+      handedOver: known?.handedOver === true,
     });
     if (!plan.check) {
       this.remember(key, obj, { slot: plan.slot });
@@ -203,9 +205,17 @@ export class MonitorReconciler {
       slot: update.slot ?? (same ? known?.slot : undefined),
       engine: update.engine ?? known?.engine ?? 'postgres',
       retry: same && known?.retry === true,
-      // A takeover lasts until a check has been done (a slot remembered).
+      // A takeover (or handover) lasts until a check has been done or decided (a slot remembered).
       takenOver: known?.takenOver === true && update.slot === undefined,
+      handedOver: known?.handedOver === true && update.slot === undefined,
     });
+  }
+
+  /** Sharded: handed over by a live member at a join: its status tells whether the current slot was checked. */
+  handOver(key: ObjectKey): void {
+    const id = mapKey(key);
+    const known = this.slots.get(id);
+    this.slots.set(id, { uid: known?.uid, slot: undefined, engine: known?.engine ?? 'postgres', handedOver: true });
   }
 
   /** Sharded: taken over from a member that died: its next pass checks at once (nobody did since). */

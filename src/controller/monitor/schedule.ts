@@ -70,12 +70,18 @@ export interface PlanInput {
   retry?: boolean;
   /** Sharded: taken over from a member that died (nobody has checked it since): check now. */
   takenOver?: boolean;
+  /**
+   * Sharded: handed over by a live member (one joined): its status says which slot was checked last, and the
+   * current one is checked at once if it was not (the old owner dropped the object before checking it).
+   */
+  handedOver?: boolean;
 }
 
 /**
  * Check now, or when. Triggers run at once; otherwise a check runs once per slot. A process that does not
- * know whether the current slot was checked (it just started, or took the object over) waits for the next
- * slot unless the status is missing, for another generation, or older than the staleness limit.
+ * know whether the current slot was checked (it just started) waits for the next slot unless the status is
+ * missing, for another generation, or older than the staleness limit: a restart must not check everything at
+ * once. An object handed over at a join is the exception: its status decides (see PlanInput.handedOver).
  */
 export function planCheck(input: PlanInput): Plan {
   const { grid, nowMs, previous } = input;
@@ -91,7 +97,7 @@ export function planCheck(input: PlanInput): Plan {
   if (input.takenOver) return now('TakenOver');
   const lastCheck = previous.lastCheckTime ? Date.parse(previous.lastCheckTime) : Number.NaN;
   if (!(nowMs - lastCheck <= heartbeatMs(grid.intervalMs) + grid.intervalMs)) return now('StaleStatus');
-  const done = input.lastSlot ?? Math.max(slot, slotOf(grid, lastCheck));
+  const done = input.lastSlot ?? (input.handedOver ? slotOf(grid, lastCheck) : Math.max(slot, slotOf(grid, lastCheck)));
   if (done >= slot) return { check: false, slot: done, nextAtMs: slotStart(grid, done + 1) };
   return { check: true, trigger: 'Slot', slot, dueAtMs: slotStart(grid, slot) };
 }
