@@ -84,7 +84,9 @@ const dir = mkdtempSync(join(tmpdir(), 'dbwatch-scale-'));
 const cleanups: (() => Promise<void> | void)[] = [];
 const cleanup = async () => {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch((e: unknown) => console.error(e));
-  rmSync(dir, { recursive: true, force: true });
+  // BENCH_KEEP=1 keeps the operators' logs (and everything else of the run) for reading afterwards.
+  if (process.env.BENCH_KEEP === '1') console.error(`kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => void cleanup().finally(() => process.exit(130)));

@@ -20,7 +20,7 @@ export interface PgBouncer {
   admin: { username: string; password: string };
   stats: { username: string; password: string };
   logFile: string;
-  /** Lets a login through PgBouncer (appends it to the auth_file and reloads). */
+  /** Lets a login through PgBouncer (appends it to the auth_file and reloads): a password or a SCRAM secret. */
   addUser(username: string, password: string): Promise<void>;
   /** Runs an admin console command (SHOW POOLS, PAUSE db, RESUME db, RELOAD …) as the admin user. */
   console<R extends pg.QueryResultRow = pg.QueryResultRow>(command: string): Promise<R[]>;
@@ -170,4 +170,24 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     throw error;
   }
   return bouncer;
+}
+
+/**
+ * The role's SCRAM secret (`SCRAM-SHA-256$4096:…`) from pg_authid, for an auth_file: PgBouncer then checks a login
+ * without deriving the key (PBKDF2) again, and logs into PostgreSQL with the client's proof.
+ */
+export async function scramSecretOf(superuserUrl: string, role: string): Promise<string> {
+  const client = new pg.Client({ connectionString: superuserUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ rolpassword: string | null }>(
+      'SELECT rolpassword FROM pg_authid WHERE rolname = $1',
+      [role],
+    );
+    const secret = rows[0]?.rolpassword;
+    if (!secret?.startsWith('SCRAM-SHA-256$')) throw new Error(`role ${role} has no SCRAM secret`);
+    return secret;
+  } finally {
+    await client.end();
+  }
 }

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pg from 'pg';
 import { classifyPostgresError } from '../../../src/checks/engines/postgres.js';
 import { adviceFor } from '../../../src/checks/recommendations.js';
-import { asOwner, createDatabase, secretData, withAdmin } from '../../support/pg-fixtures.js';
-import { type PgBouncer, type PoolMode, startPgBouncer } from '../../support/pgbouncer.js';
+import { adminUrl, asOwner, createDatabase, secretData, withAdmin } from '../../support/pg-fixtures.js';
+import { type PgBouncer, type PoolMode, scramSecretOf, startPgBouncer } from '../../support/pgbouncer.js';
 import { runMonitor } from '../../support/run-monitor.js';
 
 /*
@@ -188,6 +188,21 @@ describe.each(['session', 'transaction', 'statement'] as const)('through PgBounc
     if (wait > 0) await new Promise((ok) => setTimeout(ok, wait));
     expect(await running('pg_sleep(30)')).toEqual([]);
   });
+});
+
+test('an auth_file with the SCRAM secret (as auth_query reads it): dbwatch logs in, PgBouncer logs into PostgreSQL with its proof', async () => {
+  const server = { host: secretData(db).host!, port: Number(secretData(db).port) };
+  const b = await startPgBouncer({ server, mode: 'transaction', defaultPoolSize: 1 });
+  bouncers.push(b);
+  const secret = await scramSecretOf(adminUrl().toString(), db.username);
+  expect(secret).toMatch(/^SCRAM-SHA-256\$4096:/);
+  await b.addUser(db.username, secret);
+  // Fresh: its first server connection is made with the check's SCRAM proof (no password in PgBouncer).
+  expect((await b.console<{ database: string }>('SHOW SERVERS')).filter((s) => s.database === db.database)).toEqual([]);
+  const report = await runMonitor(via(b));
+  expect(report.health).toMatchObject({ status: 'healthy', connection: true, queryTest: true });
+  const wrong = await runMonitor({ ...via(b), password: 'not-the-password' }, { timeoutSeconds: 3 });
+  expect(wrong.health).toMatchObject({ status: 'unhealthy', connection: false });
 });
 
 describe('PgBouncer faults', () => {
