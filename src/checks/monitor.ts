@@ -178,13 +178,13 @@ export async function runMonitorChecks(
   return redactDeep(report, secrets);
 }
 
-/** A connect timeout says how long it waited and for whom; the driver's words ("timeout expired") do not. */
 /** Sessions the engine's pool holds (checked out or idle): none means its next query logs in. */
 function sessionsOf(engine: DatabaseEngine): number {
   const stats = engine.poolStats();
   return stats.checkedOut + stats.idle;
 }
 
+/** A connect timeout says how long it waited and for whom; the driver's words ("timeout expired") do not. */
 function explainProbe(probe: ConnectionProbe, config: ConnectionConfig): ConnectionProbe {
   if (probe.failure?.cause !== 'ConnectTimeout') return probe;
   const message = `no answer from ${config.host}:${config.port} within ${config.connectTimeoutMs} ms (connectTimeoutSeconds)`;

@@ -230,14 +230,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
           await api.turn();
           // Sharded: moved to another replica while it waited (a member joined): its new owner writes. Requeued
           // as a conflict is, and dropped there (not owned).
-          if (shard && !shard.owns(namespace, name)) {
-            throw new StatusConflictError(target, 409, { cause: new Error('now owned by another shard member') });
-          }
+          if (shard && !shard.owns(namespace, name)) throw notOwned(target);
           // Sharded: not sent once this replica's ownership may have lapsed (a freeze while the write waited).
           // The fence is made after the turn: the current renew deadline's (already aborted when it passed).
           return writeStatus(clients, target, status, {
             admitted: true,
             ...(shard ? { signal: shard.workSignal(), sendIf: () => shard?.owns(namespace, name) === true } : {}),
+          }).catch((error: unknown) => {
+            // Refused by sendIf (or cancelled at the deadline): routine at a handover, logged as a conflict is.
+            if (shard && !shard.owns(namespace, name)) throw notOwned(target, error);
+            throw error;
           });
         }),
       );
@@ -459,4 +461,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       log.info('stopped');
     },
   };
+}
+
+/** A status not written because the object is another member's now (or this one's membership lapsed). */
+function notOwned(target: ConstructorParameters<typeof StatusConflictError>[0], cause?: unknown): StatusConflictError {
+  return new StatusConflictError(target, 409, { cause, why: 'is not owned by this shard member any more' });
 }

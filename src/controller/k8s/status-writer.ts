@@ -31,9 +31,9 @@ export class StatusConflictError extends Error {
   constructor(
     readonly target: StatusTarget,
     code: number,
-    options: { cause: unknown },
+    options: { cause: unknown; why?: string },
   ) {
-    const what = code === 404 ? 'was deleted' : 'changed since it was read';
+    const what = options.why ?? (code === 404 ? 'was deleted' : 'changed since it was read');
     super(
       `status of ${KIND[target.plural]} ${target.namespace}/${target.name} not written: the object ${what}`,
       options,

@@ -71,8 +71,10 @@ export interface PlanInput {
   /** Sharded: taken over from a member that died (nobody has checked it since): check now. */
   takenOver?: boolean;
   /**
-   * Sharded: handed over by a live member (one joined): its status says which slot was checked last, and the
-   * current one is checked at once if it was not (the old owner dropped the object before checking it).
+   * Sharded: handed over by a live member (a join, or a clean leave): the current slot is checked at once unless
+   * the status shows it checked. The status is written on change or heartbeat, not after every check, so it
+   * seldom does: most objects handed over get a second check in that slot (one, never at the same time) rather
+   * than a gap of two intervals when the old owner dropped them before checking.
    */
   handedOver?: boolean;
 }
@@ -81,7 +83,7 @@ export interface PlanInput {
  * Check now, or when. Triggers run at once; otherwise a check runs once per slot. A process that does not
  * know whether the current slot was checked (it just started) waits for the next slot unless the status is
  * missing, for another generation, or older than the staleness limit: a restart must not check everything at
- * once. An object handed over at a join is the exception: its status decides (see PlanInput.handedOver).
+ * once. An object handed over by a live member is the exception: its status decides (see PlanInput.handedOver).
  */
 export function planCheck(input: PlanInput): Plan {
   const { grid, nowMs, previous } = input;
@@ -97,7 +99,8 @@ export function planCheck(input: PlanInput): Plan {
   if (input.takenOver) return now('TakenOver');
   const lastCheck = previous.lastCheckTime ? Date.parse(previous.lastCheckTime) : Number.NaN;
   if (!(nowMs - lastCheck <= heartbeatMs(grid.intervalMs) + grid.intervalMs)) return now('StaleStatus');
-  const done = input.lastSlot ?? (input.handedOver ? slotOf(grid, lastCheck) : Math.max(slot, slotOf(grid, lastCheck)));
+  // Never a slot ahead of now: a status written by a replica whose clock runs fast must not skip checks here.
+  const done = input.lastSlot ?? (input.handedOver ? Math.min(slot, slotOf(grid, lastCheck)) : slot);
   if (done >= slot) return { check: false, slot: done, nextAtMs: slotStart(grid, done + 1) };
   return { check: true, trigger: 'Slot', slot, dueAtMs: slotStart(grid, slot) };
 }
