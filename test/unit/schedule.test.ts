@@ -1,5 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
-import { afterCheck, freshLoginDue, gridOf, slotOf, slotStart } from '../../src/controller/monitor/schedule.js';
+import {
+  afterCheck,
+  freshLoginDue,
+  gridOf,
+  planCheck,
+  slotOf,
+  slotStart,
+} from '../../src/controller/monitor/schedule.js';
 
 describe('the fixed-rate grid', () => {
   test("a fleet's checks spread over the interval, and every replica computes the same slots", () => {
@@ -32,5 +39,43 @@ describe('the fixed-rate grid', () => {
     // 2,000 logins over 20 slots: about 100 each, none near all of them.
     expect(Math.max(...perSlot)).toBeLessThan(200);
     expect(Math.min(...perSlot)).toBeGreaterThan(40);
+  });
+});
+
+describe('planCheck from a status another process wrote', () => {
+  const grid = gridOf('shop', 'orders', 60_000);
+  const healthy = (lastCheckMs: number) =>
+    ({
+      observedGeneration: 1,
+      health: { status: 'healthy' },
+      conditions: [],
+      lastCheckTime: new Date(lastCheckMs).toISOString(),
+    }) as never;
+  const plan = (nowMs: number, lastCheckMs: number, handedOver: boolean) =>
+    planCheck({
+      grid,
+      nowMs,
+      previous: healthy(lastCheckMs),
+      generation: 1,
+      requestedAt: undefined,
+      connectionChanged: false,
+      lastSlot: undefined,
+      handedOver,
+    });
+
+  test('a status from a clock three slots fast never skips slots: the next slot at the latest', () => {
+    const now = slotStart(grid, 100) + 5_000;
+    for (const handedOver of [false, true]) {
+      const p = plan(now, slotStart(grid, 103) + 1_000, handedOver);
+      expect(p.check ? now : p.nextAtMs).toBeLessThanOrEqual(slotStart(grid, 101));
+    }
+  });
+
+  test('handed over: the current slot is checked at once when the status shows an earlier one, else not', () => {
+    const now = slotStart(grid, 100) + 5_000;
+    expect(plan(now, slotStart(grid, 99) + 1_000, true)).toMatchObject({ check: true, slot: 100 });
+    expect(plan(now, slotStart(grid, 100) + 1_000, true)).toMatchObject({ check: false, slot: 100 });
+    // A restarted process waits for the next slot either way.
+    expect(plan(now, slotStart(grid, 99) + 1_000, false)).toMatchObject({ check: false, slot: 100 });
   });
 });
