@@ -8,8 +8,8 @@ import { adminKubeconfigPath, freshNamespace } from '../../support/kube.js';
 import { eventually } from '../../support/operator.js';
 
 /**
- * Lists in pages (limit + continue) on the real API server, as the reflector makes them: the first list may
- * come whole from the watch cache (resourceVersion=0), a list after 410 is a consistent read in pages, and a
+ * Lists in pages (limit + continue) on the real API server, as the reflector makes them: every list is a
+ * consistent read in pages (resourceVersion=0 would come whole from the watch cache, ignoring the limit), and a
  * continue token that expired mid-list starts the list again from its first page.
  */
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -68,6 +68,20 @@ describe('paged lists', () => {
     expect(new Set(listed.items).size).toBe(25);
   });
 
+  test('resourceVersion=0 is answered whole from the watch cache, whatever the limit (why the reflector never asks for it)', async () => {
+    const pages: number[] = [];
+    await listAllPages(api, `/api/v1/namespaces/${ns}/secrets`, {
+      resourceVersion: '0',
+      accept: METADATA_LIST,
+      pageSize: 10,
+      map: (s: { metadata: { name: string } }) => s.metadata.name,
+      onPage: (_page, items) => {
+        pages.push(items);
+      },
+    });
+    expect(pages).toEqual([25]);
+  });
+
   test('an expired continue token: the list starts again from its first page and is whole', async () => {
     const pages: number[] = [];
     let expired = false;
@@ -93,7 +107,7 @@ describe('paged lists', () => {
     expect(listed.items.sort()).toEqual(Array.from({ length: 25 }, (_, i) => `s-${String(i).padStart(2, '0')}`));
   }, 60_000);
 
-  test('the reflector: first list from the watch cache, then after a 410 a consistent list in pages', async () => {
+  test('the reflector lists in pages, the first list and the one after a 410 alike', async () => {
     const lists: { page: number; items: number }[][] = [];
     const cache = new ResourceCache<{ metadata?: { name?: string } }>(
       api,
@@ -110,8 +124,14 @@ describe('paged lists', () => {
     );
     try {
       await cache.start();
-      // Served from the watch cache (resourceVersion=0), which answers whole whatever the limit.
-      expect(lists).toEqual([[{ page: 1, items: 25 }]]);
+      // The latest version in pages (never resourceVersion=0, which the watch cache answers whole).
+      expect(lists).toEqual([
+        [
+          { page: 1, items: 10 },
+          { page: 2, items: 10 },
+          { page: 3, items: 5 },
+        ],
+      ]);
       expect(cache.list(ns)).toHaveLength(25);
 
       // The watch cannot resume after a restart (its version is older than the new watch cache, and compacted):
