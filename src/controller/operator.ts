@@ -228,16 +228,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         keyOf(kind, object),
         statusWrites.run('kube-apiserver', Date.now(), async () => {
           await api.turn();
-          // Sharded: moved to another replica while it waited (a member joined): its new owner writes. Requeued
-          // as a conflict is, and dropped there (not owned).
-          if (shard && !shard.owns(namespace, name)) throw notOwned(target);
-          // Sharded: not sent once this replica's ownership may have lapsed (a freeze while the write waited).
-          // The fence is made after the turn: the current renew deadline's (already aborted when it passed).
+          // Sharded: sent only if still owned when it leaves (sendIf: a member joined meanwhile, or a freeze let this
+          // replica's membership lapse); the fence is made after the turn, so it is the current renew deadline's.
           return writeStatus(clients, target, status, {
             admitted: true,
             ...(shard ? { signal: shard.workSignal(), sendIf: () => shard?.owns(namespace, name) === true } : {}),
           }).catch((error: unknown) => {
-            // Refused by sendIf (or cancelled at the deadline): routine at a handover, logged as a conflict is.
+            // Refused by sendIf (or cancelled at the deadline): routine at a handover, requeued and logged as a
+            // conflict is, and dropped on the next pass (not owned).
             if (shard && !shard.owns(namespace, name)) throw notOwned(target, error);
             throw error;
           });
