@@ -214,6 +214,7 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   const steadyTo = Date.now();
   const perReplica = [];
   let writes = 0;
+  const writesByWhy = { changed: 0, heartbeat: 0 };
   for (const r of live()) {
     const after = await scrape(r.port);
     const b = before.get(r.name)!;
@@ -227,6 +228,8 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
       0.99,
     );
     writes += delta('dbwatch_status_writes_total');
+    for (const why of ['changed', 'heartbeat'] as const)
+      writesByWhy[why] += delta('dbwatch_status_writes_total', { why });
     perReplica.push({
       name: r.name,
       owned,
@@ -241,7 +244,7 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   checkLog.read();
   const steady = checkFigures(checkLog, monitors, I, steadyFrom, steadyTo);
   const writesPerMin = writes / ((steadyTo - steadyFrom) / 60_000);
-  log(`steady: ${JSON.stringify({ perReplica, steady, writesPerMin })}`);
+  log(`steady: ${JSON.stringify({ perReplica, steady, writesPerMin, writesByWhy })}`);
   if (o.heapSnapshotDir) {
     replicas.get('replica-0')?.process.child.kill('SIGUSR2');
     log(`heap snapshot of replica-0 requested into ${o.heapSnapshotDir}`);

@@ -361,16 +361,19 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       ...prerequisites.list().map((p) => keyOf('DatabasePrerequisite', p)),
       ...(discovery?.keys() ?? []),
     ];
+    // A replica's first view that has others in it: it joined them, and they were checking until now.
+    const previousOwners = before.length > 0 ? before : after.filter((m) => m !== identity);
     let owned = 0;
     for (const key of all) {
       const was = ShardCoordinator.ownerUnder(key.namespace, key.name, before) === identity;
       const is = ShardCoordinator.ownerUnder(key.namespace, key.name, after) === identity;
       if (is) owned++;
       if (is && !was) {
-        const from = ShardCoordinator.ownerUnder(key.namespace, key.name, before);
-        if (key.kind === 'DatabaseMonitor' && from !== undefined && expired.includes(from))
-          reconcilers.DatabaseMonitor.takeOver(key);
-        else if (key.kind === 'DatabaseMonitor' && from !== undefined) reconcilers.DatabaseMonitor.handOver(key);
+        const from = ShardCoordinator.ownerUnder(key.namespace, key.name, previousOwners);
+        if (key.kind === 'DatabaseMonitor' && from !== undefined) {
+          if (expired.includes(from)) reconcilers.DatabaseMonitor.takeOver(key);
+          else reconcilers.DatabaseMonitor.handOver(key, after.includes(from) ? 'Joined' : 'Left');
+        }
         queue.add(key);
       } else if (was && !is) {
         queue.remove(key);

@@ -136,21 +136,46 @@ describe('MonitorReconciler', () => {
     expect(w.pings()).toBe(2);
   });
 
-  test('handed over at a join: a slot its status shows unchecked is checked at once, a checked one is not', async () => {
+  test('handed over at a clean leave: a slot its status shows unchecked is checked at once, a checked one is not', async () => {
     const w = world(monitor({}), secret);
     const first = await w.reconciler.reconcile(key);
     // The new owner, in the slot the old one checked: nothing until the next slot.
     const joined = new MonitorReconciler(w.deps);
-    joined.handOver(key);
+    joined.handOver(key, 'Left');
     expect((await joined.reconcile(key)).requeueAfterMs).toBeGreaterThan(0);
     expect(w.pings()).toBe(1);
     // The next slot began and the old owner dropped the object before checking it: the new owner checks now,
     // where a restarted process would wait for the slot after (the test above).
     w.advance(first.requeueAfterMs! + 1000);
     const next = new MonitorReconciler(w.deps);
-    next.handOver(key);
+    next.handOver(key, 'Left');
     await next.reconcile(key);
     expect(w.pings()).toBe(2);
+  });
+
+  test('moved at a join: slots that began before it are the old owner’s, a slot that begins after is checked', async () => {
+    const w = world(monitor({}), secret);
+    const first = await w.reconciler.reconcile(key);
+    w.advance(first.requeueAfterMs!);
+    await w.reconciler.reconcile(key); // the old owner's check at the slot's start; the status stays as it was
+    expect(w.pings()).toBe(2);
+    w.advance(10_000);
+    // A member joins 10 s into the slot: the old owner checked it, the status cannot tell (not rewritten).
+    const joined = new MonitorReconciler(w.deps);
+    joined.handOver(key, 'Joined');
+    const waited = await joined.reconcile(key);
+    expect(w.pings()).toBe(2);
+    expect(waited.requeueAfterMs).toBe(300_000 - 10_000);
+    // The next slot is the new owner's.
+    w.advance(waited.requeueAfterMs!);
+    await joined.reconcile(key);
+    expect(w.pings()).toBe(3);
+    // A join 2 s after a slot began: the old owner may not have started that slot's check, so it is checked now.
+    w.advance(302_000);
+    const late = new MonitorReconciler(w.deps);
+    late.handOver(key, 'Joined');
+    await late.reconcile(key);
+    expect(w.pings()).toBe(4);
   });
 
   test('a status older than the heartbeat allows is checked at once by a fresh process', async () => {

@@ -3,6 +3,7 @@ import {
   afterCheck,
   freshLoginDue,
   gridOf,
+  JOIN_MARGIN_MS,
   planCheck,
   slotOf,
   slotStart,
@@ -77,5 +78,26 @@ describe('planCheck from a status another process wrote', () => {
     expect(plan(now, slotStart(grid, 100) + 1_000, true)).toMatchObject({ check: false, slot: 100 });
     // A restarted process waits for the next slot either way.
     expect(plan(now, slotStart(grid, 99) + 1_000, false)).toMatchObject({ check: false, slot: 100 });
+  });
+
+  test('moved at a join: a slot begun JOIN_MARGIN_MS before the join was checked by the old owner, a later one is due', () => {
+    const joined = (nowMs: number, joinedAtMs: number, lastCheckMs = slotStart(grid, 99) + 1_000) =>
+      planCheck({
+        grid,
+        nowMs,
+        previous: healthy(lastCheckMs),
+        generation: 1,
+        requestedAt: undefined,
+        connectionChanged: false,
+        lastSlot: undefined,
+        joinedAtMs,
+      });
+    const s100 = slotStart(grid, 100);
+    expect(joined(s100 + 20_000, s100 + JOIN_MARGIN_MS)).toEqual({ check: false, slot: 100, nextAtMs: s100 + 60_000 });
+    expect(joined(s100 + 20_000, s100 + JOIN_MARGIN_MS - 1)).toMatchObject({ check: true, trigger: 'Slot', slot: 100 });
+    // Looked at only after the next slot began: nobody checked that one.
+    expect(joined(s100 + 61_000, s100 + 30_000)).toMatchObject({ check: true, slot: 101, dueAtMs: s100 + 60_000 });
+    // The status shows the slot checked: not again.
+    expect(joined(s100 + 3_000, s100 + 2_000, s100 + 1_000)).toMatchObject({ check: false, slot: 100 });
   });
 });

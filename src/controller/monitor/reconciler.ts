@@ -38,6 +38,7 @@ export class MonitorReconciler {
       retry?: boolean;
       takenOver?: boolean;
       handedOver?: boolean;
+      joinedAtMs?: number;
     }
   >();
 
@@ -133,6 +134,7 @@ export class MonitorReconciler {
       retry: known?.retry === true && known.uid === obj.metadata?.uid,
       takenOver: known?.takenOver === true,
       handedOver: known?.handedOver === true,
+      joinedAtMs: known?.joinedAtMs,
     });
     if (!plan.check) {
       this.remember(key, obj, { slot: plan.slot });
@@ -208,14 +210,23 @@ export class MonitorReconciler {
       // A takeover (or handover) lasts until a check has been done or decided (a slot remembered).
       takenOver: known?.takenOver === true && update.slot === undefined,
       handedOver: known?.handedOver === true && update.slot === undefined,
+      ...(known?.joinedAtMs !== undefined && update.slot === undefined ? { joinedAtMs: known.joinedAtMs } : {}),
     });
   }
 
-  /** Sharded: handed over by a live member at a join: its status tells whether the current slot was checked. */
-  handOver(key: ObjectKey): void {
+  /**
+   * Sharded: moved from a live member. At a join the old owner checked every slot until now (schedule.ts,
+   * joinedAtMs); at a clean leave it stopped some time before, so the status decides (handedOver).
+   */
+  handOver(key: ObjectKey, why: 'Joined' | 'Left'): void {
     const id = mapKey(key);
     const known = this.slots.get(id);
-    this.slots.set(id, { uid: known?.uid, slot: undefined, engine: known?.engine ?? 'postgres', handedOver: true });
+    this.slots.set(id, {
+      uid: known?.uid,
+      slot: undefined,
+      engine: known?.engine ?? 'postgres',
+      ...(why === 'Joined' ? { joinedAtMs: this.deps.now().getTime() } : { handedOver: true }),
+    });
   }
 
   /** Sharded: taken over from a member that died: its next pass checks at once (nobody did since). */

@@ -71,19 +71,31 @@ export interface PlanInput {
   /** Sharded: taken over from a member that died (nobody has checked it since): check now. */
   takenOver?: boolean;
   /**
-   * Sharded: handed over by a live member (a join, or a clean leave): the current slot is checked at once unless
-   * the status shows it checked. The status is written on change or heartbeat, not after every check, so it
-   * seldom does: most objects handed over get a second check in that slot (one, never at the same time) rather
-   * than a gap of two intervals when the old owner dropped them before checking.
+   * Sharded: handed over at a clean leave. The member that left stopped taking work some time before its Lease
+   * went (its shutdown grace), so the current slot is checked at once unless the status shows it checked. The
+   * status is written on change or heartbeat, not after every check, so it seldom does: most such objects get a
+   * second check in that slot (one, never at the same time) rather than a gap of two intervals.
    */
   handedOver?: boolean;
+  /**
+   * Sharded: moved at a join, by this replica's clock at the moment its view changed. The old owner, still live,
+   * dropped the object at the same moment (the views differ by the watch's delivery), so it checked every slot
+   * that started at least JOIN_MARGIN_MS before; a slot that started later is this replica's to check, at once.
+   */
+  joinedAtMs?: number;
 }
+
+/**
+ * How late before a join an old owner's check may start and still count as done: its lag behind the slot
+ * (0.1 s p99 at 10,000 monitors) plus the spread of the replicas' views of the join (milliseconds).
+ */
+export const JOIN_MARGIN_MS = 5_000;
 
 /**
  * Check now, or when. Triggers run at once; otherwise a check runs once per slot. A process that does not
  * know whether the current slot was checked (it just started) waits for the next slot unless the status is
  * missing, for another generation, or older than the staleness limit: a restart must not check everything at
- * once. An object handed over by a live member is the exception: its status decides (see PlanInput.handedOver).
+ * once. An object handed over by a live member is the exception (see PlanInput.handedOver and joinedAtMs).
  */
 export function planCheck(input: PlanInput): Plan {
   const { grid, nowMs, previous } = input;
@@ -99,10 +111,18 @@ export function planCheck(input: PlanInput): Plan {
   if (input.takenOver) return now('TakenOver');
   const lastCheck = previous.lastCheckTime ? Date.parse(previous.lastCheckTime) : Number.NaN;
   if (!(nowMs - lastCheck <= heartbeatMs(grid.intervalMs) + grid.intervalMs)) return now('StaleStatus');
-  // Never a slot ahead of now: a status written by a replica whose clock runs fast must not skip checks here.
-  const done = input.lastSlot ?? (input.handedOver ? Math.min(slot, slotOf(grid, lastCheck)) : slot);
+  const done = input.lastSlot ?? unknownSlotDone(input, slot, lastCheck);
   if (done >= slot) return { check: false, slot: done, nextAtMs: slotStart(grid, done + 1) };
   return { check: true, trigger: 'Slot', slot, dueAtMs: slotStart(grid, slot) };
+}
+
+/** The last slot taken as checked when this process has not checked the object itself. */
+function unknownSlotDone(input: PlanInput, slot: number, lastCheckMs: number): number {
+  // Never a slot ahead of now: a status written by a replica whose clock runs fast must not skip checks here.
+  const shown = Math.min(slot, slotOf(input.grid, lastCheckMs));
+  if (input.joinedAtMs !== undefined)
+    return slotStart(input.grid, slot) <= input.joinedAtMs - JOIN_MARGIN_MS ? slot : Math.max(shown, slot - 1);
+  return input.handedOver ? shown : slot;
 }
 
 /** After a check that started in `slot` and ended at `endMs`: the next slot's start and the slots overrun. */
