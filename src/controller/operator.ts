@@ -363,6 +363,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     ];
     // A replica's first view that has others in it: it joined them, and they were checking until now.
     const previousOwners = before.length > 0 ? before : after.filter((m) => m !== identity);
+    // Soon after a failure the old owners may be behind on what they took over: the status decides instead.
+    const settled = shard?.settled() ?? true;
     let owned = 0;
     for (const key of all) {
       const was = ShardCoordinator.ownerUnder(key.namespace, key.name, before) === identity;
@@ -372,7 +374,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         const from = ShardCoordinator.ownerUnder(key.namespace, key.name, previousOwners);
         if (key.kind === 'DatabaseMonitor' && from !== undefined) {
           if (expired.includes(from)) reconcilers.DatabaseMonitor.takeOver(key);
-          else reconcilers.DatabaseMonitor.handOver(key, after.includes(from) ? 'Joined' : 'Left');
+          else reconcilers.DatabaseMonitor.handOver(key, after.includes(from) && settled ? 'Joined' : 'Left');
         }
         queue.add(key);
       } else if (was && !is) {

@@ -76,6 +76,27 @@ describe('membership judged by local observation', () => {
     expect(m.abandoned(3_585_000, 3_600_000)).toEqual([{ name: 'dead', resourceVersion: '7' }]);
   });
 
+  test('when the last member counted dead expired: by sight for one seen renewing, by its renewTime for one found dead', () => {
+    const m = new Membership(0);
+    m.observe('a', lease('a', '1'), 0);
+    m.observe('a', lease('a', '2'), 1000);
+    expect(m.lastExpiryMs(10_000)).toBeUndefined();
+    expect(m.lastExpiryMs(40_000)).toBe(16_000); // seen changing last at 1 s
+    // Found dead at 100 s by a replica that just started: it died when its holder last renewed (+ the duration).
+    m.observe('dead', { ...lease('dead', '7'), renewTimeMs: 20_000 }, 100_000);
+    expect(m.lastExpiryMs(100_000)).toBe(35_000);
+    // No renewTime (or one from a clock ahead): taken as just now, never later.
+    m.observe('odd', lease('odd', '1'), 120_000);
+    expect(m.lastExpiryMs(120_000)).toBe(120_000);
+    m.observe('ahead', { ...lease('ahead', '1'), renewTimeMs: 500_000 }, 130_000);
+    expect(m.lastExpiryMs(130_000)).toBe(130_000);
+    // Renewed again: it is live, no longer a failure.
+    m.forget('odd');
+    m.forget('ahead');
+    m.observe('a', lease('a', '3'), 140_000);
+    expect(m.lastExpiryMs(141_000)).toBe(35_000);
+  });
+
   test('a deleted Lease (clean shutdown) leaves at once; the next change by time alone is known', () => {
     const m = new Membership(4000);
     for (const name of ['a', 'b']) {

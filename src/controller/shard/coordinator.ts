@@ -9,9 +9,14 @@ import { ownerOf } from './ownership.js';
 
 export const SHARD_GROUP_LABEL = 'dbwatch.dev/shard-group';
 const ABANDONED_MS = 60 * 60_000;
+/**
+ * After a member expired, objects taken over are checked within the Lease + one check (15 s after the expiry at
+ * 10,000 monitors over 2 survivors, docs/performance.md); a minute later the survivors are on schedule again.
+ */
+export const SETTLED_AFTER_FAILURE_MS = 60_000;
 
 interface LeaseObject extends CachedObject {
-  spec?: { holderIdentity?: string; leaseDurationSeconds?: number };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
 }
 
 export interface ShardOptions {
@@ -47,6 +52,8 @@ export class ShardCoordinator {
   private cleaner: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private stopped = false;
+  /** When this replica's own membership last lapsed (its renew deadline passed: a freeze, a partition). */
+  private lapsedAtMs: number | undefined;
 
   constructor(private readonly options: ShardOptions) {
     this.now = options.now ?? Date.now;
@@ -68,7 +75,10 @@ export class ShardCoordinator {
     );
     const seen = (change: 'put' | 'delete') => (l: LeaseObject) => {
       const name = l.metadata?.name ?? '';
-      if (change === 'delete') this.membership.forget(name);
+      if (change === 'delete') {
+        options.log.info({ lease: name }, 'member lease deleted: that member left');
+        this.membership.forget(name);
+      }
       else {
         this.membership.observe(
           name,
@@ -76,6 +86,9 @@ export class ShardCoordinator {
             holder: l.spec?.holderIdentity ?? '',
             resourceVersion: l.metadata?.resourceVersion ?? '',
             leaseDurationMs: (l.spec?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000,
+            ...(l.spec?.renewTime && Number.isFinite(Date.parse(l.spec.renewTime))
+              ? { renewTimeMs: Date.parse(l.spec.renewTime) }
+              : {}),
           },
           this.now(),
         );
@@ -118,6 +131,17 @@ export class ShardCoordinator {
     return this.members;
   }
 
+  /**
+   * Whether the group has been free of failures for a while: no member expired and this replica's own membership
+   * did not lapse within SETTLED_AFTER_FAILURE_MS. Until then the others may still be catching up on objects they
+   * took over, so a member that joins cannot assume they checked every slot up to the join (operator.ts rebalance).
+   */
+  settled(): boolean {
+    const now = this.now();
+    const last = Math.max(this.lapsedAtMs ?? -Infinity, this.membership.lastExpiryMs(now) ?? -Infinity);
+    return now - last >= SETTLED_AFTER_FAILURE_MS;
+  }
+
   /** Whether this replica owns the object (namespace/name) now. */
   owns(namespace: string, name: string): boolean {
     if (!this.lease.isLive) return false;
@@ -138,6 +162,7 @@ export class ShardCoordinator {
     if (this.stopped) return;
     const now = this.now();
     const members = this.lease.isLive ? this.membership.live(now) : [];
+    if (!this.lease.isLive && this.members.length > 0) this.lapsedAtMs = now;
     const changed = members.length !== this.members.length || members.some((m, i) => m !== this.members[i]);
     if (changed) {
       const expired = this.membership.expired(now);

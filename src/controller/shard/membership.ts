@@ -13,6 +13,8 @@ export interface MemberLease {
   holder: string;
   resourceVersion: string;
   leaseDurationMs: number;
+  /** spec.renewTime as written by the holder's clock: only to guess when a member found dead had died. */
+  renewTimeMs?: number;
 }
 
 interface Seen {
@@ -21,6 +23,8 @@ interface Seen {
   firstSeenMs: number;
   /** Local time its resourceVersion last changed. */
   changedMs: number;
+  /** Seen to change by this replica at least once (else changedMs is a stand-in that makes it expired). */
+  seenChanging?: boolean;
 }
 
 export class Membership {
@@ -39,9 +43,9 @@ export class Membership {
     }
     const expired = nowMs - known.changedMs >= known.lease.leaseDurationMs;
     if (known.lease.holder !== lease.holder || expired) {
-      this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs });
+      this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs, seenChanging: true });
     } else if (known.lease.resourceVersion !== lease.resourceVersion) {
-      this.seen.set(name, { lease, firstSeenMs: known.firstSeenMs, changedMs: nowMs });
+      this.seen.set(name, { lease, firstSeenMs: known.firstSeenMs, changedMs: nowMs, seenChanging: true });
     }
   }
 
@@ -66,6 +70,24 @@ export class Membership {
     return [...this.seen.values()]
       .filter(({ lease, changedMs }) => nowMs - changedMs >= lease.leaseDurationMs)
       .map(({ lease }) => lease.holder);
+  }
+
+  /**
+   * When the last member now counted dead expired, by this replica's clock: for one it saw renewing, its duration
+   * after the last change it saw; for one dead before this replica started, its holder's last renewTime plus the
+   * duration (another node's clock, good enough to tell a minute ago from an hour ago; never later than now, and
+   * now when unknown). Not a liveness judgement: it only tells whether the survivors may still be catching up.
+   */
+  lastExpiryMs(nowMs: number): number | undefined {
+    let last: number | undefined;
+    for (const { lease, firstSeenMs, changedMs, seenChanging } of this.seen.values()) {
+      if (nowMs - changedMs < lease.leaseDurationMs) continue;
+      const at = seenChanging
+        ? changedMs + lease.leaseDurationMs
+        : Math.min(nowMs, (lease.renewTimeMs ?? firstSeenMs - lease.leaseDurationMs) + lease.leaseDurationMs);
+      if (last === undefined || at > last) last = at;
+    }
+    return last;
   }
 
   /** Leases not seen to change for `ageMs` (their replicas are long gone): to be deleted. */
