@@ -352,8 +352,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   /**
    * Members changed: objects this replica now owns are queued (those taken from a member that died are checked at
-   * once — nobody checked them since it died); objects it no longer owns are dropped here (their connections
-   * closed, their series removed) before the new owner can have checked them twice.
+   * once — nobody checked them since it died; those moved by a join or a clean leave follow the handover rules of
+   * monitor/schedule.ts); objects it no longer owns are dropped here (their connections closed, their series
+   * removed) before the new owner can have checked them twice.
    */
   const rebalance = (before: readonly string[], after: readonly string[], expired: readonly string[]) => {
     const all: ObjectKey[] = [

@@ -78,8 +78,7 @@ export class ShardCoordinator {
       if (change === 'delete') {
         options.log.info({ lease: name }, 'member lease deleted: that member left');
         this.membership.forget(name);
-      }
-      else {
+      } else {
         this.membership.observe(
           name,
           {
