@@ -52,7 +52,8 @@ describe('planCheck from a status another process wrote', () => {
       conditions: [],
       lastCheckTime: new Date(lastCheckMs).toISOString(),
     }) as never;
-  const plan = (nowMs: number, lastCheckMs: number, handedOver: boolean) =>
+  /** A pass of a process that has not checked the object itself (restarted, or moved to it). */
+  const planMoved = (nowMs: number, lastCheckMs: number, moved: { handedOver?: boolean; joinedAtMs?: number }) =>
     planCheck({
       grid,
       nowMs,
@@ -61,8 +62,10 @@ describe('planCheck from a status another process wrote', () => {
       requestedAt: undefined,
       connectionChanged: false,
       lastSlot: undefined,
-      handedOver,
+      ...moved,
     });
+  const plan = (nowMs: number, lastCheckMs: number, handedOver: boolean) =>
+    planMoved(nowMs, lastCheckMs, { handedOver });
 
   test('a status from a clock three slots fast never skips slots: the next slot at the latest', () => {
     const now = slotStart(grid, 100) + 5_000;
@@ -82,16 +85,7 @@ describe('planCheck from a status another process wrote', () => {
 
   test('moved at a join: a slot begun JOIN_MARGIN_MS before the join was checked by the old owner, a later one is due', () => {
     const joined = (nowMs: number, joinedAtMs: number, lastCheckMs = slotStart(grid, 99) + 1_000) =>
-      planCheck({
-        grid,
-        nowMs,
-        previous: healthy(lastCheckMs),
-        generation: 1,
-        requestedAt: undefined,
-        connectionChanged: false,
-        lastSlot: undefined,
-        joinedAtMs,
-      });
+      planMoved(nowMs, lastCheckMs, { joinedAtMs });
     const s100 = slotStart(grid, 100);
     expect(joined(s100 + 20_000, s100 + JOIN_MARGIN_MS)).toEqual({ check: false, slot: 100, nextAtMs: s100 + 60_000 });
     expect(joined(s100 + 20_000, s100 + JOIN_MARGIN_MS - 1)).toMatchObject({ check: true, trigger: 'Slot', slot: 100 });
