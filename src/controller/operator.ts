@@ -375,7 +375,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         const from = ShardCoordinator.ownerUnder(key.namespace, key.name, previousOwners);
         if (key.kind === 'DatabaseMonitor' && from !== undefined) {
           if (expired.includes(from)) reconcilers.DatabaseMonitor.takeOver(key);
-          else reconcilers.DatabaseMonitor.handOver(key, after.includes(from) && settled ? 'Joined' : 'Left');
+          else if (after.includes(from) && settled)
+            reconcilers.DatabaseMonitor.handOver(key, 'Joined', shard?.othersCountUsSinceMs());
+          else reconcilers.DatabaseMonitor.handOver(key, 'Left');
         }
         queue.add(key);
       } else if (was && !is) {

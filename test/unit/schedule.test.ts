@@ -91,6 +91,19 @@ describe('planCheck from a status another process wrote', () => {
     expect(joined(s100 + 20_000, s100 + JOIN_MARGIN_MS - 1)).toMatchObject({ check: true, trigger: 'Slot', slot: 100 });
     // Looked at only after the next slot began: nobody checked that one.
     expect(joined(s100 + 61_000, s100 + 30_000)).toMatchObject({ check: true, slot: 101, dueAtMs: s100 + 60_000 });
+    // A database that is not healthy: its old owner's check may have run past the join and been dropped, so the
+    // status decides, as at a clean leave.
+    const failing = planCheck({
+      grid,
+      nowMs: s100 + 20_000,
+      previous: { ...(healthy(slotStart(grid, 99) + 1_000) as object), health: { status: 'unhealthy' } } as never,
+      generation: 1,
+      requestedAt: undefined,
+      connectionChanged: false,
+      lastSlot: undefined,
+      joinedAtMs: s100 + 10_000,
+    });
+    expect(failing).toMatchObject({ check: true, slot: 100 });
     // The status shows the slot checked: not again.
     expect(joined(s100 + 3_000, s100 + 2_000, s100 + 1_000)).toMatchObject({ check: false, slot: 100 });
   });

@@ -85,16 +85,37 @@ describe('membership judged by local observation', () => {
     // Found dead at 100 s by a replica that just started: it died when its holder last renewed (+ the duration).
     m.observe('dead', { ...lease('dead', '7'), renewTimeMs: 20_000 }, 100_000);
     expect(m.lastExpiryMs(100_000)).toBe(35_000);
-    // No renewTime (or one from a clock ahead): taken as just now, never later.
+    // No renewTime: taken as when first seen. One from a clock ahead: no failure until that time has passed.
     m.observe('odd', lease('odd', '1'), 120_000);
     expect(m.lastExpiryMs(120_000)).toBe(120_000);
     m.observe('ahead', { ...lease('ahead', '1'), renewTimeMs: 500_000 }, 130_000);
-    expect(m.lastExpiryMs(130_000)).toBe(130_000);
+    expect(m.lastExpiryMs(130_000)).toBe(120_000);
     // Renewed again: it is live, no longer a failure.
     m.forget('odd');
     m.forget('ahead');
     m.observe('a', lease('a', '3'), 140_000);
     expect(m.lastExpiryMs(141_000)).toBe(35_000);
+  });
+
+  test('a member that died and came back (a restarted or resumed replica) was a failure all the same', () => {
+    const m = new Membership(0);
+    m.observe('b', lease('b', '1'), 0);
+    m.observe('b', lease('b', '2'), 1000);
+    m.observe('b', lease('b', '3'), 50_000); // unchanged from 1 s to 50 s: it had expired at 16 s
+    expect(m.live(51_000)).toEqual(['b']);
+    expect(m.lastExpiryMs(51_000)).toBe(16_000);
+  });
+
+  test('a live member listed before it renews again is no failure; a dead one listed early is, once its time is up', () => {
+    const m = new Membership(0);
+    m.observe('live', { ...lease('live', '1'), renewTimeMs: 9_000 }, 10_000);
+    expect(m.lastExpiryMs(11_000)).toBeUndefined();
+    m.observe('live', { ...lease('live', '2'), renewTimeMs: 11_000 }, 11_000);
+    expect(m.lastExpiryMs(12_000)).toBeUndefined();
+    // Killed at 5 s, listed at 10 s by a replica that just started: it expires at 20 s by its holder's clock.
+    m.observe('killed', { ...lease('killed', '1'), renewTimeMs: 5_000 }, 10_000);
+    expect(m.lastExpiryMs(19_000)).toBeUndefined();
+    expect(m.lastExpiryMs(21_000)).toBe(20_000);
   });
 
   test('a deleted Lease (clean shutdown) leaves at once; the next change by time alone is known', () => {

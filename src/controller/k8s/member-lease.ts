@@ -36,6 +36,15 @@ export class MemberLease {
   private loop: Promise<void> | undefined;
   private live = false;
   private lastRenewStart = 0;
+  private everLive = false;
+  /**
+   * When this process first renewed a Lease of its own name that already existed: a previous process of this
+   * replica (same Pod, restarted container) died without deleting it — a failure the others may still be
+   * catching up on. A clean stop deletes the Lease.
+   */
+  inheritedAtMs: number | undefined;
+  /** When the renewal that made this replica live (again) began. */
+  liveSinceMs: number | undefined;
   private readonly leaseS: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -91,6 +100,8 @@ export class MemberLease {
         this.lastRenewStart = started;
         if (!this.live) {
           this.live = true;
+          this.everLive = true;
+          this.liveSinceMs = started;
           this.options.onLive();
         }
       } else if (this.live && this.now() - this.lastRenewStart > this.renewDeadlineMs) {
@@ -127,6 +138,7 @@ export class MemberLease {
     let lease: Lease;
     try {
       lease = await this.clients.coordination.readNamespacedLease({ namespace, name }, call);
+      if (!this.everLive && this.inheritedAtMs === undefined) this.inheritedAtMs = started;
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error;
       await this.clients.coordination.createNamespacedLease(

@@ -215,17 +215,19 @@ export class MonitorReconciler {
   }
 
   /**
-   * Sharded: moved from a live member. At a join the old owner checked every slot until now (schedule.ts,
-   * joinedAtMs); at a clean leave it stopped some time before, so the status decides (handedOver).
+   * Sharded: moved from a live member. At a join the old owner checked every slot until it dropped the object (now,
+   * or earlier if this replica's view changed later than the others'; schedule.ts joinedAtMs); at a clean leave it
+   * stopped some time before, so the status decides (handedOver).
    */
-  handOver(key: ObjectKey, why: 'Joined' | 'Left'): void {
+  handOver(key: ObjectKey, why: 'Joined' | 'Left', oldOwnerDroppedAtMs?: number): void {
     const id = mapKey(key);
     const known = this.slots.get(id);
+    const now = this.deps.now().getTime();
     this.slots.set(id, {
       uid: known?.uid,
       slot: undefined,
       engine: known?.engine ?? 'postgres',
-      ...(why === 'Joined' ? { joinedAtMs: this.deps.now().getTime() } : { handedOver: true }),
+      ...(why === 'Joined' ? { joinedAtMs: Math.min(now, oldOwnerDroppedAtMs ?? now) } : { handedOver: true }),
     });
   }
 

@@ -78,9 +78,10 @@ export interface PlanInput {
    */
   handedOver?: boolean;
   /**
-   * Sharded: moved at a join, by this replica's clock at the moment its view changed. The old owner, still live,
-   * dropped the object at the same moment (the views differ by the watch's delivery), so it checked every slot
-   * that started at least JOIN_MARGIN_MS before; a slot that started later is this replica's to check, at once.
+   * Sharded: moved at a join, at the earliest moment the old owner can have dropped it (its view changed) by this
+   * replica's clock. The old owner, live and on schedule, checked every slot that started at least JOIN_MARGIN_MS
+   * before; a slot that started later is this replica's to check, at once. Only for a database whose status is
+   * healthy; otherwise as handedOver. (The slots are the same on every node only as far as their clocks agree.)
    */
   joinedAtMs?: number;
 }
@@ -120,9 +121,11 @@ export function planCheck(input: PlanInput): Plan {
 function unknownSlotDone(input: PlanInput, slot: number, lastCheckMs: number): number {
   // Never a slot ahead of now: a status written by a replica whose clock runs fast must not skip checks here.
   const shown = Math.min(slot, slotOf(input.grid, lastCheckMs));
-  if (input.joinedAtMs !== undefined)
+  // Only for a healthy database: its checks take milliseconds. A degraded or failing one's may run for the check's
+  // timeout, past the join, and a result that comes back after the object moved is dropped (reconciler.ts).
+  if (input.joinedAtMs !== undefined && input.previous?.health?.status === 'healthy')
     return slotStart(input.grid, slot) <= input.joinedAtMs - JOIN_MARGIN_MS ? slot : Math.max(shown, slot - 1);
-  return input.handedOver ? shown : slot;
+  return input.handedOver || input.joinedAtMs !== undefined ? shown : slot;
 }
 
 /** After a check that started in `slot` and ended at `endMs`: the next slot's start and the slots overrun. */

@@ -14,6 +14,8 @@ const ABANDONED_MS = 60 * 60_000;
  * 10,000 monitors over 2 survivors, docs/performance.md); a minute later the survivors are on schedule again.
  */
 export const SETTLED_AFTER_FAILURE_MS = 60_000;
+/** MemberLease's retry period (client-go's 2 s): how soon after one renewal the others see the next. */
+const RETRY_MS = 2_000;
 
 interface LeaseObject extends CachedObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
@@ -45,6 +47,7 @@ export interface ShardOptions {
  */
 export class ShardCoordinator {
   private readonly membership: Membership;
+  private readonly joinGraceMs: number;
   private readonly lease: MemberLease;
   private readonly leases: ResourceCache<LeaseObject>;
   private members: readonly string[] = [];
@@ -58,7 +61,8 @@ export class ShardCoordinator {
   constructor(private readonly options: ShardOptions) {
     this.now = options.now ?? Date.now;
     const leaseDurationSeconds = options.leaseDurationSeconds ?? 15;
-    this.membership = new Membership(options.joinGraceMs ?? 4000);
+    this.joinGraceMs = options.joinGraceMs ?? 4000;
+    this.membership = new Membership(this.joinGraceMs);
     this.lease = new MemberLease(
       options.clients,
       {
@@ -137,8 +141,22 @@ export class ShardCoordinator {
    */
   settled(): boolean {
     const now = this.now();
-    const last = Math.max(this.lapsedAtMs ?? -Infinity, this.membership.lastExpiryMs(now) ?? -Infinity);
+    const last = Math.max(
+      this.lapsedAtMs ?? -Infinity,
+      this.lease.inheritedAtMs ?? -Infinity,
+      this.membership.lastExpiryMs(now) ?? -Infinity,
+    );
     return now - last >= SETTLED_AFTER_FAILURE_MS;
+  }
+
+  /**
+   * When the others began counting this replica as a member, at the earliest: its renewal that made it live, their
+   * sight of the next renewal (a Lease first seen counts only once seen renewed), and the join grace. A joining
+   * replica whose own view is slow (a slow list) switches later than they do; slots between are theirs no more.
+   */
+  othersCountUsSinceMs(): number | undefined {
+    const since = this.lease.liveSinceMs;
+    return since === undefined ? undefined : since + RETRY_MS + this.joinGraceMs;
   }
 
   /** Whether this replica owns the object (namespace/name) now. */

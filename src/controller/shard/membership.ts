@@ -29,6 +29,8 @@ interface Seen {
 
 export class Membership {
   private readonly seen = new Map<string, Seen>();
+  /** The latest expiry of a member that has since come back (renewed again): a failure all the same. */
+  private lastReturnedExpiryMs: number | undefined;
 
   constructor(private readonly joinGraceMs: number) {}
 
@@ -42,6 +44,12 @@ export class Membership {
       return;
     }
     const expired = nowMs - known.changedMs >= known.lease.leaseDurationMs;
+    // Renewed after it had expired: it died (or froze) and came back. A Lease only ever seen listed, without a
+    // renewTime, that renews now was most likely live all along: no failure.
+    if (expired && (known.seenChanging || known.lease.renewTimeMs !== undefined)) {
+      const at = expiryOf(known, nowMs);
+      if (at !== undefined && at > (this.lastReturnedExpiryMs ?? -Infinity)) this.lastReturnedExpiryMs = at;
+    }
     if (known.lease.holder !== lease.holder || expired) {
       this.seen.set(name, { lease, firstSeenMs: nowMs, changedMs: nowMs, seenChanging: true });
     } else if (known.lease.resourceVersion !== lease.resourceVersion) {
@@ -73,19 +81,16 @@ export class Membership {
   }
 
   /**
-   * When the last member now counted dead expired, by this replica's clock: for one it saw renewing, its duration
-   * after the last change it saw; for one dead before this replica started, its holder's last renewTime plus the
-   * duration (another node's clock, good enough to tell a minute ago from an hour ago; never later than now, and
-   * now when unknown). Not a liveness judgement: it only tells whether the survivors may still be catching up.
+   * When a member last expired, by this replica's clock — one now counted dead, or one that came back since (a
+   * restarted or resumed replica renews its Lease again): see expiryOf. Not a liveness judgement: it only tells
+   * whether the survivors may still be catching up on what they took over.
    */
   lastExpiryMs(nowMs: number): number | undefined {
-    let last: number | undefined;
-    for (const { lease, firstSeenMs, changedMs, seenChanging } of this.seen.values()) {
-      if (nowMs - changedMs < lease.leaseDurationMs) continue;
-      const at = seenChanging
-        ? changedMs + lease.leaseDurationMs
-        : Math.min(nowMs, (lease.renewTimeMs ?? firstSeenMs - lease.leaseDurationMs) + lease.leaseDurationMs);
-      if (last === undefined || at > last) last = at;
+    let last = this.lastReturnedExpiryMs;
+    for (const seen of this.seen.values()) {
+      if (nowMs - seen.changedMs < seen.lease.leaseDurationMs) continue;
+      const at = expiryOf(seen, nowMs);
+      if (at !== undefined && (last === undefined || at > last)) last = at;
     }
     return last;
   }
@@ -107,4 +112,17 @@ export class Membership {
     }
     return next;
   }
+}
+
+/**
+ * When an expired Lease expired: for one this replica saw renewing, its duration after the last change it saw; for
+ * one first seen already listed, its holder's last renewTime plus the duration (another node's clock, good enough to
+ * tell a minute ago from an hour ago) once that time has passed unrenewed — before, it may be a live member that
+ * just had not renewed since it was listed, no failure. Unknown (no renewTime): when first seen.
+ */
+function expiryOf({ lease, firstSeenMs, changedMs, seenChanging }: Seen, nowMs: number): number | undefined {
+  if (seenChanging) return changedMs + lease.leaseDurationMs;
+  if (lease.renewTimeMs === undefined) return firstSeenMs;
+  const at = lease.renewTimeMs + lease.leaseDurationMs;
+  return at <= nowMs ? at : undefined;
 }
