@@ -36,7 +36,6 @@ export class MemberLease {
   private loop: Promise<void> | undefined;
   private live = false;
   private lastRenewStart = 0;
-  private everLive = false;
   /**
    * When this process first renewed a Lease of its own name that already existed: a previous process of this
    * replica (same Pod, restarted container) died without deleting it — a failure the others may still be
@@ -47,7 +46,8 @@ export class MemberLease {
   liveSinceMs: number | undefined;
   private readonly leaseS: number;
   private readonly renewDeadlineMs: number;
-  private readonly retryMs: number;
+  /** How often it renews (client-go's retry period): how soon after one renewal the others see the next. */
+  readonly retryMs: number;
   private readonly now: () => number;
 
   constructor(
@@ -100,7 +100,6 @@ export class MemberLease {
         this.lastRenewStart = started;
         if (!this.live) {
           this.live = true;
-          this.everLive = true;
           this.liveSinceMs = started;
           this.options.onLive();
         }
@@ -138,7 +137,7 @@ export class MemberLease {
     let lease: Lease;
     try {
       lease = await this.clients.coordination.readNamespacedLease({ namespace, name }, call);
-      if (!this.everLive && this.inheritedAtMs === undefined) this.inheritedAtMs = started;
+      if (this.liveSinceMs === undefined && this.inheritedAtMs === undefined) this.inheritedAtMs = started;
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw error;
       await this.clients.coordination.createNamespacedLease(

@@ -14,8 +14,6 @@ const ABANDONED_MS = 60 * 60_000;
  * 10,000 monitors over 2 survivors, docs/performance.md); a minute later the survivors are on schedule again.
  */
 export const SETTLED_AFTER_FAILURE_MS = 60_000;
-/** MemberLease's retry period (client-go's 2 s): how soon after one renewal the others see the next. */
-const RETRY_MS = 2_000;
 
 interface LeaseObject extends CachedObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string };
@@ -156,7 +154,7 @@ export class ShardCoordinator {
    */
   othersCountUsSinceMs(): number | undefined {
     const since = this.lease.liveSinceMs;
-    return since === undefined ? undefined : since + RETRY_MS + this.joinGraceMs;
+    return since === undefined ? undefined : since + this.lease.retryMs + this.joinGraceMs;
   }
 
   /** Whether this replica owns the object (namespace/name) now. */
