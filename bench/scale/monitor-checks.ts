@@ -84,6 +84,10 @@ export interface CheckFigures {
   concurrent: number;
   /** The longest time any monitor went without a check within the window (edges included), ms. */
   maxGapMs: number;
+  /** Monitors unchecked for longer than an interval + 5 s at some point in the window. */
+  gapsOverIntervalPlus5s: number;
+  /** Where the longest gap was: the monitor and the gap's ends (epoch ms). */
+  longestGap?: { monitor: string; fromMs: number; toMs: number };
 }
 
 /**
@@ -98,7 +102,15 @@ export function checkFigures(
   to: number,
   overlapMs = 1000,
 ): CheckFigures {
-  const figures: CheckFigures = { due: 0, done: 0, duplicates: 0, checks: 0, concurrent: 0, maxGapMs: 0 };
+  const figures: CheckFigures = {
+    due: 0,
+    done: 0,
+    duplicates: 0,
+    checks: 0,
+    concurrent: 0,
+    maxGapMs: 0,
+    gapsOverIntervalPlus5s: 0,
+  };
   for (const m of monitors) {
     const key = `${m.namespace}/${m.name}`;
     const grid = gridOf(m.namespace, m.name, intervalMs);
@@ -117,11 +129,20 @@ export function checkFigures(
     // The gap before the first check in the window counts from the last one before it.
     const before = all.filter((t) => t < from).at(-1) ?? from;
     let last = before;
+    let longest = 0;
+    const gap = (fromMs: number, toMs: number) => {
+      longest = Math.max(longest, toMs - fromMs);
+      if (toMs - fromMs > figures.maxGapMs) {
+        figures.maxGapMs = toMs - fromMs;
+        figures.longestGap = { monitor: key, fromMs, toMs };
+      }
+    };
     for (const t of inside) {
-      figures.maxGapMs = Math.max(figures.maxGapMs, t - last);
+      gap(last, t);
       last = t;
     }
-    figures.maxGapMs = Math.max(figures.maxGapMs, to - last);
+    gap(last, to);
+    if (longest > intervalMs + 5000) figures.gapsOverIntervalPlus5s++;
   }
   return figures;
 }

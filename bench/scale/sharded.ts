@@ -297,8 +297,14 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   await sleep(o.intervalS + 10);
   checkLog.read();
   const addTo = Date.now();
+  const addedMetrics = await scrape(added.port);
+  const addedLag = (q: number) => quantileBetween(new Map(), buckets(addedMetrics, 'dbwatch_schedule_lag_seconds'), q);
   const add = {
-    owned: total(await scrape(added.port), 'dbwatch_shard_objects'),
+    startedAtMs: addAt,
+    owned: total(addedMetrics, 'dbwatch_shard_objects'),
+    // The join rule bounds a gap by interval + its 5 s margin + the new owner's lag: these say which term grew.
+    addedLagP99S: addedLag(0.99)?.value,
+    addedLagP999S: addedLag(0.999)?.value,
     settledS: addSettledS,
     window: checkFigures(checkLog, monitors, I, addAt - I, addTo),
   };
