@@ -101,6 +101,8 @@ export function checkFigures(
   from: number,
   to: number,
   overlapMs = 1000,
+  // Gaps that ended before this are the previous phase's (a takeover's), not this one's.
+  gapsEndingFrom = from,
 ): CheckFigures {
   const figures: CheckFigures = {
     due: 0,
@@ -131,6 +133,7 @@ export function checkFigures(
     let last = before;
     let longest = 0;
     const gap = (fromMs: number, toMs: number) => {
+      if (toMs < gapsEndingFrom) return;
       longest = Math.max(longest, toMs - fromMs);
       if (toMs - fromMs > figures.maxGapMs) {
         figures.maxGapMs = toMs - fromMs;

@@ -158,7 +158,7 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
         POD_NAME: name,
         POD_NAMESPACE: LEASE_NAMESPACE,
         // One PgBouncer is one host:port for every monitor: the docs say to raise the per-host limit for it.
-        CHECKS_PER_HOST: '16',
+        CHECKS_PER_HOST: '32',
         ...o.operatorEnv,
       },
     });
@@ -306,7 +306,7 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
     addedLagP99S: addedLag(0.99)?.value,
     addedLagP999S: addedLag(0.999)?.value,
     settledS: addSettledS,
-    window: checkFigures(checkLog, monitors, I, addAt - I, addTo),
+    window: checkFigures(checkLog, monitors, I, addAt - I, addTo, undefined, addAt),
   };
   log(`add: ${JSON.stringify(add)}`);
 
@@ -396,7 +396,7 @@ function print(
     `machine: ${machine}; load average at the end: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`,
   );
   console.log(
-    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy ${o.sessionPolicy}, CHECKS_PER_HOST=16`,
+    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy ${o.sessionPolicy}, CHECKS_PER_HOST=${o.operatorEnv.CHECKS_PER_HOST ?? 32}`,
   );
   console.log(
     `start-up: every monitor checked and its status written by its owner after ${r.startupS.toFixed(0)} s; RSS peak ${[...r.startup.values()].map((u) => u.rssPeakMiB.toFixed(0)).join(' / ')} MiB\n`,

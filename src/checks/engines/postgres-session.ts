@@ -9,9 +9,13 @@ import {
   testQuery,
   testQueryMs,
 } from './postgres-statements.js';
+import { installScramKeyCache } from './scram-key-cache.js';
 
 /* Sessions to PostgreSQL (or a pooler in front of it) that own their failure paths: every client has an
    error listener, every close is bounded, and a statement the client gave up on is ended on the server. */
+
+// Every login of this process reuses a role's SCRAM key instead of running PBKDF2 again (scram-key-cache.ts).
+installScramKeyCache();
 
 /** How long killing an overrun statement's backend may take. */
 export const CLEANUP_MS = 1000;
