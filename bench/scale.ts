@@ -46,6 +46,8 @@ const { values: args } = parseArgs({
     'session-policy': { type: 'string', default: 'PerCheck' },
     /** Sharded only: a Node/V8 flag for the replicas' command line (repeat for more). */
     'node-flag': { type: 'string', multiple: true, default: [] },
+    /** Sharded only: start the monitors without the week of availability history a running fleet has. */
+    'no-history': { type: 'boolean', default: false },
   },
 });
 const MONITORS = Number(args.monitors);
@@ -114,6 +116,7 @@ if (Number(args.replicas) > 1) {
       ...(args['heap-snapshot'] ? { heapSnapshotDir: args['heap-snapshot'] } : {}),
       sessionPolicy: args['session-policy'] === 'Reuse' ? 'Reuse' : 'PerCheck',
       nodeFlags: args['node-flag'],
+      history: !args['no-history'],
     });
   } finally {
     await cleanup();

@@ -22,19 +22,19 @@ export class Fleet {
 
   /**
    * Creates monitors `parallel` at a time (the API server, not the client, is the limit here). `extra`: more
-   * of the spec (connection settings besides the Secret, checks).
+   * of the spec (connection settings besides the Secret, checks), and a status to start from (a history).
    */
   async createMonitors(
     monitors: { namespace: string; name: string; secret: string }[],
     interval: string,
     parallel = 16,
-    extra: { connection?: object; checks?: object } = {},
+    extra: { connection?: object; checks?: object; status?: object } = {},
   ): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < monitors.length) {
         const m = monitors[next++]!;
-        await this.objects.createNamespacedCustomObject({
+        const created = await this.objects.createNamespacedCustomObject({
           group: 'dbwatch.dev',
           version: 'v1alpha1',
           namespace: m.namespace,
@@ -51,6 +51,15 @@ export class Fleet {
             },
           },
         });
+        if (extra.status)
+          await this.objects.replaceNamespacedCustomObjectStatus({
+            group: 'dbwatch.dev',
+            version: 'v1alpha1',
+            namespace: m.namespace,
+            plural: 'databasemonitors',
+            name: m.name,
+            body: { ...(created as object), status: extra.status },
+          });
       }
     };
     await Promise.all(Array.from({ length: parallel }, worker));

@@ -45,6 +45,28 @@ export interface ShardedOptions {
   nodeFlags: string[];
   /** The monitors' spec.connection.sessionPolicy. */
   sessionPolicy: 'PerCheck' | 'Reuse';
+  /** Start every monitor with a week of availability history in its status, as a fleet that has run a week. */
+  history: boolean;
+}
+
+/**
+ * A week of availability at one check a minute, every check available, ending before the current hour and day:
+ * 23 hourly and 6 daily buckets that the operators carry on (the 24th and 7th are the current ones). A fleet
+ * that has run a week caches these in every replica, and writes them with every status.
+ */
+export function weekOfHistory(nowMs: number, intervalS: number) {
+  const HOUR = 3_600_000;
+  const DAY = 24 * HOUR;
+  const bucket = (start: number, span: number) => ({
+    start: new Date(start).toISOString(),
+    checks: span / (intervalS * 1000),
+    available: span / (intervalS * 1000),
+  });
+  const hourStart = nowMs - (nowMs % HOUR);
+  const dayStart = nowMs - (nowMs % DAY);
+  const hours = Array.from({ length: 23 }, (_, i) => bucket(hourStart - (23 - i) * HOUR, HOUR));
+  const days = Array.from({ length: 6 }, (_, i) => bucket(dayStart - (6 - i) * DAY, DAY));
+  return { availability: { hours, days, last24h: 1, last7d: 1 } };
 }
 
 interface Replica {
@@ -112,7 +134,9 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
     namespace: namespaces[i % namespaces.length]!,
     name: `db-${i}`,
   }));
-  log(`creating ${o.monitors} monitors in ${namespaces.length} namespaces over ${databases.length} databases`);
+  log(
+    `creating ${o.monitors} monitors in ${namespaces.length} namespaces over ${databases.length} databases${o.history ? ', each with a week of availability history' : ''}`,
+  );
   const created = performance.now();
   // PerCheck (the default) logs in through PgBouncer on every check: a PgBouncer client login, no server login.
   // Reuse keeps one pooler client per monitor (a pg Client and socket in the operator, ~6 KB of heap each).
@@ -120,7 +144,10 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
     monitors.map((m) => ({ ...m, secret: 'db' })),
     `${o.intervalS}s`,
     32,
-    { connection: { sessionPolicy: o.sessionPolicy } },
+    {
+      connection: { sessionPolicy: o.sessionPolicy },
+      ...(o.history ? { status: weekOfHistory(Date.now(), o.intervalS) } : {}),
+    },
   );
   log(`created in ${((performance.now() - created) / 1000).toFixed(0)} s`);
 
@@ -396,7 +423,7 @@ function print(
     `machine: ${machine}; load average at the end: ${execFileSync('cat', ['/proc/loadavg']).toString().trim()}`,
   );
   console.log(
-    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy ${o.sessionPolicy}, CHECKS_PER_HOST=${o.operatorEnv.CHECKS_PER_HOST ?? 32}`,
+    `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy ${o.sessionPolicy}, CHECKS_PER_HOST=${o.operatorEnv.CHECKS_PER_HOST ?? 32}; ${o.history ? 'monitors started with a week of availability history' : 'no history (--no-history)'}`,
   );
   console.log(
     `start-up: every monitor checked and its status written by its owner after ${r.startupS.toFixed(0)} s; RSS peak ${[...r.startup.values()].map((u) => u.rssPeakMiB.toFixed(0)).join(' / ')} MiB\n`,

@@ -1,3 +1,4 @@
+import { RecordPool } from './record-pool.js';
 import { StringPool } from './string-pool.js';
 import type { ObjectMeta } from './types.js';
 
@@ -5,6 +6,7 @@ const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** Shared by every cache: monitors, prerequisites and discovered objects repeat each other's namespaces too. */
 const cachedStrings = new StringPool();
+const cachedRecords = new RecordPool();
 
 type Cached = { metadata?: ObjectMeta & { managedFields?: unknown } };
 
@@ -14,7 +16,7 @@ type Cached = { metadata?: ObjectMeta & { managedFields?: unknown } };
  * hidden classes, and `kubectl apply`'s last-applied annotation is a second copy of the spec: at 2,000
  * monitors they were the largest per-object items in the operator's heap. It is the caches' transform: it gets
  * the object as just parsed from the API server, before anything stores or shares it, so it may reuse it. Its
- * strings are interned (see StringPool): the rest of a monitor's cached size is mostly repeated status text.
+ * strings are interned (see StringPool) and its availability buckets shared with equal ones (see RecordPool).
  */
 export function trimCached<T extends Cached>(obj: T): T {
   const meta = obj.metadata;
@@ -29,5 +31,6 @@ export function trimCached<T extends Cached>(obj: T): T {
     obj.metadata = kept;
   }
   cachedStrings.internTree(obj);
+  cachedRecords.shareTree((obj as { status?: { availability?: unknown } }).status?.availability);
   return obj;
 }

@@ -41,4 +41,17 @@ describe('trimming cached objects', () => {
     expect(seen).toBe(cached);
     expect(cached.metadata).not.toHaveProperty('managedFields');
   });
+
+  test('availability buckets equal across cached monitors are one object', () => {
+    const withHistory = () => ({
+      ...object(),
+      status: {
+        availability: { hours: [{ start: '2026-12-05T21:00:00.000Z', checks: 60, available: 60 }], last24h: 1 },
+      },
+    });
+    const a = trimCached(withHistory());
+    const b = trimCached(withHistory());
+    expect(b.status.availability.hours[0]).toBe(a.status.availability.hours[0]);
+    expect(b).toEqual({ ...withHistory(), metadata: a.metadata });
+  });
 });
