@@ -18,6 +18,7 @@ export function rssMiB(pid: number): number {
 /** Samples a process's RSS every second; `window()` gives CPU cores used and the RSS peak since the last call. */
 export class ProcessSampler {
   private peak = 0;
+  private peakAt = 0;
   private cpuAt = 0;
   private wallAt = 0;
   private readonly timer: NodeJS.Timeout;
@@ -26,7 +27,11 @@ export class ProcessSampler {
     this.reset();
     this.timer = setInterval(() => {
       try {
-        this.peak = Math.max(this.peak, rssMiB(pid));
+        const rss = rssMiB(pid);
+        if (rss > this.peak) {
+          this.peak = rss;
+          this.peakAt = Date.now();
+        }
       } catch {
         // The process has exited; the caller notices.
       }
@@ -36,13 +41,19 @@ export class ProcessSampler {
 
   reset(): void {
     this.peak = rssMiB(this.pid);
+    this.peakAt = Date.now();
     this.cpuAt = cpuSeconds(this.pid);
     this.wallAt = performance.now();
   }
 
-  window(): { cores: number; rssPeakMiB: number; rssNowMiB: number } {
+  /** `rssPeakAtMs`: when the peak was sampled (epoch ms), to tell which part of a phase it belongs to. */
+  window(): { cores: number; rssPeakMiB: number; rssPeakAtMs: number; rssNowMiB: number } {
     const cores = (cpuSeconds(this.pid) - this.cpuAt) / ((performance.now() - this.wallAt) / 1000);
-    const result = { cores, rssPeakMiB: Math.max(this.peak, rssMiB(this.pid)), rssNowMiB: rssMiB(this.pid) };
+    const now = rssMiB(this.pid);
+    const result =
+      now > this.peak
+        ? { cores, rssPeakMiB: now, rssPeakAtMs: Date.now(), rssNowMiB: now }
+        : { cores, rssPeakMiB: this.peak, rssPeakAtMs: this.peakAt, rssNowMiB: now };
     this.reset();
     return result;
   }

@@ -377,6 +377,12 @@ export async function runSharded(o: ShardedOptions): Promise<void> {
   await logStatements(pg, false);
 
   const final = new Map(live().map((r) => [r.name, r.sampler.window()]));
+  // When each peak was: after the kill, the join (the added replica's start) or the freeze, in seconds.
+  const peakAt = (at: number) =>
+    Object.fromEntries(
+      Object.entries({ kill: killAt, add: addAt, freeze: freezeAt }).map(([k, t]) => [k, Math.round((at - t) / 1000)]),
+    );
+  log(`RSS peaks: ${JSON.stringify([...final].map(([n, u]) => ({ n, mib: u.rssPeakMiB, ...peakAt(u.rssPeakAtMs) })))}`);
   stopping = true;
   print(o, { startupS, startup, perReplica, steady, writesPerMin, kill, add, freeze, final });
 }
@@ -426,13 +432,13 @@ function print(
     `operator (${o.runtime}) ${commit}; PostgreSQL behind PgBouncer (transaction pooling, ${o.databases} databases, ${o.namespaces} namespaces); sessionPolicy ${o.sessionPolicy}, CHECKS_PER_HOST=${o.operatorEnv.CHECKS_PER_HOST ?? 32}; ${o.history ? 'monitors started with a week of availability history' : 'no history (--no-history)'}`,
   );
   console.log(
-    `start-up: every monitor checked and its status written by its owner after ${r.startupS.toFixed(0)} s; RSS peak ${[...r.startup.values()].map((u) => u.rssPeakMiB.toFixed(0)).join(' / ')} MiB\n`,
+    `start-up: every monitor checked and its status written by its owner after ${r.startupS.toFixed(0)} s; RSS peak ${[...r.startup.values()].map((u) => u.rssPeakMiB.toFixed(1)).join(' / ')} MiB\n`,
   );
   console.log('| replica | objects owned | checks done / due | lag p99 | cores | RSS max MiB | heap used MiB |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const p of r.perReplica) {
     console.log(
-      `| ${p.name} | ${p.owned} | ${p.doneOverDue.toFixed(3)} | ${p.lagP99} | ${p.cores.toFixed(3)} | ${p.rssPeakMiB.toFixed(0)} | ${p.heapUsedMiB.toFixed(0)} |`,
+      `| ${p.name} | ${p.owned} | ${p.doneOverDue.toFixed(3)} | ${p.lagP99} | ${p.cores.toFixed(3)} | ${p.rssPeakMiB.toFixed(1)} | ${p.heapUsedMiB.toFixed(0)} |`,
     );
   }
   console.log(`\nStatus writes per minute (all replicas, steady): ${r.writesPerMin.toFixed(0)}.\n`);
@@ -453,6 +459,6 @@ function print(
     `Frozen (SIGSTOP ${LEASE_S + 15} s): its ${r.freeze.monitors} monitors checked by the others within ${r.freeze.takeoverMaxS.toFixed(1)} s; in the 3 s after SIGCONT it ran ${r.freeze.checksInFirst3sAfterResume} checks and wrote ${r.freeze.writesInFirst3sAfterResume} statuses; it owned its share again after ${r.freeze.regainedShareAfterS.toFixed(1)} s.`,
   );
   console.log(
-    `RSS peak over the failure phases: ${[...r.final.entries()].map(([n, u]) => `${n} ${u.rssPeakMiB.toFixed(0)} MiB`).join(', ')}`,
+    `RSS peak over the failure phases: ${[...r.final.entries()].map(([n, u]) => `${n} ${u.rssPeakMiB.toFixed(1)} MiB`).join(', ')}`,
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { KubeApi, RequestOptions, WatchEvent } from '../../src/controller/k8s/api-client.js';
 import { KubeApiError } from '../../src/controller/k8s/api-errors.js';
-import type { ListPage } from '../../src/controller/k8s/list-pager.js';
+import { DEFAULT_PAGE_SIZE, type ListPage } from '../../src/controller/k8s/list-pager.js';
 import { type CachedObject, ResourceCache } from '../../src/controller/k8s/resource-cache.js';
 
 type Page = ListPage<CachedObject> | Error;
@@ -68,7 +68,7 @@ describe('the reflector behind ResourceCache', () => {
     expect(seen).toEqual(['add a@1', 'add b@2', 'update a@3', 'add c@5', 'delete b']);
     expect(watchedFrom).toEqual(['2', '4', '6']);
     // Every list a consistent read of the latest, in pages: never "0", which the watch cache answers whole.
-    expect(listQueries).toEqual([{ limit: 500 }, { limit: 500 }]);
+    expect(listQueries).toEqual([{ limit: DEFAULT_PAGE_SIZE }, { limit: DEFAULT_PAGE_SIZE }]);
     expect(cache.list('ns').map((o) => o.metadata?.name)).toEqual(['a', 'c']);
     expect(cache.get('ns', 'b')).toBeUndefined();
     await cache.stop();
@@ -138,7 +138,7 @@ describe('the reflector behind ResourceCache', () => {
     );
     const cache = new ResourceCache(api, 'things', [source], {}, { onWatchError: () => undefined });
     await cache.start();
-    expect(listQueries).toEqual([{ limit: 500 }, { limit: 500 }]);
+    expect(listQueries).toEqual([{ limit: DEFAULT_PAGE_SIZE }, { limit: DEFAULT_PAGE_SIZE }]);
     expect(cache.list()).toHaveLength(1);
     await cache.stop();
   });

@@ -1,8 +1,14 @@
 import type { KubeApi } from './api-client.js';
 import { statusCodeOf } from './api-errors.js';
 
-/** kubectl's and client-go's page size. */
-export const DEFAULT_PAGE_SIZE = 500;
+/**
+ * A fifth of kubectl's and client-go's 500. A page is parsed whole before its objects are trimmed and their strings
+ * and buckets shared, and with the chart's 2 MiB young generation a page of 500 monitors with a week of history
+ * (~2.5 MB of JSON) is promoted into the old generation before its duplicates die: listing 10,000 such monitors
+ * peaked 20–27 MiB higher in RSS at 500 than at 100 (203–211 against 229–231 MiB, a script of the cache's own
+ * transform). 100 objects a request is 100 requests for 10,000, within the client's burst.
+ */
+export const DEFAULT_PAGE_SIZE = 100;
 /** Expired continue tokens in a row before the list gives up (each restart is a full, paged list). */
 const MAX_RESTARTS = 3;
 
