@@ -59,8 +59,8 @@ export function weekOfHistory(nowMs: number, intervalS: number) {
   const DAY = 24 * HOUR;
   const bucket = (start: number, span: number) => ({
     start: new Date(start).toISOString(),
-    checks: span / (intervalS * 1000),
-    available: span / (intervalS * 1000),
+    checks: Math.floor(span / (intervalS * 1000)),
+    available: Math.floor(span / (intervalS * 1000)),
   });
   const hourStart = nowMs - (nowMs % HOUR);
   const dayStart = nowMs - (nowMs % DAY);

@@ -17,7 +17,8 @@ type Leaf = Record<string, string | number | boolean | null>;
 export class RecordPool {
   private readonly records = new Map<string, Leaf>();
 
-  constructor(private readonly capacity = 20_000) {}
+  // A fleet's distinct buckets are a few per hour and day of the week (most monitors share them): 4,096 holds them.
+  constructor(private readonly capacity = 4096) {}
 
   get size(): number {
     return this.records.size;

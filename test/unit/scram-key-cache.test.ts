@@ -57,6 +57,15 @@ describe('SCRAM key cache', () => {
     expect(state.calls).toBe(2);
   });
 
+  test('a call with more arguments than pg passes today is derived as asked, not cached', async () => {
+    const { state, derive } = counting();
+    const cache = new ScramKeyCache(derive);
+    await cache.deriveKey('pw', salt('s'), 1, 'SHA-512');
+    await cache.deriveKey('pw', salt('s'), 1, 'SHA-512');
+    expect(state.calls).toBe(2);
+    expect(cache.entries).toBe(0);
+  });
+
   test('installs once on a module and wraps its own derivation', async () => {
     const { state, derive } = counting();
     const utils = { deriveKey: derive };

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import pgCrypto from 'pg/lib/crypto/utils.js';
 
 /*
@@ -11,13 +12,14 @@ import pgCrypto from 'pg/lib/crypto/utils.js';
  * password comes with a new salt and so a new entry.
  *
  * pg computes SaltedPassword through `deriveKey` of its crypto utils module, looked up on the module at each
- * login (pg/lib/crypto/sasl.js): the cache wraps that function once per process.
+ * login (pg/lib/crypto/sasl.js): the cache wraps that function once per process. A server that makes up a new
+ * salt at every login (PgBouncer given a plain password) gains nothing; the cache stays within its size.
  */
 
 /** Distinct (password, salt, iterations) kept; the oldest goes first. Enough for every role a replica checks. */
 export const SCRAM_KEY_CACHE_SIZE = 1024;
 
-type DeriveKey = (password: string, salt: Uint8Array, iterations: number) => Promise<ArrayBuffer>;
+type DeriveKey = (password: string, salt: Uint8Array, iterations: number, ...more: unknown[]) => Promise<ArrayBuffer>;
 
 interface PgCryptoUtils {
   deriveKey: DeriveKey & { scramKeyCache?: ScramKeyCache };
@@ -28,15 +30,20 @@ export class ScramKeyCache {
   derivations = 0;
   // In flight or done: logins that start together for one role wait for one derivation.
   private readonly keys = new Map<string, Promise<ArrayBuffer>>();
+  // The map is keyed by an HMAC of the password under a key of this process, not the password: a rotated or
+  // deleted Secret's password does not stay readable in it.
+  private readonly idKey = randomBytes(32);
 
   constructor(
     private readonly derive: DeriveKey,
     private readonly size = SCRAM_KEY_CACHE_SIZE,
   ) {}
 
-  readonly deriveKey: DeriveKey = (password, salt, iterations) => {
-    // The password is in memory anyway (the connection config holds it); the key never leaves this map.
-    const id = `${iterations}:${Buffer.from(salt).toString('base64')}:${password}`;
+  readonly deriveKey: DeriveKey = (password, salt, iterations, ...more) => {
+    // A pg that passes more than it does today (say, a hash name) derives as it asks, uncached.
+    if (more.length > 0) return this.derive(password, salt, iterations, ...more);
+    const secret = createHmac('sha256', this.idKey).update(password).digest('base64');
+    const id = `${iterations}:${Buffer.from(salt).toString('base64')}:${secret}`;
     const known = this.keys.get(id);
     if (known) return known;
     this.derivations++;

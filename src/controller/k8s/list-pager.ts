@@ -6,7 +6,8 @@ import { statusCodeOf } from './api-errors.js';
  * and buckets shared, and with the chart's 2 MiB young generation a page of 500 monitors with a week of history
  * (~2.5 MB of JSON) is promoted into the old generation before its duplicates die: listing 10,000 such monitors
  * peaked 20–27 MiB higher in RSS at 500 than at 100 (203–211 against 229–231 MiB, a script of the cache's own
- * transform). 100 objects a request is 100 requests for 10,000, within the client's burst.
+ * transform). 100 objects a request is 100 requests for 10,000, one after another: under KUBE_API_QPS once the burst
+ * is spent (the monitors', Secrets' and discovery's lists start together), seconds at start-up.
  */
 export const DEFAULT_PAGE_SIZE = 100;
 /** Expired continue tokens in a row before the list gives up (each restart is a full, paged list). */
