@@ -8,13 +8,19 @@ const availability = (checks: number) => ({
   last24h: 1,
 });
 
+/** Two availability blocks (of `checksA` and `checksB` checks this hour) through one pool. */
+function sharedPair(checksA: number, checksB: number) {
+  const pool = new RecordPool();
+  const a = availability(checksA);
+  const b = availability(checksB);
+  pool.shareTree(a);
+  pool.shareTree(b);
+  return { pool, a, b };
+}
+
 describe('the pool of shared records', () => {
   test('equal buckets of two trees become one frozen object; the trees stay equal to what was parsed', () => {
-    const pool = new RecordPool();
-    const a = availability(12);
-    const b = availability(12);
-    pool.shareTree(a);
-    pool.shareTree(b);
+    const { pool, a, b } = sharedPair(12, 12);
     expect(a).toEqual(availability(12));
     expect(b.hours[0]).toBe(a.hours[0]);
     expect(b.hours[1]).toBe(a.hours[1]);
@@ -24,11 +30,7 @@ describe('the pool of shared records', () => {
   });
 
   test('a bucket that differs in any value is its own', () => {
-    const pool = new RecordPool();
-    const a = availability(12);
-    const b = availability(13);
-    pool.shareTree(a);
-    pool.shareTree(b);
+    const { a, b } = sharedPair(12, 13);
     expect(b.hours[0]).toBe(a.hours[0]);
     expect(b.hours[1]).not.toBe(a.hours[1]);
     expect(b.hours[1]).toEqual(bucket('2026-12-05T21:00:00.000Z', 13, 13));

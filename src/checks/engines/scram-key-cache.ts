@@ -26,7 +26,7 @@ interface PgCryptoUtils {
 }
 
 export class ScramKeyCache {
-  /** Keys computed (cache misses), for tests and the benchmark. */
+  /** Keys computed (cache misses): what the tests count. */
   derivations = 0;
   // In flight or done: logins that start together for one role wait for one derivation.
   private readonly keys = new Map<string, Promise<ArrayBuffer>>();
